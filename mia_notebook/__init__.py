@@ -1,0 +1,42 @@
+"""mia_notebook: audit a fitted model for membership-inference risk from a notebook.
+
+>>> import mia_notebook
+>>> report = mia_notebook.audit(clf, train=train_df, test=test_df, target="label")  # doctest: +SKIP
+
+In IPython/Jupyter: ``%load_ext mia_notebook`` then
+``%mia_audit clf --train train_df --test test_df --target label``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .engine.attacks import available_attacks, create_attack, register_attack
+from .engine.audit import audit
+from .engine.cache import CACHE
+from .engine.errors import MiaError, MiaTypeError, MiaValueError, ModelPredictionError
+from .engine.results import AuditReport
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CACHE",
+    "AuditReport",
+    "MiaError",
+    "MiaTypeError",
+    "MiaValueError",
+    "ModelPredictionError",
+    "__version__",
+    "audit",
+    "available_attacks",
+    "create_attack",
+    "load_ipython_extension",
+    "register_attack",
+]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext mia_notebook``: register the ``%mia_audit`` magics."""
+    from .magics import register
+
+    register(ipython)

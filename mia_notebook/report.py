@@ -1,0 +1,328 @@
+"""Render an :class:`~mia_notebook.engine.results.AuditReport`: HTML, text, ROC PNG.
+
+Rendering only: every number comes from the report. The HTML is self-contained (inline
+CSS, the ROC as a ``data:`` PNG, no JavaScript), so an executed notebook shows it in
+JupyterLab without a kernel, in nbconvert HTML, on GitHub and in nbviewer. Every value
+that comes from user data is escaped with :func:`html.escape`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .engine.attacks import attack_class
+from .engine.metrics import fpr_label
+from .engine.results import REDACTED, AuditReport
+
+__all__ = ["plot_roc", "render_bundle", "render_html", "render_page", "render_text", "roc_png"]
+
+_CSS = """
+.mia-report{font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif;
+ font-size:13px;color:#1b1f24;max-width:1100px}
+.mia-report h3{font-size:16px;margin:6px 0}
+.mia-report h4{font-size:14px;margin:14px 0 4px}
+.mia-report table.mia-table{border-collapse:collapse;margin:4px 0}
+.mia-report table.mia-table th,.mia-report table.mia-table td{border:1px solid #d0d7de;
+ padding:3px 8px;text-align:right;white-space:nowrap}
+.mia-report table.mia-table th{background:#f3f4f6}
+.mia-report table.mia-table td.mia-text,.mia-report table.mia-table th.mia-text{text-align:left}
+.mia-report .mia-na{color:#8c959f;font-style:italic}
+.mia-report .mia-warn{color:#9a6700}
+.mia-report .mia-risk-high{background:#ffebe9}
+.mia-report .mia-note{color:#57606a;font-size:12px}
+.mia-report details{margin-top:10px}
+.mia-report img.mia-roc{max-width:520px;height:auto}
+"""
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _title(name: str) -> str:
+    try:
+        return attack_class(name).title
+    except Exception:
+        return name
+
+
+def _fmt_num(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.{digits}f}"
+    return str(value)
+
+
+def _table(
+    frame: pd.DataFrame,
+    *,
+    index_label: str | None = None,
+    cell: Callable[[str, Any, Any], tuple[str, str]] | None = None,
+    row_class: Callable[[Any], str] | None = None,
+) -> str:
+    """An escaped HTML table. ``cell(col, index, value) -> (html, css class)``."""
+    name = index_label if index_label is not None else (frame.index.name or "")
+    head = "".join(
+        [f'<th class="mia-text">{_esc(name)}</th>']
+        + [f"<th>{_esc(c)}</th>" for c in frame.columns]
+    )
+    body = []
+    for idx, row in frame.iterrows():
+        tds = [f'<td class="mia-text">{_esc(idx)}</td>']
+        for col, val in row.items():
+            if cell is not None:
+                content, cls = cell(str(col), idx, val)
+            else:
+                is_num = isinstance(val, int | float | np.number) and not isinstance(val, bool)
+                content, cls = _esc(_fmt_num(val)), "" if is_num else "mia-text"
+            tds.append(f'<td class="{cls}">{content}</td>' if cls else f"<td>{content}</td>")
+        rc = row_class(idx) if row_class else ""
+        body.append((f'<tr class="{rc}">' if rc else "<tr>") + "".join(tds) + "</tr>")
+    return (
+        '<table class="mia-table"><thead><tr>' + head + "</tr></thead><tbody>"
+        + "".join(body) + "</tbody></table>"
+    )
+
+
+def _metric_cell(
+    report: AuditReport, frame: pd.DataFrame
+) -> Callable[[str, Any, Any], tuple[str, str]]:
+    """Cell renderer for metric tables: explains unresolvable / coarse TPR cells."""
+    tpr_cols = {fpr_label(t): t for t in report.options.fpr}
+
+    def cell(col: str, idx: Any, val: Any) -> tuple[str, str]:
+        if col == "notes":
+            return _esc(val), "mia-text mia-note"
+        if col in tpr_cols:
+            note = str(frame.at[idx, "notes"]) if "notes" in frame.columns else ""
+            mine = [n.split(": ", 1)[1] for n in note.split("; ") if n.startswith(col + ":")]
+            if isinstance(val, float) and math.isnan(val):
+                text = mine[0] if mine else "–"
+                return f"n/a ({_esc(text)})" if mine else "–", "mia-na"
+            if mine:
+                return f"{_fmt_num(val)} <span class='mia-warn'>({_esc(mine[0])})</span>", ""
+        return _esc(_fmt_num(val)), ""
+
+    return cell
+
+
+def _summary_frame(report: AuditReport) -> pd.DataFrame:
+    summ = report.summary.copy()
+    summ.index = [_title(a) + f" [{a}]" for a in summ.index]
+    summ.index.name = "attack"
+    summ = summ.rename(
+        columns={
+            "advantage": "advantage",
+            "balanced_accuracy": "balanced acc.",
+            "epsilon_lb": f"ε lower bound ({report.options.confidence:.0%})",
+            "non_members": "non-members",
+        }
+    )
+    return summ
+
+
+def plot_roc(report: AuditReport, ax: Axes | None = None) -> Axes:
+    """Log-log ROC curve of each shown attack, with the chance diagonal.
+
+    Parameters
+    ----------
+    report : AuditReport
+    ax : matplotlib Axes, default=None
+        Draw into this Axes; a new ``matplotlib.figure.Figure`` is made otherwise
+        (no pyplot state, so nothing is shown twice in a notebook).
+    """
+    if ax is None:
+        ax = Figure(figsize=(5.6, 4.6), dpi=100).subplots()
+    curves = report.roc_curves()
+    n_neg = max((c.n_nonmembers for c in curves.values()), default=10)
+    lo = 0.5 / n_neg
+    strongest = report.strongest
+    for name, c in curves.items():
+        keep = c.fpr > 0
+        fpr = np.r_[lo, c.fpr[keep]]
+        tpr = np.r_[c.tpr[~keep].max() if (~keep).any() else 0.0, c.tpr[keep]]
+        lw = 2.2 if name == strongest else 1.3
+        auc = float(report.summary.at[name, "AUC"])  # type: ignore[arg-type]
+        ax.plot(fpr, np.maximum(tpr, lo), lw=lw, label=f"{_title(name)} (AUC {auc:.3f})")
+    grid = np.geomspace(lo, 1.0, 50)
+    ax.plot(grid, grid, ls="--", color="#8c959f", lw=1, label="chance")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, 1.0)
+    ax.set_ylim(lo, 1.05)
+    for t in report.options.fpr:
+        ax.axvline(t, color="#d0d7de", lw=0.8, zorder=0)
+    ax.set_xlabel("False positive rate (non-members flagged)")
+    ax.set_ylabel("True positive rate (members found)")
+    ax.set_title("Membership-inference ROC (log-log)")
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.grid(True, which="major", alpha=0.3)
+    return ax
+
+
+def roc_png(report: AuditReport) -> bytes:
+    """The ROC figure as PNG bytes."""
+    ax = plot_roc(report)
+    fig = ax.get_figure()
+    assert isinstance(fig, Figure)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _kv_table(items: dict[str, Any]) -> str:
+    frame = pd.DataFrame({"value": [_fmt_value(v) for v in items.values()]}, index=list(items))
+    return _table(frame, index_label="", cell=lambda c, i, v: (_esc(v), "mia-text"))
+
+
+def _fmt_value(v: Any) -> str:
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    if isinstance(v, list | tuple):
+        return ", ".join(str(x) for x in v) if v else "–"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return "–" if v is None else str(v)
+
+
+def _flagged_html(report: AuditReport) -> str:
+    flagged = report.flagged()
+    if flagged.empty:
+        return "<p class='mia-note'>No records listed (flag count is 0).</p>"
+    strongest = report.strongest
+    text_cols = {c for c in flagged.columns if not pd.api.types.is_numeric_dtype(flagged[c])}
+
+    def cell(col: str, idx: Any, val: Any) -> tuple[str, str]:
+        if val == REDACTED:
+            return REDACTED, "mia-text mia-na"
+        return _esc(_fmt_num(val, 4)), "mia-text" if col in text_cols else ""
+
+    return (
+        f"<h4>Most exposed members (top {len(flagged)} by {_esc(_title(strongest or ''))})</h4>"
+        + _table(flagged, index_label=f"index ({len(report.data.train):,} train rows)", cell=cell)
+    )
+
+
+def _slices_html(report: AuditReport) -> str:
+    parts = []
+    cols = [report.data.target] + ([report.options.slice] if report.options.slice else [])
+    for col in dict.fromkeys(cols):
+        frame = report.slices(col)
+        if frame.empty:
+            continue
+        shown = frame.drop(columns=["balanced_accuracy"])
+        masked = " (group labels redacted)" if col in report.options.redact else ""
+        parts.append(
+            f"<h4>By {_esc(col)}{masked}: {_esc(_title(report.strongest or ''))}</h4>"
+            + _table(shown, cell=_metric_cell(report, shown))
+        )
+    return "".join(parts)
+
+
+def _footer_html(report: AuditReport) -> str:
+    redact = report.options.redact
+    red = (
+        f"Redacted columns (values masked as {REDACTED}): {_esc(', '.join(redact))}."
+        if redact else "No columns redacted."
+    )
+    timing = ", ".join(f"{k[:-2]} {v:.2f} s" for k, v in report.timings.items())
+    return (
+        f"<p class='mia-note'>{red} Members are the positive class; scores are higher for "
+        "records more likely to be members. TPR at a target FPR uses the largest threshold "
+        "whose FPR does not exceed it. The ε lower bound uses one-sided Clopper-Pearson "
+        f"intervals at {report.options.confidence:.0%} (joint over all thresholds tried), "
+        f"δ = {report.options.delta:g}.</p>"
+        "<details><summary>Settings, versions and fingerprints</summary>"
+        + "<h4>Settings</h4>" + _kv_table(report.settings)
+        + "<h4>Versions</h4>" + _kv_table(report.versions)
+        + "<h4>Fingerprints (SHA-256 prefix)</h4>" + _kv_table(report.fingerprints)
+        + f"<p class='mia-note'>Time: {_esc(timing)}.</p></details>"
+    )
+
+
+def render_html(report: AuditReport, *, roc: bytes | None = None) -> str:
+    """The report as one self-contained HTML fragment (a ``<div>``)."""
+    png = roc if roc is not None else roc_png(report)
+    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    run = report.run
+    head = (
+        f"<h3>Membership-inference audit: {_esc(run.get('model', 'model'))}</h3>"
+        f"<p class='mia-note'>{run.get('n_members', 0):,} members (train) vs "
+        f"{run.get('n_nonmembers', 0):,} non-members (test); target "
+        f"<code>{_esc(run.get('target', ''))}</code>; model output: "
+        f"{_esc(run.get('model_kind', ''))}.</p>"
+    )
+    summ = _summary_frame(report)
+    strongest = report.strongest
+    strongest_label = f"{_title(strongest)} [{strongest}]" if strongest else None
+    table = _table(
+        summ,
+        cell=_metric_cell(report, summ),
+        row_class=lambda idx: "mia-risk-high" if idx == strongest_label else "",
+    )
+    skipped = "".join(
+        f"<li><b>{_esc(k)}</b>: {_esc(v)}</li>" for k, v in report.skipped.items()
+    )
+    notes = "".join(f"<li>{_esc(n)}</li>" for n in report.notes)
+    extra = ""
+    if skipped:
+        extra += f"<p class='mia-note'>Not run:</p><ul class='mia-note'>{skipped}</ul>"
+    if notes:
+        extra += f"<ul class='mia-note'>{notes}</ul>"
+    return (
+        f"<div class='mia-report'><style>{_CSS}</style>{head}"
+        f"<h4>Risk by attack</h4>{table}{extra}"
+        f"<h4>ROC curves</h4><img class='mia-roc' alt='ROC curves of each attack, log-log' "
+        f"src='{uri}'/>"
+        f"{_flagged_html(report)}{_slices_html(report)}{_footer_html(report)}</div>"
+    )
+
+
+def render_page(report: AuditReport) -> str:
+    """A standalone HTML page holding :func:`render_html`."""
+    title = _esc(f"Membership-inference audit: {report.run.get('model', 'model')}")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{title}</title></head><body>{render_html(report)}</body></html>"
+    )
+
+
+def render_text(report: AuditReport) -> str:
+    """Plain-text summary (the ``text/plain`` representation)."""
+    summ = report.summary.drop(columns=["notes"])
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        table = summ.to_string(float_format=lambda v: f"{v:.3f}")
+    lines = [
+        f"AuditReport: {report.run.get('model')} — {report.run.get('n_members', 0):,} members, "
+        f"{report.run.get('n_nonmembers', 0):,} non-members; strongest attack: {report.strongest}",
+        table,
+    ]
+    for name, note in report.summary["notes"].items():
+        if note:
+            lines.append(f"  {name}: {note}")
+    for k, v in report.skipped.items():
+        lines.append(f"  not run: {k}: {v}")
+    if report.options.redact:
+        lines.append(f"  redacted: {', '.join(report.options.redact)}")
+    return "\n".join(lines)
+
+
+def render_bundle(report: AuditReport) -> dict[str, str]:
+    """MIME bundle: ``text/plain`` and self-contained ``text/html``."""
+    return {"text/plain": render_text(report), "text/html": render_html(report)}
