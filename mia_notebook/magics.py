@@ -17,7 +17,8 @@ from IPython.core.magic import (
     needs_local_scope,
     no_var_expand,
 )
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.utils.process import arg_split
 from traitlets import Bool, Float, Int, List, Unicode
 from traitlets.config import Configurable
 
@@ -127,7 +128,8 @@ class MiaAudit(Magics, Configurable):
         Cell:  %%mia_audit --model clf --train train_df --test test_df --target label
                clf = RandomForestClassifier().fit(...)
         """
-        args = parse_argstring(self.mia_audit, line)
+        # posix=True so that quoted names ('mean radius') lose their quotes
+        args = self.mia_audit.parser.parse_args(arg_split(line, posix=True))
         if cell is not None:
             if self.shell is not None:
                 self.shell.ex(cell)

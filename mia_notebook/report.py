@@ -82,7 +82,8 @@ def _table(
         + [f"<th>{_esc(c)}</th>" for c in frame.columns]
     )
     body = []
-    for idx, row in frame.iterrows():
+    # object dtype keeps ints as ints (iterrows would upcast a mixed row to float)
+    for idx, row in frame.astype(object).iterrows():
         tds = [f'<td class="mia-text">{_esc(idx)}</td>']
         for col, val in row.items():
             if cell is not None:
@@ -109,11 +110,11 @@ def _metric_cell(
         if col == "notes":
             return _esc(val), "mia-text mia-note"
         if col in tpr_cols:
-            note = str(frame.at[idx, "notes"]) if "notes" in frame.columns else ""
+            note = str(frame.at[idx, "notes"])
             mine = [n.split(": ", 1)[1] for n in note.split("; ") if n.startswith(col + ":")]
             if isinstance(val, float) and math.isnan(val):
                 text = mine[0] if mine else "–"
-                return f"n/a ({_esc(text)})" if mine else "–", "mia-na"
+                return f"n/a: {_esc(text)}" if mine else "–", "mia-na"
             if mine:
                 return f"{_fmt_num(val)} <span class='mia-warn'>({_esc(mine[0])})</span>", ""
         return _esc(_fmt_num(val)), ""
@@ -226,11 +227,11 @@ def _slices_html(report: AuditReport) -> str:
         frame = report.slices(col)
         if frame.empty:
             continue
-        shown = frame.drop(columns=["balanced_accuracy"])
+        shown = frame.drop(columns=["balanced_accuracy", "notes"])
         masked = " (group labels redacted)" if col in report.options.redact else ""
         parts.append(
             f"<h4>By {_esc(col)}{masked}: {_esc(_title(report.strongest or ''))}</h4>"
-            + _table(shown, cell=_metric_cell(report, shown))
+            + _table(shown, cell=_metric_cell(report, frame))
         )
     return "".join(parts)
 
@@ -272,7 +273,7 @@ def render_html(report: AuditReport, *, roc: bytes | None = None) -> str:
     strongest = report.strongest
     strongest_label = f"{_title(strongest)} [{strongest}]" if strongest else None
     table = _table(
-        summ,
+        summ.drop(columns=["notes"]),
         cell=_metric_cell(report, summ),
         row_class=lambda idx: "mia-risk-high" if idx == strongest_label else "",
     )

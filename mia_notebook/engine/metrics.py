@@ -85,9 +85,9 @@ class TprAtFpr:
     def note(self) -> str:
         if not self.resolvable:
             need = math.ceil(1.0 / self.target - 1e-9)
-            return f"needs >= {need} non-members"
+            return f"needs ≥ {need:,} non-members"
         if self.coarse:
-            return "coarse: tied scores"
+            return "coarse: ties"
         return ""
 
 

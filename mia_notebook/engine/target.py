@@ -102,9 +102,16 @@ def check_model(model: Any) -> None:
             pass  # not an sklearn estimator after all
 
 
+def _is_regressor(model: Any) -> bool:
+    try:
+        return bool(is_regressor(model))
+    except Exception:  # duck-typed models without sklearn tags
+        return getattr(model, "_estimator_type", None) == "regressor"
+
+
 def model_kind(model: Any, y_train: pd.Series) -> Kind:
     """Which interface to query (see module docstring)."""
-    if is_regressor(model) and not hasattr(model, "predict_proba"):
+    if _is_regressor(model) and not hasattr(model, "predict_proba"):
         return "regression"
     if hasattr(model, "predict_proba"):
         return "proba"

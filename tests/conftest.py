@@ -1,0 +1,53 @@
+"""Shared fixtures: seeded data sets and fitted scikit-learn models (no downloads)."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, make_classification
+from sklearn.model_selection import train_test_split
+
+
+@pytest.fixture(scope="session")
+def cancer_splits() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """sklearn's bundled breast-cancer data, split 50/50 (members, non-members)."""
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    df = X.assign(label=y)
+    tr, te = train_test_split(df, test_size=0.5, random_state=0, stratify=df["label"])
+    return tr, te
+
+
+@pytest.fixture(scope="session")
+def synth_three_way() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Three disjoint seeded splits of one synthetic distribution (4,000 rows each)."""
+    X, y = make_classification(
+        n_samples=12_000, n_features=10, n_informative=6, n_classes=2, flip_y=0.1, random_state=7
+    )
+    df = pd.DataFrame(X, columns=[f"x{i}" for i in range(10)]).assign(label=y)
+    a, rest = train_test_split(df, test_size=2 / 3, random_state=1)
+    b, c = train_test_split(rest, test_size=0.5, random_state=2)
+    return a, b, c
+
+
+def fingerprint(obj: Any) -> str:
+    """Hash of an object's full pickled state (models) or values+index (frames)."""
+    if isinstance(obj, pd.DataFrame):
+        h = hashlib.sha256(pd.util.hash_pandas_object(obj, index=True).to_numpy().tobytes())
+        h.update(repr(list(obj.columns)).encode())
+        h.update(repr(list(obj.dtypes)).encode())
+        return h.hexdigest()
+    return hashlib.sha256(pickle.dumps(obj)).hexdigest()
+
+
+def features(df: pd.DataFrame, target: str = "label") -> pd.DataFrame:
+    return df.drop(columns=[target])
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)

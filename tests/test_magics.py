@@ -1,0 +1,115 @@
+"""%mia_audit in a real IPython shell, running real cells."""
+
+from __future__ import annotations
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.testing.globalipapp import start_ipython
+
+import mia_notebook as mn
+
+SETUP = """
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import train_test_split
+from sklearn.ensemble import RandomForestClassifier
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+df = X.assign(label=y)
+train_df, test_df = train_test_split(df, test_size=0.5, random_state=0, stratify=df.label)
+clf = RandomForestClassifier(n_estimators=20, random_state=0).fit(
+    train_df.drop(columns="label"), train_df.label)
+"""
+
+
+@pytest.fixture(scope="module")
+def ip():
+    shell = start_ipython()
+    shell.run_cell(SETUP)
+    shell.run_line_magic("load_ext", "mia_notebook")
+    yield shell
+    shell.run_line_magic("config", "MiaAudit.flag = 10")
+
+
+def test_line_magic_returns_and_binds_report(ip):
+    res = ip.run_cell("%mia_audit clf --train train_df --test test_df --target label -o rep")
+    assert res.success
+    rep = ip.user_ns["rep"]
+    assert isinstance(rep, mn.AuditReport)
+    assert res.result is rep
+    direct = mn.audit(ip.user_ns["clf"], train=ip.user_ns["train_df"],
+                      test=ip.user_ns["test_df"], target="label")
+    assert rep.summary.equals(direct.summary)
+
+
+def test_options_are_parsed(ip):
+    res = ip.run_cell(
+        "%mia_audit clf --train train_df --test test_df --target label --attacks loss,gap "
+        "--fpr 0.05,0.2 --flag 4 --slice 'mean radius' --redact 'mean area' --seed 3 -o r"
+    )
+    assert res.success, res.error_in_exec
+    rep = ip.user_ns["r"]
+    assert list(rep.summary.index) == ["loss", "gap"]
+    assert rep.options.fpr == (0.05, 0.2)
+    assert len(rep.flagged()) == 4
+    assert rep.options.slice == "mean radius" and rep.options.redact == ("mean area",)
+    assert rep.run["seed"] == 3
+
+
+def test_config_sets_defaults(ip):
+    ip.run_line_magic("config", "MiaAudit.flag = 2")
+    res = ip.run_cell("%mia_audit clf --train train_df --test test_df --target label -o r")
+    assert len(ip.user_ns["r"].flagged()) == 2
+    assert res.success
+    ip.run_line_magic("config", "MiaAudit.flag = 10")
+
+
+def test_cell_magic_runs_training_code_then_audits(ip):
+    res = ip.run_cell(
+        "%%mia_audit --model tree --train train_df --test test_df --target label -o rt\n"
+        "from sklearn.tree import DecisionTreeClassifier\n"
+        "tree = DecisionTreeClassifier(random_state=0).fit(train_df.drop(columns='label'), "
+        "train_df.label)\n"
+    )
+    assert res.success, res.error_in_exec
+    assert "tree" in ip.user_ns
+    assert ip.user_ns["rt"].run["model"] == "DecisionTreeClassifier"
+
+
+def test_local_scope_is_searched_first(ip):
+    ip.run_cell(
+        "def f():\n"
+        "    local_train = train_df\n"
+        "    r = %mia_audit clf --train local_train --test test_df --target label\n"
+        "    return r\n"
+        "r_local = f()"
+    )
+    assert isinstance(ip.user_ns["r_local"], mn.AuditReport)
+
+
+def test_braces_are_not_expanded(ip):
+    with pytest.raises(UsageError, match=r"Cannot evaluate --train '\{train_df\}'"):
+        ip.run_line_magic("mia_audit", "clf --train {train_df} --test test_df --target label")
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        ("clf --train nope --test test_df --target label", "No variable named 'nope'"),
+        ("clf --train train_df --test test_df --target nope", "no column"),
+        ("clf --train train_df --test test_df --target label --fpr 2", "must be in"),
+        ("clf --train train_df --test test_df", "needs --target"),
+        ("--train train_df --test test_df --target label", "needs a model"),
+        ("clf --train train_df --test test_df --target label --flag x", "invalid int"),
+    ],
+)
+def test_bad_input_is_a_usage_error(ip, line, match):
+    with pytest.raises(UsageError, match=match):
+        ip.run_line_magic("mia_audit", line)
+
+
+def test_usage_error_prints_no_traceback(ip, capsys):
+    res = ip.run_cell("%mia_audit clf --train nope --test test_df --target label")
+    assert not res.success
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "UsageError: No variable named 'nope'" in text
+    assert "Traceback" not in text

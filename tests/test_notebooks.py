@@ -1,0 +1,31 @@
+"""Every notebook in notebooks/ executes top to bottom in a real kernel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_executes(path: Path, tmp_path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
+    assert not errors
+    htmls = [
+        o["data"]["text/html"] for c in nb.cells if c.cell_type == "code"
+        for o in c.get("outputs", []) if "text/html" in o.get("data", {})
+    ]
+    reports = [h for h in htmls if "mia-report" in h]
+    assert reports, "the notebook shows no audit report"
+    assert all("data:image/png;base64," in h for h in reports)
