@@ -113,3 +113,17 @@ def test_usage_error_prints_no_traceback(ip, capsys):
     text = out.out + out.err
     assert "UsageError: No variable named 'nope'" in text
     assert "Traceback" not in text
+
+
+def test_model_error_is_a_usage_error(ip):
+    ip.run_cell(
+        "class Boom:\n"
+        "    classes_ = [0, 1]\n"
+        "    def predict_proba(self, X):\n"
+        "        raise RuntimeError('backend down')\n"
+        "boom = Boom()\n"
+    )
+    with pytest.raises(UsageError, match=r"RuntimeError in predict_proba.*backend down"):
+        ip.run_line_magic("mia_audit", "boom --train train_df --test test_df --target label")
+    with pytest.raises(UsageError, match="got the class"):
+        ip.run_line_magic("mia_audit", "Boom --train train_df --test test_df --target label")

@@ -142,10 +142,16 @@ def _call_chunked(
             out = fn(X)
         except Exception as e:
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ModelPredictionError(
-                f"The model raised {type(e).__name__} in {what} on the '{split}' rows: {msg}. "
-                "Check that these rows are preprocessed like the training data (missing "
+            hint = (
+                "Categories unseen in fit: use OneHotEncoder(handle_unknown='ignore') in the "
+                "pipeline, or drop those rows."
+                if "unknown categor" in msg.lower() or "found unknown" in msg.lower()
+                else "Check that these rows are preprocessed like the training data (missing "
                 "values imputed, same columns and dtypes), e.g. by auditing a Pipeline."
+            )
+            raise ModelPredictionError(
+                f"The model raised {type(e).__name__} in {what} on the '{split}' rows: "
+                f"{msg}. {hint}"
             ) from e
         parts.append(np.asarray(out))
     return np.concatenate(parts, axis=0)
@@ -220,31 +226,87 @@ def query_model(model: Any, data: AuditData) -> TargetOutputs:
     """Query ``model`` on every record of ``data`` (members first)."""
     check_model(model)
     labels = data.labels()
+    ytype = labels.dtype
+    if pd.api.types.is_datetime64_any_dtype(ytype) or pd.api.types.is_timedelta64_dtype(ytype):
+        raise MiaTypeError(
+            f"The target column '{data.target}' holds dates/durations ({ytype}). Audit the "
+            "column the model predicts: class labels or numbers."
+        )
     kind = model_kind(model, data.train[data.target])
     notes: list[str] = []
     if kind == "regression":
         pred = as_float_array(_both(model.predict, data, "predict").ravel())
+        _check_deterministic(model.predict, data, pred, notes)
         return TargetOutputs(kind, None, pred, None, as_float_array(labels), None, notes)
     classes = _classes(model, labels)
-    for name, part in (("train", data.train), ("test", data.test)):
-        if part[data.target].nunique() < 2:
-            raise MiaValueError(
-                f"The '{name}' split has a single class ({part[data.target].iloc[0]!r}) in "
-                f"'{data.target}'. Membership metrics need each split to cover the classes: "
-                "use a stratified split."
-            )
-    y_idx = _label_index(classes, labels)
+    y_idx = _check_labels(classes, labels, data)
     unseen = int((y_idx < 0).sum())
     if unseen:
-        notes.append(f"{unseen} record(s) have a label the model never saw (probability 0)")
+        notes.append(f"{unseen} test record(s) have a label the model never saw (probability 0)")
     if kind == "label":
         pred = _label_index(classes, _both(model.predict, data, "predict").ravel())
+        _check_deterministic(model.predict, data, classes[pred], notes)
         return TargetOutputs(kind, None, pred, y_idx, None, classes, notes)
     if kind == "proba":
-        probs = _clean_probs(_both(model.predict_proba, data, "predict_proba"), len(classes), notes)
+        raw = _both(model.predict_proba, data, "predict_proba")
+        _check_deterministic(model.predict_proba, data, raw, notes)
+        probs = _clean_probs(raw, len(classes), notes)
     else:
         dec = _both(model.decision_function, data, "decision_function")
+        _check_deterministic(model.decision_function, data, dec, notes)
         probs = _decision_to_probs(dec, len(classes))
         notes.append("scores from decision_function, mapped to probabilities by sigmoid/softmax")
     pred = probs.argmax(axis=1)
     return TargetOutputs(kind, probs, pred, y_idx, None, classes, notes)
+
+
+def _check_labels(classes: np.ndarray, labels: pd.Series, data: AuditData) -> np.ndarray:
+    """Index of each label in ``classes``; errors for single-class splits or foreign labels."""
+    for name, part in (("train", data.train), ("test", data.test)):
+        if part[data.target].nunique() < 2:
+            raise MiaValueError(
+                f"The '{name}' split has a single class ({part[data.target].iloc[0]}) in "
+                f"'{data.target}'. Membership metrics need each split to cover the classes: "
+                "use a stratified split."
+            )
+    y_idx = _label_index(classes, labels)
+    foreign = int((y_idx[: data.n_train] < 0).sum())
+    if foreign:
+        example = labels.iloc[int(np.argmax(y_idx[: data.n_train] < 0))]
+        raise MiaValueError(
+            f"{foreign} train label(s) in '{data.target}' (e.g. {example!r}) are not among "
+            f"the model's classes {list(classes)[:10]}. Is '{data.target}' the column the "
+            "model was trained on, encoded the same way?"
+        )
+    return y_idx
+
+
+#: Rows re-queried to detect non-deterministic models.
+_DETERMINISM_ROWS = 256
+
+
+def _check_deterministic(
+    fn: Callable[[Any], Any], data: AuditData, first: np.ndarray, notes: list[str]
+) -> None:
+    """Warn when querying the same rows twice gives different outputs."""
+    n = min(_DETERMINISM_ROWS, data.n_train)
+    try:
+        again = np.asarray(fn(data.model_input(data.train, 0, n)))
+    except Exception:  # the first pass succeeded; a flaky second pass is itself a finding
+        again = None
+    same = again is not None and again.shape == first[:n].shape
+    if same:
+        a, b = np.asarray(first[:n]), again
+        if a.dtype.kind in "fc" and b.dtype.kind in "fc":
+            same = bool(np.allclose(a, b, rtol=1e-6, atol=1e-9, equal_nan=True))
+        else:
+            same = bool(np.array_equal(a, b))
+    if not same:
+        warnings.warn(
+            "The model gave different outputs for the same rows on a second query: its "
+            "predictions are non-deterministic, so membership scores (and the risk numbers) "
+            "will vary between runs. Fix its random_state if you can.",
+            UserWarning,
+            stacklevel=3,
+        )
+        notes.append("model predictions are non-deterministic: scores vary between runs")
