@@ -295,7 +295,7 @@ def _check_deterministic(
     except Exception:  # the first pass succeeded; a flaky second pass is itself a finding
         again = None
     same = again is not None and again.shape == first[:n].shape
-    if same:
+    if same and again is not None:
         a, b = np.asarray(first[:n]), again
         if a.dtype.kind in "fc" and b.dtype.kind in "fc":
             same = bool(np.allclose(a, b, rtol=1e-6, atol=1e-9, equal_nan=True))
