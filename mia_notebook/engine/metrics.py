@@ -28,11 +28,14 @@ from sklearn.metrics import roc_auc_score, roc_curve
 __all__ = [
     "AttackMetrics",
     "RocCurve",
+    "ScoreSummary",
     "TprAtFpr",
     "attack_metrics",
     "clopper_pearson",
     "epsilon_lower_bound",
+    "metrics_from_summary",
     "roc",
+    "score_summary",
     "summarize",
     "tpr_at_fpr",
 ]
@@ -240,6 +243,82 @@ def epsilon_lower_bound(
     return float(max(best, 0.0))
 
 
+@dataclass(frozen=True)
+class ScoreSummary:
+    """The FPR-independent part of an attack's metrics, computed once per score vector.
+
+    Changing FPR targets only needs :func:`metrics_from_summary` on this (cheap), so
+    view changes reuse the ROC curve, AUC and epsilon bound instead of recomputing them.
+
+    Attributes
+    ----------
+    curve : RocCurve or None
+        None when a class is empty (every metric is then NaN).
+    auc, advantage, epsilon_lb : float
+    n_members, n_nonmembers : int
+    confidence, delta : float
+        The settings ``epsilon_lb`` was computed with.
+    """
+
+    curve: RocCurve | None
+    auc: float
+    advantage: float
+    epsilon_lb: float
+    n_members: int
+    n_nonmembers: int
+    confidence: float
+    delta: float
+
+
+def score_summary(
+    scores: np.ndarray,
+    members: np.ndarray,
+    *,
+    confidence: float = 0.95,
+    delta: float = 0.0,
+) -> ScoreSummary:
+    """ROC curve, AUC, advantage and epsilon bound of one attack's scores.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+    members : array-like of bool, shape (n_samples,)
+    confidence : float, default=0.95
+    delta : float, default=0.0
+    """
+    s, m = _as_inputs(scores, members)
+    n_pos, n_neg = int(m.sum()), int((~m).sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        curve = roc(s, m)
+    if curve is None:
+        nan = math.nan
+        return ScoreSummary(None, nan, nan, nan, n_pos, n_neg, confidence, delta)
+    return ScoreSummary(
+        curve=curve,
+        auc=float(roc_auc_score(m, s)),
+        advantage=float(np.max(curve.tpr - curve.fpr)),
+        epsilon_lb=epsilon_lower_bound(s, m, confidence=confidence, delta=delta),
+        n_members=n_pos,
+        n_nonmembers=n_neg,
+        confidence=confidence,
+        delta=delta,
+    )
+
+
+def metrics_from_summary(base: ScoreSummary, fpr_targets: Sequence[float]) -> AttackMetrics:
+    """:class:`AttackMetrics` at ``fpr_targets`` from a precomputed :class:`ScoreSummary`."""
+    return AttackMetrics(
+        auc=base.auc,
+        tpr=tuple(tpr_at_fpr(base.curve, t) for t in fpr_targets),
+        advantage=base.advantage,
+        balanced_accuracy=0.5 + base.advantage / 2.0,
+        epsilon_lb=base.epsilon_lb,
+        n_members=base.n_members,
+        n_nonmembers=base.n_nonmembers,
+    )
+
+
 def attack_metrics(
     scores: np.ndarray,
     members: np.ndarray,
@@ -249,27 +328,8 @@ def attack_metrics(
     delta: float = 0.0,
 ) -> AttackMetrics:
     """Every summary number for one attack's scores."""
-    s, m = _as_inputs(scores, members)
-    n_pos, n_neg = int(m.sum()), int((~m).sum())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UndefinedMetricWarning)
-        curve = roc(s, m)
-    if curve is None:
-        nan = math.nan
-        return AttackMetrics(
-            nan, tuple(tpr_at_fpr(None, t) for t in fpr_targets), nan, nan, nan, n_pos, n_neg
-        )
-    auc = float(roc_auc_score(m, s))
-    adv = float(np.max(curve.tpr - curve.fpr))
-    return AttackMetrics(
-        auc=auc,
-        tpr=tuple(tpr_at_fpr(curve, t) for t in fpr_targets),
-        advantage=adv,
-        balanced_accuracy=0.5 + adv / 2.0,
-        epsilon_lb=epsilon_lower_bound(s, m, confidence=confidence, delta=delta),
-        n_members=n_pos,
-        n_nonmembers=n_neg,
-    )
+    base = score_summary(scores, members, confidence=confidence, delta=delta)
+    return metrics_from_summary(base, fpr_targets)
 
 
 def fpr_label(target: float) -> str:

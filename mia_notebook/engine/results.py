@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -64,6 +65,18 @@ class AuditReport:
     data: AuditData = field(repr=False)
     #: Extra per-attack material for inspection (e.g. reference-model statistics).
     evidence: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Memo of option-independent intermediate results (ROC curves, slice groups, ranks),
+    #: shared by every report that :meth:`with_options` derives from this one, so a new
+    #: view only redoes what depends on the changed options.
+    _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def memoized(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()``, memoized under ``key`` for this report and its re-views."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute()
+            return value
 
     # ---------------------------------------------------------------- basics
     @property
@@ -115,18 +128,30 @@ class AuditReport:
         return replace(self, options=opts)
 
     # --------------------------------------------------------------- metrics
+    def _score_summary(self, attack: str) -> metrics.ScoreSummary:
+        """ROC, AUC, advantage and epsilon bound of ``attack`` on all records (memoized)."""
+        conf, delta = self.options.confidence, self.options.delta
+        return self.memoized(
+            ("stats", attack, conf, delta),
+            lambda: metrics.score_summary(
+                self.scores[attack].to_numpy(), self.members, confidence=conf, delta=delta
+            ),
+        )
+
     @cached_property
     def summary(self) -> pd.DataFrame:
         """One row per attack: AUC, TPR at each FPR target, advantage, epsilon bound."""
-        return metrics.summarize(
-            self.scores[self.attacks],
-            self.members,
-            self.options.fpr,
-            confidence=self.options.confidence,
-            delta=self.options.delta,
-        )
+        rows = {
+            name: metrics.metrics_row(
+                metrics.metrics_from_summary(self._score_summary(name), self.options.fpr)
+            )
+            for name in self.attacks
+        }
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out.index.name = "attack"
+        return out
 
-    @property
+    @cached_property
     def strongest(self) -> str | None:
         """The attack with the highest TPR at the lowest resolvable FPR target, then AUC."""
         summ = self.summary
@@ -142,7 +167,7 @@ class AuditReport:
         """ROC curve of every shown attack."""
         out = {}
         for name in self.attacks:
-            curve = metrics.roc(self.scores[name].to_numpy(), self.members)
+            curve = self._score_summary(name).curve
             if curve is not None:
                 out[name] = curve
         return out
@@ -179,11 +204,10 @@ class AuditReport:
             raise MiaValueError(f"No scores for attack '{attack}'. Have {self.computed_attacks}.")
         n_train = self.data.n_train
         member_scores = self.scores[attack].to_numpy()[:n_train]
-        order = np.argsort(-member_scores, kind="stable")[:k]
-        ranks = {
-            f"rank ({a})": self.scores[a].rank(ascending=False, method="min").to_numpy()[order]
-            for a in self.attacks
-        }
+        order = self.memoized(
+            ("member_order", attack), lambda: np.argsort(-member_scores, kind="stable")
+        )[:k]
+        ranks = {f"rank ({a})": self.ranks(a)[order] for a in self.attacks}
         rows = self._mask(self.data.train.iloc[order])
         head = pd.DataFrame(
             {f"score ({attack})": member_scores[order], **ranks}, index=rows.index
@@ -191,8 +215,22 @@ class AuditReport:
         head = head.astype({c: "int64" for c in ranks})
         return pd.concat([head, rows], axis=1)
 
+    def ranks(self, attack: str) -> np.ndarray:
+        """Rank of every record under ``attack`` (1 = most member-like; ties share the
+        lowest rank), ordered like :attr:`scores`."""
+        return self.memoized(
+            ("rank", attack),
+            lambda: self.scores[attack].rank(ascending=False, method="min").to_numpy(),
+        )
+
     def _groups(self, col: str) -> tuple[pd.Series, bool]:
         """Group label of every record for column ``col``, and whether labels are masked."""
+        masked = col in self.options.redact
+        return self.memoized(
+            ("groups", col, masked), lambda: self._compute_groups(col, masked)
+        )
+
+    def _compute_groups(self, col: str, masked: bool) -> tuple[pd.Series, bool]:
         cols = {str(c) for c in self.data.train.columns} & {str(c) for c in self.data.test.columns}
         if col not in cols:
             raise MiaValueError(
@@ -206,7 +244,6 @@ class AuditReport:
             groups = bins.map(lambda iv: f"{iv.left:.4g} – {iv.right:.4g}").astype(str)
         else:
             groups = values.astype(object).where(values.notna(), "missing").astype(str)
-        masked = col in self.options.redact
         if masked:
             codes = {v: f"group {i + 1}" for i, v in enumerate(sorted(groups.unique()))}
             groups = groups.map(codes)
@@ -222,21 +259,33 @@ class AuditReport:
         attack = attack or self.strongest
         if attack is None:
             return pd.DataFrame()
-        groups, _ = self._groups(col)
-        scores = self.scores[attack].to_numpy()
-        members = self.members
-        rows = {}
-        counts = groups.value_counts()
-        for g in counts.index[:_MAX_GROUPS]:
-            mask = (groups == g).to_numpy()
-            met = metrics.attack_metrics(
-                scores[mask], members[mask], self.options.fpr,
-                confidence=self.options.confidence, delta=self.options.delta,
-            )
-            rows[g] = metrics.metrics_row(met)
+        rows = {
+            g: metrics.metrics_row(metrics.metrics_from_summary(base, self.options.fpr))
+            for g, base in self._slice_summaries(col, attack).items()
+        }
         out = pd.DataFrame.from_dict(rows, orient="index")
         out.index.name = col
         return out.sort_values("AUC", ascending=False, na_position="last")
+
+    def _slice_summaries(self, col: str, attack: str) -> dict[str, metrics.ScoreSummary]:
+        """FPR-independent metrics of ``attack`` in each group of ``col`` (memoized)."""
+        groups, masked = self._groups(col)
+        conf, delta = self.options.confidence, self.options.delta
+
+        def compute() -> dict[str, metrics.ScoreSummary]:
+            scores = self.scores[attack].to_numpy()
+            members = self.members
+            out = {}
+            for g in groups.value_counts().index[:_MAX_GROUPS]:
+                mask = (groups == g).to_numpy()
+                out[g] = metrics.score_summary(
+                    scores[mask], members[mask], confidence=conf, delta=delta
+                )
+            return out
+
+        return self.memoized(
+            ("slices", col, masked, attack, conf, delta), compute
+        )
 
     # -------------------------------------------------------------- export
     def to_dict(self) -> dict[str, Any]:
