@@ -23,10 +23,71 @@ from traitlets import Bool, Float, Int, List, Unicode
 from traitlets.config import Configurable
 
 from .engine.audit import audit
+from .engine.cache import CACHE
 from .engine.errors import MiaError
+from .engine.progress import Progress, bar_text, set_default_progress
+from .engine.references import DEFAULT_REFERENCES
 from .engine.results import AuditReport
 
-__all__ = ["MiaAudit", "register"]
+__all__ = ["MiaAudit", "NotebookProgress", "register"]
+
+
+class NotebookProgress:
+    """A progress bar in the cell output, updated in place through a display handle.
+
+    When done it is replaced by an empty ``text/plain`` output, so a saved notebook
+    keeps no trace of it.
+    """
+
+    def __init__(self) -> None:
+        self._handle: Any = None
+        self._total = 0
+        self._desc = ""
+        self._t0 = 0.0
+        self._last = -1.0
+
+    def _bundle(self, done: int) -> dict[str, str]:
+        import html
+        import time
+
+        text = bar_text(self._desc, done, self._total, time.perf_counter() - self._t0)
+        frac = done / self._total if self._total else 1.0
+        return {
+            "text/plain": text,
+            "text/html": (
+                f"<div class='mia-progress'><progress value='{done}' max='{self._total}' "
+                f"style='width:16em;vertical-align:middle'></progress> "
+                f"<code>{html.escape(text.split(' [')[0])}</code> "
+                f"({frac:.0%}, ETA {html.escape(text.rsplit('ETA ', 1)[-1])})</div>"
+            ),
+        }
+
+    def start(self, total: int, description: str) -> None:
+        import time
+
+        from IPython.display import display
+
+        self._total, self._desc, self._t0 = total, description, time.perf_counter()
+        self._handle = display(self._bundle(0), raw=True, display_id=True)
+
+    def update(self, done: int) -> None:
+        import time
+
+        now = time.perf_counter()
+        if self._handle is None or (done < self._total and now - self._last < 0.2):
+            return
+        self._last = now
+        self._handle.update(self._bundle(done), raw=True)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.update({"text/plain": ""}, raw=True)
+            self._handle = None
+
+
+def _in_kernel(shell: Any) -> bool:
+    """True in a Jupyter kernel (rich display), False in terminal IPython or tests."""
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -54,6 +115,16 @@ class MiaAudit(Magics, Configurable):
     confidence = Float(0.95, help="Confidence of the epsilon lower bound.").tag(config=True)
     delta = Float(0.0, help="delta assumed by the epsilon lower bound.").tag(config=True)
     progress = Bool(True, help="Show progress while reference models train.").tag(config=True)
+    references = Int(
+        DEFAULT_REFERENCES, help="Reference models for LiRA / RMIA / shadow attacks."
+    ).tag(config=True)
+    n_jobs = Int(
+        None, allow_none=True,
+        help="Parallel reference fits (joblib); None: joblib's parallel_config or all cores.",
+    ).tag(config=True)
+    lira_variance = Unicode("auto", help="LiRA variance: auto, per-record or global.").tag(
+        config=True
+    )
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         Configurable.__init__(self, config=shell.config if shell is not None else None)
@@ -82,6 +153,10 @@ class MiaAudit(Magics, Configurable):
         train = self._lookup(args.train, local_ns, "--train")
         test = self._lookup(args.test, local_ns, "--test")
         redact = list(dict.fromkeys([*self.redact, *(_split(args.redact) or [])]))
+        population = (
+            None if args.population is None
+            else self._lookup(args.population, local_ns, "--population")
+        )
         try:
             return audit(
                 model,
@@ -97,9 +172,28 @@ class MiaAudit(Magics, Configurable):
                 seed=self.seed if args.seed is None else args.seed,
                 confidence=self.confidence,
                 delta=self.delta,
+                references=self.references if args.references is None else args.references,
+                population=population,
+                n_jobs=self.n_jobs if args.n_jobs is None else args.n_jobs,
+                lira_variance=args.lira_variance or self.lira_variance,
+                progress=self._progress(),
             )
         except MiaError as e:
             raise UsageError(str(e)) from None
+
+    def _progress(self) -> bool | Progress:
+        if not self.progress:
+            return False
+        return NotebookProgress() if _in_kernel(self.shell) else True
+
+    @staticmethod
+    def _clear_cache() -> None:
+        n_items, n_bytes = len(CACHE), CACHE.nbytes
+        CACHE.clear()
+        print(
+            f"Cleared the audit cache: freed {n_bytes / 1024**2:.1f} MB in {n_items} "
+            f"entr{'y' if n_items == 1 else 'ies'}."
+        )
 
     # ------------------------------------------------------------ the magic
     @magic_arguments()
@@ -115,13 +209,21 @@ class MiaAudit(Magics, Configurable):
     @argument("--slice", help="Column to break metrics down by.")
     @argument("--redact", help="Comma-separated columns never shown.")
     @argument("--seed", type=int, help="Random seed.")
+    @argument("--references", type=int,
+              help=f"Reference models for lira/rmia/shadow (default {DEFAULT_REFERENCES}).")
+    @argument("--population", help="Dataframe of extra same-distribution records.")
+    @argument("--n-jobs", dest="n_jobs", type=int, help="Parallel reference fits (joblib).")
+    @argument("--lira-variance", dest="lira_variance",
+              help="LiRA variance: auto (default), per-record or global.")
+    @argument("--clear-cache", dest="clear_cache", action="store_true",
+              help="Clear the cache of model outputs and reference models, then stop.")
     @argument("-o", "--out", help="Bind the report to this variable.")
     @no_var_expand
     @needs_local_scope
     @line_cell_magic
     def mia_audit(
         self, line: str, cell: str | None = None, local_ns: dict[str, Any] | None = None
-    ) -> AuditReport:
+    ) -> AuditReport | None:
         """Audit MODEL for membership-inference risk on --train (members) vs --test.
 
         Line:  %mia_audit clf --train train_df --test test_df --target label
@@ -130,6 +232,9 @@ class MiaAudit(Magics, Configurable):
         """
         # posix=True so that quoted names ('mean radius') lose their quotes
         args = self.mia_audit.parser.parse_args(arg_split(line, posix=True))
+        if args.clear_cache:
+            self._clear_cache()
+            return None
         if cell is not None:
             if self.shell is not None:
                 self.shell.ex(cell)
@@ -154,6 +259,8 @@ def register(ipython: Any) -> MiaAudit:
     """Register the magics (and their ``%config`` section) with ``ipython``."""
     magics = MiaAudit(shell=ipython)
     ipython.register_magics(magics)
+    if _in_kernel(ipython):
+        set_default_progress(NotebookProgress)  # mia_notebook.audit() in cells too
     if magics not in getattr(ipython, "configurables", []):
         ipython.configurables.append(magics)
     return magics

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .attacks import Attack, AttackContext, attack_class, available_attacks
+from .attacks import Attack, AttackContext, AttackUnavailable, attack_class, available_attacks
+from .attacks.lira import VARIANCES
 from .cache import CACHE
 from .data import AuditData, fingerprint_frame, prepare_data
 from .errors import MiaValueError
+from .progress import Progress, make_progress
+from .references import (
+    DEFAULT_REFERENCES,
+    ReferencesFailed,
+    ReferenceSignals,
+    check_population,
+    compute_references,
+    validate_references,
+)
 from .results import AuditReport, check_view
 from .spec import DEFAULT_FPR, ViewOptions, parse_names, validate_int
 from .target import TargetOutputs, fingerprint_model, query_model
@@ -84,6 +94,63 @@ def _target_outputs(model: Any, data: AuditData, fps: dict[str, str]) -> TargetO
     return cached
 
 
+def _reference_provider(
+    model: Any,
+    data: AuditData,
+    outputs: TargetOutputs,
+    fps: dict[str, str],
+    settings: dict[str, Any],
+    progress: Progress,
+) -> Callable[[], ReferenceSignals]:
+    """The lazy expensive stage shared by every reference attack of one audit."""
+
+    def provide() -> ReferenceSignals:
+        t0 = time.perf_counter()
+        try:
+            refs = compute_references(
+                model, data, outputs, n_references=settings["references"],
+                seed=settings["seed"], population=settings["population"],
+                n_jobs=settings["n_jobs"], progress=progress, model_fingerprint=fps["model"],
+            )
+        except ReferencesFailed as e:
+            raise AttackUnavailable(str(e)) from e
+        finally:
+            settings["elapsed_s"] = time.perf_counter() - t0
+        return refs
+
+    return provide
+
+
+def _score_all(
+    runnable: list[Attack], ctx: AttackContext, skipped: dict[str, str]
+) -> dict[str, np.ndarray]:
+    """Scores of every runnable attack; those that turn out unavailable go to ``skipped``."""
+    scores = {}
+    for attack in runnable:
+        try:
+            scores[attack.name] = np.asarray(attack.score(ctx), dtype=np.float64)
+        except AttackUnavailable as e:
+            skipped[attack.name] = str(e)
+    if not scores:
+        raise MiaValueError(
+            "No attack could be computed (" + "; ".join(f"{k}: {v}" for k, v in skipped.items())
+            + ")."
+        )
+    return scores
+
+
+def _check_options(
+    references: Any, lira_variance: str, population: Any, data: AuditData
+) -> tuple[int, pd.DataFrame | None]:
+    n_refs = validate_references(DEFAULT_REFERENCES if references is None else references)
+    if lira_variance not in VARIANCES:
+        raise MiaValueError(
+            f"The 'lira_variance' parameter must be one of {list(VARIANCES)}. "
+            f"Got {lira_variance!r} instead."
+        )
+    return n_refs, check_population(population, data)
+
+
 def _scores_frame(
     data: AuditData, members: np.ndarray, scores: dict[str, np.ndarray]
 ) -> pd.DataFrame:
@@ -114,6 +181,12 @@ def audit(
     seed: int = 0,
     confidence: float = 0.95,
     delta: float = 0.0,
+    references: int | None = None,
+    population: pd.DataFrame | None = None,
+    n_jobs: int | None = None,
+    lira_variance: str = "auto",
+    rmia_a: float | str = "auto",
+    progress: bool | Progress | None = True,
 ) -> AuditReport:
     """Audit a fitted model for membership-inference risk.
 
@@ -148,10 +221,32 @@ def audit(
         Confidence of the epsilon lower bound (Clopper-Pearson).
     delta : float, default=0.0
         delta of (epsilon, delta)-DP assumed by the epsilon bound.
+    references : int, default=None
+        Reference models for the LiRA, RMIA and shadow attacks: clones of ``model``
+        fitted on seeded random halves of the population, so that every record is IN
+        for about half of them. None: ``DEFAULT_REFERENCES`` (16).
+    population : DataFrame, default=None
+        Extra records from the same distribution (same feature and target columns).
+        They join the reference models' training population and serve as RMIA's
+        population samples z. Default: the reference models train on train ∪ test.
+    n_jobs : int, default=None
+        Parallel reference-model fits (joblib). None: the active
+        ``joblib.parallel_config`` (e.g. a Dask cluster), else every core.
+    lira_variance : {'auto', 'per-record', 'global'}, default='auto'
+        LiRA's Gaussian variance; 'auto' is per-record from 64 reference models on.
+    rmia_a : float in [0, 1] or 'auto', default='auto'
+        Offline RMIA's correction; 'auto' calibrates it on the reference models.
+    progress : bool or Progress, default=True
+        Show a progress bar while reference models train (stderr in plain Python, an
+        in-place display in notebooks); False: silent; or an object with
+        ``start(total, description)``, ``update(done)`` and ``close()``.
 
     Returns
     -------
     AuditReport
+        ``report.evidence["references"]`` holds the reference material
+        (:class:`~mia_notebook.engine.references.ReferenceSignals`: ``signal``,
+        ``in_mask``, ``target``) when a reference attack ran.
     """
     t0 = time.perf_counter()
     view = ViewOptions(fpr=fpr, flag=flag, slice=slice, redact=redact,  # type: ignore[arg-type]
@@ -160,6 +255,7 @@ def audit(
     feats = parse_names(features, "features") if features is not None else None
     data = prepare_data(model, train, test, target, feats)
     check_view(view, data, [])
+    n_refs, extra = _check_options(references, lira_variance, population, data)
     fps = {
         "model": fingerprint_model(model),
         "train": fingerprint_frame(data.train),
@@ -169,10 +265,21 @@ def audit(
     outputs = _target_outputs(model, data, fps)
     t2 = time.perf_counter()
     members = data.members
-    ctx = AttackContext(outputs=outputs, members=members, random_state=seed)
+    ref_settings: dict[str, Any] = {
+        "references": n_refs, "seed": seed, "population": extra, "n_jobs": n_jobs
+    }
+    ctx = AttackContext(
+        outputs=outputs, members=members, random_state=seed, model=model,
+        n_references=n_refs,
+        options={"lira_variance": lira_variance, "rmia_a": rmia_a},
+    )
+    ctx.providers["references"] = _reference_provider(
+        model, data, outputs, fps, ref_settings, make_progress(progress)
+    )
     runnable, skipped = resolve_attacks(attacks, ctx)
-    scores = {a.name: np.asarray(a.score(ctx), dtype=np.float64) for a in runnable}
+    scores = _score_all(runnable, ctx, skipped)
     t3 = time.perf_counter()
+    refs: ReferenceSignals | None = ctx.extras.get("references")
     run = {
         "model": type(model).__name__,
         "model_kind": outputs.kind,
@@ -183,19 +290,41 @@ def audit(
         "n_members": data.n_train,
         "n_nonmembers": data.n_test,
     }
+    if refs is not None:
+        run.update(_reference_run_info(refs, extra, lira_variance, ctx))
     return AuditReport(
         scores=_scores_frame(data, members, scores),
         options=view,
         run=run,
         skipped=skipped,
-        notes=tuple(outputs.notes),
+        notes=tuple([*outputs.notes, *(refs.notes() if refs is not None else [])]),
         versions=versions(),
         fingerprints=fps,
         timings={
             "validate_s": t1 - t0,
             "query_model_s": t2 - t1,
             "attacks_s": t3 - t2,
+            "references_s": ref_settings.get("elapsed_s", 0.0),
             "total_s": time.perf_counter() - t0,
         },
         data=data,
+        evidence={} if refs is None else {"references": refs},
     )
+
+
+def _reference_run_info(
+    refs: ReferenceSignals, extra: pd.DataFrame | None, lira_variance: str, ctx: AttackContext
+) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "references": refs.n_requested,
+        "references_ok": refs.n_references,
+        "references_trained": refs.n_trained,
+        "references_cached": refs.n_cached,
+        "population_rows": 0 if extra is None else len(extra),
+        "lira_variance": lira_variance,
+    }
+    if refs.failed:
+        info["references_failed"] = {str(k): v for k, v in sorted(refs.failed.items())}
+    if "rmia_a" in ctx.extras:
+        info["rmia_a"] = dict(ctx.extras["rmia_a"])
+    return info

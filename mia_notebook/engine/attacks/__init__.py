@@ -5,10 +5,13 @@
 LossAttack()
 """
 
-from . import threshold  # noqa: F401  (registers the threshold attacks)
+# Registration order is table order: threshold attacks, then reference attacks.
+from . import threshold  # noqa: F401, I001
+from . import lira, rmia, shadow  # noqa: F401
 from .base import (
     Attack,
     AttackContext,
+    AttackUnavailable,
     attack_class,
     available_attacks,
     create_attack,
@@ -18,6 +21,7 @@ from .base import (
 __all__ = [
     "Attack",
     "AttackContext",
+    "AttackUnavailable",
     "attack_class",
     "available_attacks",
     "create_attack",

@@ -10,11 +10,13 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from ..errors import MiaValueError
+from ..references import clone_problem
 from ..target import TargetOutputs
 
 __all__ = [
     "Attack",
     "AttackContext",
+    "AttackUnavailable",
     "available_attacks",
     "create_attack",
     "register_attack",
@@ -26,6 +28,12 @@ _KIND_TEXT = {
     "regression": "a regressor's predictions",
     "label": "predicted labels only",
 }
+
+
+class AttackUnavailable(Exception):
+    """Raised by :meth:`Attack.score` when the attack turns out not to be computable
+    (e.g. every reference model failed); the audit lists it as skipped with the message.
+    """
 
 
 @dataclass
@@ -42,6 +50,14 @@ class AttackContext:
     random_state : int
     extras : dict
         Lazily computed shared state (e.g. reference-model signals), keyed by name.
+    providers : dict of str to callable
+        Functions computing ``extras`` entries on first :meth:`get`.
+    model : object or None
+        The audited model (reference attacks check that it can be cloned and refitted).
+    n_references : int
+        Reference models the audit will train (0: reference attacks unavailable).
+    options : dict
+        Attack settings chosen by the caller (e.g. ``lira_variance``).
     """
 
     outputs: TargetOutputs
@@ -49,13 +65,28 @@ class AttackContext:
     random_state: int = 0
     extras: dict[str, Any] = field(default_factory=dict)
     providers: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    model: Any = None
+    n_references: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+    _failures: dict[str, AttackUnavailable] = field(default_factory=dict, repr=False)
 
     def get(self, key: str) -> Any:
-        """Shared state ``key``, computed once by its provider."""
+        """Shared state ``key``, computed once by its provider.
+
+        A provider that raises :class:`AttackUnavailable` is not called again: later
+        calls re-raise the same error (so a failed expensive stage is not retried by
+        every attack that shares it).
+        """
+        if key in self._failures:
+            raise self._failures[key]
         if key not in self.extras:
             if key not in self.providers:
                 raise MiaValueError(f"No provider for '{key}' in this audit.")
-            self.extras[key] = self.providers[key]()
+            try:
+                self.extras[key] = self.providers[key]()
+            except AttackUnavailable as e:
+                self._failures[key] = e
+                raise
         return self.extras[key]
 
 
@@ -73,6 +104,8 @@ class Attack(ABC):
     auto: ClassVar[bool] = True
     #: Needs reference models (cloned and refitted copies of the target).
     needs_references: ClassVar[bool] = False
+    #: Fewest reference models the attack can work with.
+    min_references: ClassVar[int] = 1
 
     def unavailable_reason(self, ctx: AttackContext) -> str | None:
         """Why this attack cannot run on ``ctx`` (None if it can)."""
@@ -80,6 +113,19 @@ class Attack(ABC):
         if kind not in self.kinds:
             wants = " or ".join(sorted(_KIND_TEXT[k] for k in self.kinds))
             return f"needs {wants}; the model offers {_KIND_TEXT[kind]}"
+        if self.needs_references:
+            return self._reference_problem(ctx)
+        return None
+
+    def _reference_problem(self, ctx: AttackContext) -> str | None:
+        problem = clone_problem(ctx.model)
+        if problem is not None:
+            return f"needs reference models: {problem}"
+        if ctx.n_references < self.min_references:
+            return (
+                f"needs at least {self.min_references} reference models; "
+                f"references={ctx.n_references}"
+            )
         return None
 
     @abstractmethod

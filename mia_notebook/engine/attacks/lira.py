@@ -1,0 +1,167 @@
+"""LiRA, the likelihood-ratio attack of Carlini et al. (2022), "Membership Inference
+Attacks From First Principles".
+
+For each record, the statistic (logit-scaled true-class confidence; -log squared error
+for regressors) of the reference models trained WITH the record (IN) and WITHOUT it
+(OUT) is fitted by a Gaussian; the target model's statistic ``t`` is then scored:
+
+* online:  log N(t; mu_in, sigma_in^2) - log N(t; mu_out, sigma_out^2)
+* offline: -log P[T >= t] for T ~ N(mu_out, sigma_out^2) (one-sided test: members have a
+  higher statistic, so a small upper-tail p-value means "member").
+
+Higher = more likely a member in both. Variance: ``'per-record'`` fits sigma per record
+(needs many reference models), ``'global'`` uses one pooled within-record sigma for all
+records (Carlini et al.'s "fixed variance", better below ~64 models), ``'auto'`` picks
+per-record from 64 reference models on.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from scipy.special import log_ndtr
+
+from ..errors import MiaValueError
+from .base import AttackContext, register_attack
+from .reference import ReferenceAttack, desaturate, fill_missing_means, masked_moments
+
+__all__ = ["LiraAttack", "LiraOfflineAttack", "lira_scores", "resolve_variance"]
+
+Variance = Literal["auto", "per-record", "global"]
+VARIANCES = ("auto", "per-record", "global")
+#: ``variance='auto'`` uses per-record variances from this many reference models on.
+PER_RECORD_FROM = 64
+#: Per-record sigmas are floored at this fraction of the global sigma (a record whose
+#: reference models all agree exactly would otherwise get sigma = 0).
+MIN_STD_FRACTION = 0.1
+_MIN_STD = 1e-3
+
+
+def resolve_variance(variance: str, n_refs: int) -> str:
+    """``'per-record'`` or ``'global'`` for a ``variance`` option and model count."""
+    if variance not in VARIANCES:
+        raise MiaValueError(
+            f"The 'lira_variance' parameter must be one of {list(VARIANCES)}. "
+            f"Got {variance!r} instead."
+        )
+    if variance == "auto":
+        return "per-record" if n_refs >= PER_RECORD_FROM else "global"
+    return variance
+
+
+def pooled_std(signal: np.ndarray, masks: list[np.ndarray]) -> float:
+    """One within-record standard deviation pooled over every record and mask.
+
+    Each masked group (e.g. a record's IN models) contributes its squared deviations
+    from its own mean; falls back to the spread of all values when no group has two
+    members (e.g. 2 reference models online).
+    """
+    ss, dof = 0.0, 0
+    for mask in masks:
+        count, _, var = masked_moments(signal, mask)
+        ok = count >= 2
+        ss += float(np.sum(var[ok] * (count[ok] - 1)))
+        dof += int(np.sum(count[ok] - 1))
+    std = np.sqrt(ss / dof) if dof else float(np.std(signal, dtype=np.float64))
+    return max(float(std), _MIN_STD)
+
+
+def _record_std(var: np.ndarray, global_std: float) -> np.ndarray:
+    std = np.sqrt(np.where(np.isfinite(var), var, global_std**2))
+    return np.asarray(np.maximum(std, MIN_STD_FRACTION * global_std))
+
+
+def _gauss_logpdf(x: np.ndarray, mu: np.ndarray, std: np.ndarray | float) -> np.ndarray:
+    return np.asarray(-0.5 * np.square((x - mu) / std) - np.log(std))
+
+
+def lira_scores(
+    signal: np.ndarray,
+    in_mask: np.ndarray,
+    target: np.ndarray,
+    *,
+    online: bool = True,
+    variance: str = "global",
+) -> np.ndarray:
+    """LiRA membership scores (higher = more likely a member).
+
+    Parameters
+    ----------
+    signal : ndarray of float32, shape (n_records, n_refs)
+        Reference models' statistic on each record.
+    in_mask : ndarray of bool, shape (n_records, n_refs)
+        The record was in the reference model's training half.
+    target : ndarray of shape (n_records,)
+        The target model's statistic.
+    online : bool, default=True
+        Use IN and OUT models (likelihood ratio) or only OUT models (one-sided test).
+    variance : {'per-record', 'global'}, default='global'
+
+    Returns
+    -------
+    ndarray of float64, shape (n_records,)
+    """
+    out_mask = ~in_mask
+    _, mu_in, var_in = masked_moments(signal, in_mask)
+    _, mu_out, var_out = masked_moments(signal, out_mask)
+    mu_in, mu_out = fill_missing_means(mu_in, mu_out)
+    sigma = pooled_std(signal, [in_mask, out_mask] if online else [out_mask])
+    t = np.asarray(target, dtype=np.float64)
+    if variance == "per-record":
+        s_in: np.ndarray | float = _record_std(var_in, sigma)
+        s_out: np.ndarray | float = _record_std(var_out, sigma)
+    else:
+        s_in = s_out = sigma
+    if online:
+        return _gauss_logpdf(t, mu_in, s_in) - _gauss_logpdf(t, mu_out, s_out)
+    # One-sided: -log P[T >= t | OUT] = -log Phi(-(t - mu_out) / sigma_out).
+    return np.asarray(-log_ndtr(-(t - mu_out) / s_out))
+
+
+class _Lira(ReferenceAttack):
+    online: bool = True
+    kinds = frozenset({"proba", "decision", "regression"})
+
+    def __init__(self, *, variance: Variance | None = None) -> None:
+        super().__init__(variance=variance)
+
+    def score(self, ctx: AttackContext) -> np.ndarray:
+        refs = self.references(ctx)
+        variance = resolve_variance(self.option(ctx, "lira_variance", "auto"),
+                                    refs.n_references)
+        signal, target = refs.signal, refs.target
+        if refs.kind != "regression":
+            signal, target = desaturate(signal, target)
+        return lira_scores(signal, refs.in_mask, target, online=self.online, variance=variance)
+
+
+@register_attack
+class LiraAttack(_Lira):
+    """LiRA online (Carlini et al. 2022): Gaussian likelihood ratio of IN vs OUT models.
+
+    Parameters
+    ----------
+    variance : {'auto', 'per-record', 'global'}, default=None
+        None: the audit's ``lira_variance`` (default 'auto').
+    """
+
+    name = "lira"
+    title = "LiRA (online)"
+    min_references = 2
+    online = True
+
+
+@register_attack
+class LiraOfflineAttack(_Lira):
+    """LiRA offline (Carlini et al. 2022): one-sided test against OUT models only.
+
+    Parameters
+    ----------
+    variance : {'auto', 'per-record', 'global'}, default=None
+        None: the audit's ``lira_variance`` (default 'auto').
+    """
+
+    name = "lira-offline"
+    title = "LiRA (offline)"
+    online = False

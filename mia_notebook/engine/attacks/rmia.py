@@ -1,0 +1,239 @@
+"""RMIA, the relative membership-inference attack of Zarifzadeh et al. (2024), "Low-Cost
+High-Power Membership Inference Attacks".
+
+With p(x | theta) the probability a model gives record x's true label:
+
+* ``LR(x) = p(x | target) / p(x)``, where ``p(x)`` averages the reference models. Online
+  it is the mean over all of them (IN and OUT); offline only OUT models are used,
+  corrected for their missing IN half by the paper's linear approximation
+  ``p(x) = (1 + a) / 2 * mean_OUT p(x | theta) + (1 - a) / 2``.
+* The score of x is the fraction of population samples z it dominates:
+  ``#{z : LR(x) / LR(z) > gamma} / #z``, with ``LR(z)`` computed the same way.
+
+Higher = more likely a member. The samples z are the extra ``population`` rows when the
+audit has them, else every audited record other than x itself (x is never its own z).
+The fraction is a monotone function of LR(x) for a fixed set of z, so ties (records
+dominating every z) are broken by LR(x) itself: the ranking at low FPR is not limited by
+the number of z samples.
+
+``a='auto'`` (offline) picks ``a`` on the reference models alone: each of a few
+reference models in turn plays the target, scored with the others, and the ``a`` with
+the best AUC on its known IN/OUT split is used. The target's membership is never looked
+at.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import log_expit
+from sklearn.metrics import roc_auc_score
+
+from ..errors import MiaValueError
+from .base import AttackContext, register_attack
+from .reference import ReferenceAttack, masked_moments
+
+__all__ = [
+    "RmiaAttack",
+    "RmiaOfflineAttack",
+    "calibrate_a",
+    "dominance_scores",
+    "log_likelihood_ratio",
+    "rmia_scores",
+]
+
+#: ``a`` when it cannot be calibrated (a single reference model).
+DEFAULT_A = 0.33
+A_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)
+#: Reference models used in turn as pseudo-targets to calibrate ``a``.
+CALIBRATION_MODELS = 3
+
+
+def _mean_prob(signal: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """Mean over masked columns of p = sigmoid(signal); NaN where no column is masked."""
+    p = 1.0 / (1.0 + np.exp(-signal))  # float32 temporaries
+    if mask is None:
+        return np.asarray(p.mean(axis=1, dtype=np.float64))
+    _, mean, _ = masked_moments(p, mask)
+    return mean
+
+
+def log_likelihood_ratio(
+    signal: np.ndarray,
+    in_mask: np.ndarray,
+    target: np.ndarray,
+    *,
+    online: bool,
+    a: float,
+) -> np.ndarray:
+    """log LR(x) = log p(x | target) - log p(x), shape (n,).
+
+    ``signal``/``target`` hold logit-scaled confidences, so p = sigmoid(statistic).
+    Offline, a record without OUT models falls back to the mean over all of them.
+    """
+    if online:
+        p_x = _mean_prob(signal, None)
+    else:
+        p_out = _mean_prob(signal, ~in_mask)
+        missing = ~np.isfinite(p_out)
+        if missing.any():
+            p_out[missing] = _mean_prob(signal[missing], None)
+        p_x = (1.0 + a) / 2.0 * p_out + (1.0 - a) / 2.0
+    log_p_target = log_expit(np.asarray(target, dtype=np.float64))
+    return np.asarray(log_p_target - np.log(np.maximum(p_x, 1e-300)))
+
+
+def dominance_scores(
+    llr_x: np.ndarray, llr_z: np.ndarray, *, gamma: float = 1.0, z_is_x: bool = False
+) -> np.ndarray:
+    """RMIA score: fraction of z with LR(x) / LR(z) > gamma, ties broken by LR(x).
+
+    Parameters
+    ----------
+    llr_x : ndarray of shape (n,)
+        log LR of the scored records.
+    llr_z : ndarray of shape (m,)
+        log LR of the population samples.
+    gamma : float, default=1.0
+    z_is_x : bool, default=False
+        ``llr_z`` is ``llr_x`` (the records are their own population): record i is then
+        left out of its own z samples.
+
+    Returns
+    -------
+    ndarray of float64, shape (n,), in [0, 1 + 1 / (m + 1))
+    """
+    # LR(x) / LR(z) > gamma  <=>  log LR(z) < log LR(x) - log gamma
+    bound = llr_x - np.log(gamma)
+    count = np.searchsorted(np.sort(llr_z), bound, side="left").astype(np.float64)
+    m = llr_z.size
+    if z_is_x:
+        count -= llr_x < bound  # x counted itself (only when gamma < 1)
+        m -= 1
+    frac = count / max(m, 1)
+    # Tie-break inside one step of the fraction, monotone in LR(x).
+    return np.asarray(frac + (0.5 + np.arctan(llr_x) / np.pi) / (m + 1))
+
+
+def calibrate_a(signal: np.ndarray, in_mask: np.ndarray) -> float:
+    """Offline ``a`` with the best mean AUC when reference models play the target."""
+    n_refs = signal.shape[1]
+    if n_refs < 2:
+        return DEFAULT_A
+    aucs = np.zeros(A_GRID.size)
+    used = 0
+    for k in range(min(CALIBRATION_MODELS, n_refs)):
+        member = in_mask[:, k]
+        if member.all() or not member.any():
+            continue
+        others = np.delete(np.arange(n_refs), k)
+        sig, mask = signal[:, others], in_mask[:, others]
+        p_out = _mean_prob(sig, ~mask)
+        ok = np.isfinite(p_out)
+        log_p = log_expit(signal[ok, k].astype(np.float64))
+        for i, a in enumerate(A_GRID):
+            llr = log_p - np.log((1.0 + a) / 2.0 * p_out[ok] + (1.0 - a) / 2.0)
+            aucs[i] += roc_auc_score(member[ok], llr) if len(set(member[ok])) == 2 else 0.5
+        used += 1
+    return float(A_GRID[int(np.argmax(aucs))]) if used else DEFAULT_A
+
+
+def rmia_scores(
+    signal: np.ndarray,
+    in_mask: np.ndarray,
+    target: np.ndarray,
+    *,
+    online: bool = True,
+    a: float = DEFAULT_A,
+    gamma: float = 1.0,
+    z_signal: np.ndarray | None = None,
+    z_in_mask: np.ndarray | None = None,
+    z_target: np.ndarray | None = None,
+) -> np.ndarray:
+    """RMIA membership scores (higher = more likely a member).
+
+    Parameters
+    ----------
+    signal, in_mask : ndarray of shape (n_records, n_refs)
+        Reference statistics (logit-scaled confidence) and IN/OUT bookkeeping.
+    target : ndarray of shape (n_records,)
+        The target model's statistic.
+    online : bool, default=True
+    a : float, default=0.33
+        Offline correction (ignored online).
+    gamma : float, default=1.0
+    z_signal, z_in_mask, z_target : ndarrays, default=None
+        The population samples z; None: the records themselves (each leaving itself out).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_records,)
+    """
+    llr_x = log_likelihood_ratio(signal, in_mask, target, online=online, a=a)
+    if z_signal is None or z_signal.shape[0] == 0:
+        return dominance_scores(llr_x, llr_x, gamma=gamma, z_is_x=True)
+    assert z_in_mask is not None and z_target is not None
+    llr_z = log_likelihood_ratio(z_signal, z_in_mask, z_target, online=online, a=a)
+    return dominance_scores(llr_x, llr_z, gamma=gamma)
+
+
+class _Rmia(ReferenceAttack):
+    online: bool = True
+    kinds = frozenset({"proba", "decision"})
+
+    def __init__(self, *, a: float | str | None = None, gamma: float | None = None) -> None:
+        super().__init__(a=a, gamma=gamma)
+
+    def _a(self, ctx: AttackContext, signal: np.ndarray, in_mask: np.ndarray) -> float:
+        a = self.option(ctx, "rmia_a", "auto")
+        if self.online:
+            return DEFAULT_A
+        if a == "auto":
+            return calibrate_a(signal, in_mask)
+        a = float(a)
+        if not 0.0 <= a <= 1.0:
+            raise MiaValueError(f"The 'rmia_a' parameter must be in [0, 1]. Got {a} instead.")
+        return a
+
+    def score(self, ctx: AttackContext) -> np.ndarray:
+        refs = self.references(ctx)
+        gamma = float(self.option(ctx, "rmia_gamma", 1.0))
+        if not gamma > 0:
+            raise MiaValueError(f"The 'rmia_gamma' parameter must be > 0. Got {gamma} instead.")
+        a = self._a(ctx, refs.signal, refs.in_mask)
+        ctx.extras.setdefault("rmia_a", {})[self.name] = a
+        return rmia_scores(
+            refs.signal, refs.in_mask, refs.target, online=self.online, a=a, gamma=gamma,
+            z_signal=refs.pop_signal, z_in_mask=refs.pop_in_mask, z_target=refs.pop_target,
+        )
+
+
+@register_attack
+class RmiaAttack(_Rmia):
+    """RMIA online (Zarifzadeh et al. 2024): p(x) from IN and OUT reference models.
+
+    Parameters
+    ----------
+    gamma : float, default=None
+        None: the audit's ``rmia_gamma`` (default 1).
+    """
+
+    name = "rmia"
+    title = "RMIA (online)"
+    online = True
+
+
+@register_attack
+class RmiaOfflineAttack(_Rmia):
+    """RMIA offline (Zarifzadeh et al. 2024): OUT models only, with the ``a`` correction.
+
+    Parameters
+    ----------
+    a : float in [0, 1] or 'auto', default=None
+        None: the audit's ``rmia_a`` (default 'auto': calibrated on reference models).
+    gamma : float, default=None
+        None: the audit's ``rmia_gamma`` (default 1).
+    """
+
+    name = "rmia-offline"
+    title = "RMIA (offline)"
+    online = False
