@@ -21,6 +21,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 from PIL import Image
 
@@ -157,30 +159,64 @@ def plot_roc(report: AuditReport, ax: Axes | None = None) -> Axes:
         Draw into this Axes; a new ``matplotlib.figure.Figure`` is made otherwise
         (no pyplot state, so nothing is shown twice in a notebook).
     """
-    ax = _plot_roc_curves(report, ax)
-    for line in ax.get_lines():
-        if line.get_gid() == report.strongest:
-            line.set_linewidth(_STRONGEST_LW)
+    if ax is None:
+        ax = _roc_figure().subplots()
+    lo = _roc_floor(report)
     for t in report.options.fpr:
         ax.axvline(t, **_FPR_LINE)
+    lines = _add_curves(ax, report, lo, thick=report.strongest)
+    _style_roc_axes(ax, lo)
+    _add_legend(ax, lines)
     return ax
 
 
-def _plot_roc_curves(report: AuditReport, ax: Axes | None = None) -> Axes:
-    """Everything of :func:`plot_roc` but the FPR-target lines and the strongest
-    attack's thicker line (so it can be cached across FPR targets)."""
-    if ax is None:
-        ax = Figure(figsize=(5.6, 4.6), dpi=100).subplots()
-    curves = report.roc_curves()
-    n_neg = max((c.n_nonmembers for c in curves.values()), default=10)
-    lo = 0.5 / n_neg
-    for name, c in curves.items():
+def _roc_figure() -> Figure:
+    fig = Figure(figsize=(5.6, 4.6), dpi=100)
+    # Fixed margins that fit the labels: tight_layout re-measures every tick label and
+    # costs more than drawing the figure.
+    fig.subplots_adjust(left=0.14, right=0.97, bottom=0.11, top=0.93)
+    return fig
+
+
+def _roc_floor(report: AuditReport) -> float:
+    """Lowest FPR drawn: half of one non-member."""
+    n_neg = int((~report.members).sum())
+    return 0.5 / (n_neg if n_neg > 0 else 10)
+
+
+def _add_curves(
+    ax: Axes, report: AuditReport, lo: float, *, thick: str | None = None, animated: bool = False
+) -> list[Line2D]:
+    """One line per shown attack (gid = attack name) and the chance diagonal.
+
+    An attack keeps its colour when others are hidden (colour = its position among the
+    computed attacks).
+    """
+    lines = []
+    colour = {a: f"C{i % 10}" for i, a in enumerate(report.computed_attacks)}
+    for name, c in report.roc_curves().items():
         fpr, tpr = _plot_points(c, lo)
         auc = float(report.summary.at[name, "AUC"])  # type: ignore[arg-type]
         label = f"{_title(name)} (AUC {auc:.3f})"
-        ax.plot(fpr, np.maximum(tpr, lo), lw=1.3, label=label, gid=name)
+        lw = _STRONGEST_LW if name == thick else 1.3
+        lines += ax.plot(
+            fpr, np.maximum(tpr, lo), lw=lw, label=label, gid=name, color=colour[name],
+            animated=animated,
+        )
     grid = np.geomspace(lo, 1.0, 50)
-    ax.plot(grid, grid, ls="--", color="#8c959f", lw=1, label="chance")
+    lines += ax.plot(
+        grid, grid, ls="--", color="#8c959f", lw=1, label="chance", animated=animated
+    )
+    return lines
+
+
+def _add_legend(ax: Axes, lines: list[Line2D], *, animated: bool = False) -> Legend:
+    legend = ax.legend(handles=lines, loc="lower right", fontsize=8, frameon=False)
+    legend.set_animated(animated)
+    return legend
+
+
+def _style_roc_axes(ax: Axes, lo: float) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, 1.0)
@@ -194,9 +230,7 @@ def _plot_roc_curves(report: AuditReport, ax: Axes | None = None) -> Axes:
     # Plain labels (0.001, 0.01...): the default log labels are mathtext, slow to parse.
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
     ax.grid(True, which="major", alpha=0.3)
-    return ax
 
 
 def _plot_points(curve: RocCurve, lo: float) -> tuple[np.ndarray, np.ndarray]:
@@ -222,39 +256,56 @@ def _plot_points(curve: RocCurve, lo: float) -> tuple[np.ndarray, np.ndarray]:
 def roc_png(report: AuditReport) -> bytes:
     """The ROC figure (as drawn by :func:`plot_roc`) as PNG bytes.
 
-    Fast for interactive use: the figure without the FPR-target lines (text, ticks and
-    legend are most of the cost) is rasterised once per set of shown attacks and kept
-    on the report; a new FPR target only draws its lines onto a copy of that raster,
-    then the curves again (so they stay on top; the strongest attack's thicker) and
-    encodes the PNG. A change of flag count, slice or redaction reuses the PNG itself.
+    Fast for interactive use, by layers kept on the report (see ``_RocCanvas``): the
+    axes (ticks, labels: most of the cost) are rasterised once; the curves and legend
+    once per set of shown attacks; a new FPR target only draws its lines and the
+    curves again (so they stay on top, the strongest attack's thicker) and encodes the
+    PNG. A change of flag count, slice or redaction reuses the PNG itself.
     """
     key = ("roc_png", tuple(report.attacks), report.options.fpr, report.strongest)
-    return report.memoized(key, lambda: _compose_roc_png(report))
+    return report.memoized(key, lambda: _roc_canvas(report).png(report))
 
 
-class _RocRaster:
-    """A drawn ROC figure without FPR lines, ready to have them blitted on."""
+def _roc_canvas(report: AuditReport) -> _RocCanvas:
+    canvas: _RocCanvas = report.memoized(("roc_canvas",), lambda: _RocCanvas(report))
+    return canvas
+
+
+class _RocCanvas:
+    """The ROC figure of one report, drawn in layers and blitted (Agg)."""
 
     def __init__(self, report: AuditReport) -> None:
-        self.ax = _plot_roc_curves(report)
-        fig = self.ax.get_figure()
-        assert isinstance(fig, Figure)
-        # Fixed margins (fit the labels): tight_layout re-measures every tick label and
-        # costs more than drawing the figure.
-        fig.subplots_adjust(left=0.14, right=0.97, bottom=0.11, top=0.93)
+        fig = _roc_figure()
+        self.ax = fig.subplots()
+        self.lo = _roc_floor(report)
+        _style_roc_axes(self.ax, self.lo)
         self.canvas = FigureCanvasAgg(fig)
         self.canvas.draw()
-        self.background = self.canvas.copy_from_bbox(fig.bbox)
-        self.curves = list(self.ax.get_lines())
+        self.axes_layer = self.canvas.copy_from_bbox(fig.bbox)
+        self.curve_layers: dict[tuple[str, ...], tuple[Any, list[Line2D]]] = {}
         self.lock = threading.Lock()
 
-    def png(self, fpr_targets: tuple[float, ...], strongest: str | None) -> bytes:
+    def _curve_layer(self, report: AuditReport) -> tuple[Any, list[Line2D]]:
+        key = tuple(report.attacks)
+        if key not in self.curve_layers:
+            self.canvas.restore_region(self.axes_layer)
+            # animated: never drawn by canvas.draw(), only by draw_artist below
+            lines = _add_curves(self.ax, report, self.lo, animated=True)
+            legend = _add_legend(self.ax, lines, animated=True)
+            for artist in [*lines, legend]:
+                self.ax.draw_artist(artist)
+            self.curve_layers[key] = (self.canvas.copy_from_bbox(self.ax.figure.bbox), lines)
+        return self.curve_layers[key]
+
+    def png(self, report: AuditReport) -> bytes:
+        strongest = report.strongest
         with self.lock:
-            self.canvas.restore_region(self.background)
-            lines = [self.ax.axvline(t, animated=True, **_FPR_LINE) for t in fpr_targets]
-            for line in lines:
+            layer, curves = self._curve_layer(report)
+            self.canvas.restore_region(layer)
+            vlines = [self.ax.axvline(t, animated=True, **_FPR_LINE) for t in report.options.fpr]
+            for line in vlines:
                 self.ax.draw_artist(line)
-            for curve in self.curves:
+            for curve in curves:
                 thick = curve.get_gid() == strongest
                 if thick:
                     curve.set_linewidth(_STRONGEST_LW)
@@ -262,18 +313,12 @@ class _RocRaster:
                 if thick:
                     curve.set_linewidth(1.3)
             rgba = np.array(self.canvas.buffer_rgba())
-            for line in lines:
+            for line in vlines:
                 line.remove()
         buf = io.BytesIO()
         # compress_level=1: ~3x faster to encode than the default, ~1.5x the bytes.
         Image.fromarray(rgba[..., :3]).save(buf, format="png", compress_level=1)
         return buf.getvalue()
-
-
-def _compose_roc_png(report: AuditReport) -> bytes:
-    key = ("roc_raster", tuple(report.attacks))
-    raster: _RocRaster = report.memoized(key, lambda: _RocRaster(report))
-    return raster.png(report.options.fpr, report.strongest)
 
 
 def _kv_table(items: dict[str, Any]) -> str:
