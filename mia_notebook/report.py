@@ -30,7 +30,16 @@ from .engine.attacks import attack_class
 from .engine.metrics import RocCurve, fpr_label
 from .engine.results import REDACTED, AuditReport
 
-__all__ = ["plot_roc", "render_bundle", "render_html", "render_page", "render_text", "roc_png"]
+__all__ = [
+    "plot_record",
+    "plot_roc",
+    "render_bundle",
+    "render_html",
+    "render_page",
+    "render_record",
+    "render_text",
+    "roc_png",
+]
 
 #: Log-spaced FPR values at which a drawn ROC curve is sampled (see _plot_points).
 _PLOT_POINTS = 600
@@ -427,6 +436,88 @@ def render_html(report: AuditReport, *, roc: bytes | None = None) -> str:
         f"src='{uri}'/>"
         f"{_flagged_html(report)}{_slices_html(report)}{_footer_html(report)}</div>"
     )
+
+
+def plot_record(report: AuditReport, position: int, ax: Axes | None = None) -> Axes | None:
+    """Reference-model evidence for one record: its statistic under the reference
+    models that trained on it (IN) and those that did not (OUT), with the target
+    model's value marked. None when the report holds no reference signals.
+
+    Parameters
+    ----------
+    report : AuditReport
+    position : int
+        Row of ``report.scores`` (members first).
+    ax : matplotlib Axes, default=None
+        A new ``matplotlib.figure.Figure`` is made otherwise.
+    """
+    refs = report.evidence.get("references")
+    if refs is None:
+        return None
+    signal = np.asarray(refs.signal[position], dtype=np.float64)
+    in_mask = np.asarray(refs.in_mask[position], dtype=bool)
+    target = float(refs.target[position])
+    if ax is None:
+        fig = Figure(figsize=(5.6, 2.3), dpi=90)
+        fig.subplots_adjust(left=0.1, right=0.97, bottom=0.22, top=0.86)
+        ax = fig.subplots()
+    values = np.r_[signal, target]
+    finite = values[np.isfinite(values)]
+    lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    bins = np.linspace(lo, hi + 1e-9, 21).tolist()
+    for mask, label, colour in ((in_mask, "IN", "#cf222e"), (~in_mask, "OUT", "#0969da")):
+        data = signal[mask & np.isfinite(signal)]
+        ax.hist(data, bins=bins, alpha=0.55, color=colour, label=f"{label} ({data.size} models)")
+    ax.axvline(target, color="#1b1f24", lw=2, label="target model")
+    ax.set_xlabel("statistic (higher = more member-like)")
+    ax.set_ylabel("reference models")
+    ax.set_title("Reference models: record IN vs OUT of training", y=1.0, pad=4, fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def render_record(report: AuditReport, position: int) -> str:
+    """HTML for one record: why it is flagged (scores, ranks, reference evidence).
+
+    Parameters
+    ----------
+    report : AuditReport
+    position : int
+        Row of ``report.scores`` (members first, so flagged records are ``< n_train``).
+    """
+    split, label = report.scores.index[position]
+    table = _table(
+        report.record_scores(position),
+        cell=lambda c, i, v: (
+            _esc(f"{v:.1%}" if c == "above non-members" else _fmt_num(v, 4)), ""
+        ),
+    )
+    n = len(report.scores)
+    parts = [
+        f"<div class='mia-report mia-record'><style>{_CSS}</style>"
+        f"<h4>Record {_esc(split)}[{_esc(label)}]</h4>"
+        f"<p class='mia-note'>Rank 1 is the most member-like of all {n:,} records; "
+        "'above non-members' is the share of non-members with a lower score.</p>",
+        table,
+    ]
+    ax = plot_record(report, position)
+    if ax is not None:
+        fig = ax.get_figure()
+        assert isinstance(fig, Figure)
+        buf = io.BytesIO()
+        FigureCanvasAgg(fig).print_png(buf)
+        uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        parts.append(
+            "<img class='mia-roc' alt='Reference-model statistic of this record, IN vs OUT' "
+            f"src='{uri}'/>"
+        )
+    else:
+        parts.append(
+            "<p class='mia-note'>No reference-model evidence in this report (run a LiRA or "
+            "RMIA attack to see this record's IN and OUT distributions).</p>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
 
 
 def render_page(report: AuditReport) -> str:

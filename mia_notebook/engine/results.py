@@ -196,17 +196,11 @@ class AuditReport:
         ``attack``, the record's rank under each attack (1 = most member-like of all
         records), then the row's columns (redacted columns masked).
         """
-        k = self.options.flag if k is None else int(k)
         attack = attack or self.strongest
-        if k <= 0 or attack is None:
+        order = self.flagged_positions(k, attack)
+        if order.size == 0 or attack is None:
             return pd.DataFrame()
-        if attack not in self.computed_attacks:
-            raise MiaValueError(f"No scores for attack '{attack}'. Have {self.computed_attacks}.")
-        n_train = self.data.n_train
-        member_scores = self.scores[attack].to_numpy()[:n_train]
-        order = self.memoized(
-            ("member_order", attack), lambda: np.argsort(-member_scores, kind="stable")
-        )[:k]
+        member_scores = self.scores[attack].to_numpy()[: self.data.n_train]
         ranks = {f"rank ({a})": self.ranks(a)[order] for a in self.attacks}
         rows = self._mask(self.data.train.iloc[order])
         head = pd.DataFrame(
@@ -214,6 +208,52 @@ class AuditReport:
         )
         head = head.astype({c: "int64" for c in ranks})
         return pd.concat([head, rows], axis=1)
+
+    def flagged_positions(self, k: int | None = None, attack: str | None = None) -> np.ndarray:
+        """Row positions in :attr:`scores` (= in ``data.train``) of the records that
+        :meth:`flagged` lists, most exposed first."""
+        k = self.options.flag if k is None else int(k)
+        attack = attack or self.strongest
+        if k <= 0 or attack is None:
+            return np.empty(0, dtype=np.intp)
+        if attack not in self.computed_attacks:
+            raise MiaValueError(f"No scores for attack '{attack}'. Have {self.computed_attacks}.")
+        member_scores = self.scores[attack].to_numpy()[: self.data.n_train]
+        order = self.memoized(
+            ("member_order", attack), lambda: np.argsort(-member_scores, kind="stable")
+        )
+        return np.asarray(order[:k])
+
+    def record_scores(self, position: int) -> pd.DataFrame:
+        """Why record ``position`` (a row of :attr:`scores`) stands out, per shown attack.
+
+        Returns
+        -------
+        DataFrame indexed by attack: ``score``, ``rank`` (1 = most member-like of all
+        records) and ``above non-members`` (fraction of non-members scoring lower).
+        """
+        n = len(self.scores)
+        if not 0 <= position < n:
+            raise MiaValueError(f"The 'position' parameter must be in [0, {n}). Got {position}.")
+        rows = {}
+        for a in self.attacks:
+            nonmember = self._nonmember_sorted(a)
+            score = float(self.scores[a].to_numpy()[position])
+            below = np.searchsorted(nonmember, score, side="left")
+            rows[a] = {
+                "score": score,
+                "rank": int(self.ranks(a)[position]),
+                "above non-members": below / nonmember.size if nonmember.size else math.nan,
+            }
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out.index.name = "attack"
+        return out
+
+    def _nonmember_sorted(self, attack: str) -> np.ndarray:
+        def compute() -> np.ndarray:
+            return np.sort(self.scores[attack].to_numpy()[~self.members])
+
+        return self.memoized(("nonmember_sorted", attack), compute)
 
     def ranks(self, attack: str) -> np.ndarray:
         """Rank of every record under ``attack`` (1 = most member-like; ties share the
