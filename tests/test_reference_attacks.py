@@ -152,6 +152,12 @@ def test_shadow_learns_from_reference_membership(rng):
 
 
 # ----------------------------------------------------------------- end to end
+@pytest.fixture(scope="module")
+def logreg(cancer_splits):
+    tr, _ = cancer_splits
+    return make_pipeline(StandardScaler(), LogisticRegression()).fit(features(tr), tr["label"])
+
+
 def test_membership_independent_model_audits_as_chance(synth_three_way):
     """Model fitted on a third split: every new attack is at chance, epsilon bound 0."""
     fit_part, fake_members, nonmembers = synth_three_way
@@ -203,7 +209,7 @@ def test_reference_evidence_is_on_the_report(forest_report):
 
 def test_pipeline_and_rmia_online_with_one_to_four_references(cancer_splits):
     tr, te = cancer_splits
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=1e4, max_iter=5000)).fit(
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=1e3, max_iter=2000)).fit(
         features(tr), tr["label"]
     )
     for n_refs in (1, 2, 4):
@@ -240,9 +246,9 @@ class NoFitModel:
         return self.inner.predict_proba(X)
 
 
-def test_model_without_fit_skips_reference_attacks_with_a_note(cancer_splits):
+def test_model_without_fit_skips_reference_attacks_with_a_note(cancer_splits, logreg):
     tr, te = cancer_splits
-    inner = LogisticRegression(max_iter=5000).fit(features(tr), tr["label"])
+    inner = logreg
     rep = mn.audit(NoFitModel(inner), train=tr, test=te, target="label", references=2,
                    progress=False)
     assert "loss" in rep.summary.index
@@ -253,9 +259,9 @@ def test_model_without_fit_skips_reference_attacks_with_a_note(cancer_splits):
         mn.audit(NoFitModel(inner), train=tr, test=te, target="label", attacks="lira")
 
 
-def test_lira_online_needs_two_references(cancer_splits):
+def test_lira_online_needs_two_references(cancer_splits, logreg):
     tr, te = cancer_splits
-    clf = LogisticRegression(max_iter=5000).fit(features(tr), tr["label"])
+    clf = logreg
     with pytest.raises(MiaValueError, match="at least 2 reference models"):
         mn.audit(clf, train=tr, test=te, target="label", attacks="lira", references=1)
     rep = mn.audit(clf, train=tr, test=te, target="label", references=1, n_jobs=1,
@@ -274,16 +280,16 @@ def test_lira_online_needs_two_references(cancer_splits):
         ({"progress": "yes"}, MiaTypeError, "'progress' parameter must be True, False"),
     ],
 )
-def test_bad_reference_options(cancer_splits, kwargs, exc, match):
+def test_bad_reference_options(cancer_splits, logreg, kwargs, exc, match):
     tr, te = cancer_splits
-    clf = LogisticRegression(max_iter=5000).fit(features(tr), tr["label"])
+    clf = logreg
     with pytest.raises(exc, match=match):
         mn.audit(clf, train=tr, test=te, target="label", attacks="lira", **kwargs)
 
 
-def test_population_missing_columns_is_an_error(cancer_splits):
+def test_population_missing_columns_is_an_error(cancer_splits, logreg):
     tr, te = cancer_splits
-    clf = LogisticRegression(max_iter=5000).fit(features(tr), tr["label"])
+    clf = logreg
     with pytest.raises(MiaValueError, match="'population' dataframe has no column"):
         mn.audit(clf, train=tr, test=te, target="label", attacks="lira",
                  population=te.drop(columns=["mean radius"]))

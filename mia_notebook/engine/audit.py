@@ -10,18 +10,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import references as _references
 from .attacks import Attack, AttackContext, AttackUnavailable, attack_class, available_attacks
 from .attacks.lira import VARIANCES
+from .attacks.rmia import validate_rmia_a
 from .cache import CACHE
 from .data import AuditData, fingerprint_frame, prepare_data
 from .errors import MiaValueError
 from .progress import Progress, make_progress
 from .references import (
-    DEFAULT_REFERENCES,
     ReferencesFailed,
     ReferenceSignals,
     check_population,
     compute_references,
+    validate_n_jobs,
     validate_references,
 )
 from .results import AuditReport, check_view
@@ -140,14 +142,19 @@ def _score_all(
 
 
 def _check_options(
-    references: Any, lira_variance: str, population: Any, data: AuditData
+    references: Any, lira_variance: Any, rmia_a: Any, population: Any, n_jobs: Any,
+    data: AuditData,
 ) -> tuple[int, pd.DataFrame | None]:
-    n_refs = validate_references(DEFAULT_REFERENCES if references is None else references)
+    """Validate the reference-attack options; returns (references, population)."""
+    default = _references.DEFAULT_REFERENCES  # read at call time: tests may lower it
+    n_refs = validate_references(default if references is None else references)
+    validate_n_jobs(n_jobs)
     if lira_variance not in VARIANCES:
         raise MiaValueError(
             f"The 'lira_variance' parameter must be one of {list(VARIANCES)}. "
             f"Got {lira_variance!r} instead."
         )
+    validate_rmia_a(rmia_a)
     return n_refs, check_population(population, data)
 
 
@@ -255,7 +262,8 @@ def audit(
     feats = parse_names(features, "features") if features is not None else None
     data = prepare_data(model, train, test, target, feats)
     check_view(view, data, [])
-    n_refs, extra = _check_options(references, lira_variance, population, data)
+    n_refs, extra = _check_options(references, lira_variance, rmia_a, population, n_jobs, data)
+    bar = make_progress(progress)
     fps = {
         "model": fingerprint_model(model),
         "train": fingerprint_frame(data.train),
@@ -270,11 +278,10 @@ def audit(
     }
     ctx = AttackContext(
         outputs=outputs, members=members, random_state=seed, model=model,
-        n_references=n_refs,
-        options={"lira_variance": lira_variance, "rmia_a": rmia_a},
-    )
-    ctx.providers["references"] = _reference_provider(
-        model, data, outputs, fps, ref_settings, make_progress(progress)
+        n_references=n_refs, options={"lira_variance": lira_variance, "rmia_a": rmia_a},
+        providers={
+            "references": _reference_provider(model, data, outputs, fps, ref_settings, bar)
+        },
     )
     runnable, skipped = resolve_attacks(attacks, ctx)
     scores = _score_all(runnable, ctx, skipped)

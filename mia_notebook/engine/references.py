@@ -47,6 +47,7 @@ __all__ = [
     "in_out_mask",
     "make_population",
     "statistic",
+    "validate_n_jobs",
     "validate_references",
 ]
 
@@ -267,10 +268,23 @@ def fit_reference(
     return index, stat.astype(np.float32), None
 
 
+def validate_n_jobs(n_jobs: Any) -> int | None:
+    """``n_jobs`` as None or a non-zero int (joblib's convention: -1 = every core)."""
+    if n_jobs is None:
+        return None
+    value = validate_int(n_jobs, "n_jobs", low=-(2**15), high=2**15)
+    if value == 0:
+        raise MiaValueError(
+            "The 'n_jobs' parameter must be a non-zero int (-1: every core) or None. "
+            "Got 0 instead."
+        )
+    return value
+
+
 def resolve_n_jobs(n_jobs: int | None) -> int | None:
     """``n_jobs`` for joblib: None uses ``parallel_config``'s value, else all cores."""
     if n_jobs is not None:
-        return validate_int(n_jobs, "n_jobs", low=-64, high=4096) or None
+        return validate_n_jobs(n_jobs)
     _, configured = get_active_backend()
     return None if configured is not None else -1
 

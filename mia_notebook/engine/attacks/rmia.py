@@ -24,6 +24,8 @@ at.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.special import log_expit
 from sklearn.metrics import roc_auc_score
@@ -39,6 +41,7 @@ __all__ = [
     "dominance_scores",
     "log_likelihood_ratio",
     "rmia_scores",
+    "validate_rmia_a",
 ]
 
 #: ``a`` when it cannot be calibrated (a single reference model).
@@ -137,6 +140,21 @@ def calibrate_a(signal: np.ndarray, in_mask: np.ndarray) -> float:
     return float(A_GRID[int(np.argmax(aucs))]) if used else DEFAULT_A
 
 
+def validate_rmia_a(a: Any) -> float | str:
+    """``a`` as 'auto' or a float in [0, 1]."""
+    if isinstance(a, str) and a == "auto":
+        return a
+    try:
+        value = float(a)
+    except (TypeError, ValueError):
+        raise MiaValueError(
+            f"The 'rmia_a' parameter must be 'auto' or a number in [0, 1]. Got {a!r} instead."
+        ) from None
+    if not 0.0 <= value <= 1.0:
+        raise MiaValueError(f"The 'rmia_a' parameter must be in [0, 1]. Got {value} instead.")
+    return value
+
+
 def rmia_scores(
     signal: np.ndarray,
     in_mask: np.ndarray,
@@ -184,15 +202,10 @@ class _Rmia(ReferenceAttack):
         super().__init__(a=a, gamma=gamma)
 
     def _a(self, ctx: AttackContext, signal: np.ndarray, in_mask: np.ndarray) -> float:
-        a = self.option(ctx, "rmia_a", "auto")
+        a = validate_rmia_a(self.option(ctx, "rmia_a", "auto"))
         if self.online:
-            return DEFAULT_A
-        if a == "auto":
-            return calibrate_a(signal, in_mask)
-        a = float(a)
-        if not 0.0 <= a <= 1.0:
-            raise MiaValueError(f"The 'rmia_a' parameter must be in [0, 1]. Got {a} instead.")
-        return a
+            return DEFAULT_A  # unused online
+        return calibrate_a(signal, in_mask) if a == "auto" else float(a)
 
     def score(self, ctx: AttackContext) -> np.ndarray:
         refs = self.references(ctx)
