@@ -1,0 +1,295 @@
+"""End to end: the audit panel in a real JupyterLab, driven by headless Chromium.
+
+Starts ``jupyter lab`` on a free localhost port with a random token, opens a test
+notebook in Debian's ``chromium`` through Python Playwright (never ``playwright
+install``), runs every cell, moves the FPR-target slider and checks that the table's
+numbers change in the page, that the ROC is an inline PNG, and that the saved notebook's
+static fallback shows the new view. Screenshots go to ``test-artifacts/screenshots/``.
+Without chromium (or Playwright) the test is skipped locally and fails when ``CI`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+TABLE = ".mia-audit-panel .mia-report table.mia-table"
+SETUP = """\
+import numpy as np
+import pandas as pd
+from sklearn.datasets import make_classification
+from sklearn.ensemble import RandomForestClassifier
+
+import mia_notebook as mn
+from mia_notebook.widgets import show_panel
+
+X, y = make_classification(n_samples=2400, n_features=8, n_informative=5, flip_y=0.2,
+                           random_state=0)
+df = pd.DataFrame(X, columns=[f"x{i}" for i in range(8)]).assign(
+    label=y, group=np.arange(len(y)) % 3)
+train_df, test_df = df.iloc[:1200], df.iloc[1200:]
+clf = RandomForestClassifier(n_estimators=25, max_depth=8, random_state=0).fit(
+    train_df[[f"x{i}" for i in range(8)]], train_df["label"])
+"""
+PANEL = """\
+report = mn.audit(clf, train=train_df, test=test_df, target="label",
+                  attacks=["loss", "confidence", "entropy"])
+panel = show_panel(report, model=clf, train=train_df, test=test_df)
+"""
+
+
+def _fail_or_skip(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (required in CI)")
+    pytest.skip(reason)
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
+    if path is None:
+        _fail_or_skip("Debian's chromium is not installed (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _fail_or_skip("the playwright Python package is not installed")
+    return str(path)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _notebook() -> dict[str, Any]:
+    def cell(source: str) -> dict[str, Any]:
+        return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                "source": source}
+
+    return {
+        "cells": [cell(SETUP), cell(PANEL)],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    raise RuntimeError(f"jupyter lab did not answer in {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def _stop(proc: subprocess.Popen[bytes], base: str, token: str) -> None:
+    """Shut the server (and its kernels) down; kill its process group if it lingers."""
+    if proc.poll() is None:
+        try:
+            req = urllib.request.Request(
+                f"{base}/api/shutdown", method="POST",
+                headers={"Authorization": f"token {token}"},
+            )
+            urllib.request.urlopen(req, timeout=10).close()
+            proc.wait(timeout=30)
+        except Exception:
+            pass
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    chromium = _chromium()
+    root = tmp_path_factory.mktemp("lab")
+    nbdir = root / "notebooks"
+    nbdir.mkdir()
+    (nbdir / "panel.ipynb").write_text(json.dumps(_notebook(), indent=1))
+    # No "official Jupyter news?" toast over the screenshots.
+    news = root / "settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    port, token = _free_port(), secrets.token_hex(16)
+    log = root / "jupyter-lab.log"
+    env = {**os.environ, "MPLBACKEND": "Agg", "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
+    cmd = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser",
+        "--ServerApp.allow_root=True", "--ServerApp.ip=127.0.0.1", f"--port={port}",
+        f"--ServerApp.token={token}", f"--notebook-dir={nbdir}",
+        "--ServerApp.port_retries=0", "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.user_settings_dir={root / 'settings'}",
+        f"--LabApp.workspaces_dir={root / 'workspaces'}",
+    ]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(f"{base}/api/status?token={token}", proc, log, timeout=180)
+        yield {"base": base, "token": token, "nbdir": nbdir, "chromium": chromium,
+               "root": root, "log": log}
+    finally:
+        _stop(proc, base, token)
+
+
+def _shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _tpr_cells(page: Any) -> list[str]:
+    """Header and cells of the panel's risk-by-attack table, as shown in the page."""
+    return page.eval_on_selector(
+        TABLE, "t => Array.from(t.querySelectorAll('th, td')).map(c => c.innerText.trim())"
+    )
+
+
+def _saved_html(path: Path) -> str:
+    nb = json.loads(path.read_text())
+    outs = [o for c in nb["cells"] for o in c.get("outputs", [])]
+    return "".join(
+        "".join(o.get("data", {}).get("text/html", "")) for o in outs if "data" in o
+    )
+
+
+def test_panel_in_jupyterlab(lab: dict[str, Any]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(lab["root"] / "chromium-profile"),
+            executable_path=lab["chromium"],
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 1100},
+        )
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            page.set_default_timeout(120_000)
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            _drive(page, lab)
+        except Exception:
+            if "page" in locals():
+                _shot(page, "jupyterlab-failure")
+            log = lab["log"].read_text(errors="replace")[-4000:]
+            print(f"--- jupyter lab log (tail) ---\n{log}")
+            raise
+        finally:
+            context.close()
+
+
+def _drive(page: Any, lab: dict[str, Any]) -> None:
+    page.goto(f"{lab['base']}/lab/tree/panel.ipynb?token={lab['token']}&reset")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=180_000)
+    # The kernel is up when the session reports an idle kernel.
+    page.wait_for_function(
+        """() => {
+            const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+            const k = w && w.sessionContext && w.sessionContext.session
+                && w.sessionContext.session.kernel;
+            return !!k && k.status === 'idle';
+        }""",
+        timeout=180_000,
+    )
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_selector(TABLE, timeout=300_000)
+    roc = page.wait_for_selector(
+        ".mia-audit-panel img.mia-roc[src^='data:image/png;base64,']", timeout=60_000
+    )
+    assert roc is not None and roc.evaluate("img => img.naturalWidth") > 100
+    before = _tpr_cells(page)
+    slider = page.locator(".mia-audit-panel .widget-slider", has_text="FPR target").first
+    readout_before = slider.locator(".widget-readout").inner_text()
+    assert "TPR@" + readout_before + "FPR" in " ".join(before), (readout_before, before)
+    slider.scroll_into_view_if_needed()
+    _shot(page, "jupyterlab-panel-before")
+
+    # Move the FPR target: click near the right end of the slider's track.
+    track = slider.locator(".noUi-target").first
+    box = track.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2)
+
+    page.wait_for_function(
+        """([sel, before]) => {
+            const t = document.querySelector(sel);
+            if (!t) return false;
+            const now = Array.from(t.querySelectorAll('th, td')).map(c => c.innerText.trim());
+            return JSON.stringify(now) !== JSON.stringify(before);
+        }""",
+        arg=[TABLE, before],
+        timeout=120_000,
+    )
+    after = _tpr_cells(page)
+    slider = page.locator(".mia-audit-panel .widget-slider", has_text="FPR target").first
+    readout = slider.locator(".widget-readout").inner_text()
+    assert readout != readout_before
+    column = "TPR@" + readout + "FPR"
+    assert column in after, (column, after)
+    # the numbers changed, not only the header: TPR cells differ
+    numbers = [c for c in before if re.fullmatch(r"[0-9.,]+", c)]
+    numbers_after = [c for c in after if re.fullmatch(r"[0-9.,]+", c)]
+    assert numbers != numbers_after, (before, after)
+    assert page.locator(".mia-audit-panel img.mia-roc[src^='data:image/png;base64,']").count()
+    assert not page.locator(".mia-audit-panel .mia-error").count()
+    slider.scroll_into_view_if_needed()
+    _shot(page, "jupyterlab-panel-after")
+    page.locator(".mia-audit-panel img.mia-roc").first.screenshot(
+        path=str(SHOTS / "jupyterlab-panel-roc-after.png")
+    )
+
+    # The saved notebook's static fallback shows the view the user looked at last.
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    path = lab["nbdir"] / "panel.ipynb"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and column not in _saved_html(path):
+        time.sleep(0.5)
+    saved = _saved_html(path)
+    assert column in saved and "data:image/png;base64," in saved
