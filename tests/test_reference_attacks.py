@@ -82,10 +82,7 @@ def _slow_rmia(signal, in_mask, target, online, a, gamma, z=None):
         out = []
         for i in range(sig.shape[0]):
             p = 1 / (1 + np.exp(-sig[i].astype(np.float64)))
-            if online:
-                px = p.mean()
-            else:
-                px = (1 + a) / 2 * p[~mask[i]].mean() + (1 - a) / 2
+            px = p.mean() if online else (1 + a) / 2 * p[~mask[i]].mean() + (1 - a) / 2
             out.append((1 / (1 + np.exp(-t[i]))) / px)
         return np.array(out)
 
@@ -139,6 +136,7 @@ def test_saturated_probabilities_are_capped_at_the_models_resolution():
     lim = saturation_limit(stat)
     assert lim == pytest.approx(np.log(0.99 / 0.01))
     sig, tgt = desaturate(stat[:, None].astype(np.float32), stat)
+    assert sig.dtype == np.float32 and sig[-1, 0] == pytest.approx(lim, rel=1e-6)
     assert tgt[-1] == pytest.approx(lim) and tgt[0] == pytest.approx(-lim)
     np.testing.assert_allclose(tgt[1:4], stat[1:4])
 
