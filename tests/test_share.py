@@ -1,0 +1,422 @@
+"""Sharing audited notebooks, end to end: static HTML in a real browser, redaction,
+escaping of user data, and reproducibility.
+
+Browser tests execute notebooks with a real kernel, convert them with nbconvert, and open
+the HTML in headless Chromium (Debian's ``chromium``, driven by Python Playwright with
+``executable_path``; no browser download). Screenshots are written to
+``test-artifacts/screenshots/`` at the repository root. Without Chromium the browser tests
+are skipped, except under CI (``CI`` set), where they fail.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from nbclient import NotebookClient
+from nbconvert import HTMLExporter
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import mia_notebook as mn
+from mia_notebook.engine.results import REDACTED
+
+ROOT = Path(__file__).parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+#: User data that tries to run code. Each sets a marker global and opens a dialog.
+XSS = [
+    "<script>window.__mia_pwned='script';alert(1)</script>",
+    "<img src=x onerror=\"window.__mia_pwned='img';alert(2)\">",
+    "<svg onload=\"window.__mia_pwned='svg';alert(3)\"></svg>",
+    "'><iframe src=\"javascript:alert(4)\"></iframe>",
+]
+XSS_COLUMN = "<b onmouseover=alert(5)>note</b>"
+_TEMPLATE_ASSET = re.compile(r"mathjax|require\.?js|jquery|html-manager|widget", re.I)
+
+
+# ------------------------------------------------------------------ browser fixtures
+def _chromium() -> str | None:
+    for name in ("/usr/bin/chromium", "chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    exe = _chromium()
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs Chromium for the rendering tests (apt-get install chromium)")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """A page that records dialogs, failed/external requests and console errors."""
+
+    def __init__(self, browser: Any) -> None:
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.dialogs: list[str] = []
+        self.external: list[str] = []
+        self.page.on("dialog", self._on_dialog)
+        self.context.route("**/*", self._route)
+
+    def _on_dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _route(self, route: Any) -> None:
+        url = route.request.url
+        if url.startswith(("file:", "data:", "about:")):
+            route.continue_()
+        else:  # nothing may be fetched from the network
+            self.external.append(url)
+            route.abort()
+
+    def unexpected_requests(self) -> list[str]:
+        """Network requests other than nbconvert's own page assets (MathJax, RequireJS),
+        which are blocked here: the reports must render without any of them."""
+        return [u for u in self.external if not _TEMPLATE_ASSET.search(u)]
+
+    def open(self, path: Path) -> Any:
+        self.page.goto(path.resolve().as_uri(), wait_until="load")
+        self.page.wait_for_timeout(300)  # let any (unexpected) handler fire
+        return self.page
+
+    def screenshot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        out = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(out), full_page=True)
+        assert out.stat().st_size > 10_000
+        return out
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Page]:
+    p = Page(browser)
+    yield p
+    p.close()
+
+
+# ------------------------------------------------------------------ notebook helpers
+#: Appended to an executed notebook: dumps the summary of every report the notebook
+#: displayed as a cell result, in display order. Removed before conversion to HTML.
+DUMP = """
+import json as _json, math as _math
+from mia_notebook import AuditReport as _AR
+def _clean(v):
+    return None if isinstance(v, float) and _math.isnan(v) else v
+print("MIA-DUMP" + _json.dumps([
+    {"strongest": r.strongest, "flag": r.options.flag, "redact": list(r.options.redact),
+     "summary": {a: {k: _clean(v) for k, v in row.items()}
+                 for a, row in r.summary.drop(columns=["notes"]).iterrows()}}
+    for _, r in sorted(Out.items()) if isinstance(r, _AR)
+], default=float))
+"""
+
+
+def execute(nb: nbformat.NotebookNode, cwd: Path) -> list[dict[str, Any]]:
+    """Run ``nb`` in a fresh python3 kernel; return the dumped report summaries."""
+    nb.cells.append(nbformat.v4.new_code_cell(DUMP))
+    NotebookClient(nb, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(cwd)}}).execute()
+    dump = nb.cells.pop()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert not errors, errors[0].get("evalue")
+    text = "".join(o.get("text", "") for o in dump.outputs if o.get("output_type") == "stream")
+    return json.loads(text.split("MIA-DUMP", 1)[1])
+
+
+def to_html(nb: nbformat.NotebookNode, path: Path) -> Path:
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def risk_tables(pg: Any) -> list[dict[str, dict[str, str]]]:
+    """The text of each report's risk table: {attack name: {column header: cell text}}."""
+    return pg.evaluate("""() => [...document.querySelectorAll('div.mia-report')].map(div => {
+        const t = div.querySelector('table.mia-table');
+        const heads = [...t.querySelectorAll('thead th')].map(th => th.innerText.trim());
+        const out = {};
+        for (const tr of t.querySelectorAll('tbody tr')) {
+            const cells = [...tr.querySelectorAll('td')].map(td => td.innerText.trim());
+            const m = cells[0].match(/\\[([^\\]]+)\\]$/);
+            const row = {};
+            heads.forEach((h, i) => { if (i > 0) row[h] = cells[i]; });
+            out[m ? m[1] : cells[0]] = row;
+        }
+        return out;
+    })""")
+
+
+def _cell_matches(text: str, value: float | None) -> bool:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return text.startswith(("n/a", "–"))
+    return text.split(" ")[0] == f"{value:.3f}"
+
+
+def assert_tables_match(tables: list[dict[str, dict[str, str]]],
+                        reports: list[dict[str, Any]]) -> int:
+    """Every AUC, TPR and epsilon cell shows the number the report computed."""
+    assert len(tables) == len(reports), (len(tables), len(reports))
+    checked = 0
+    for table, rep in zip(tables, reports, strict=True):
+        assert set(table) == set(rep["summary"])
+        for attack, row in rep["summary"].items():
+            cells = table[attack]
+            eps_head = next(h for h in cells if h.startswith("ε lower bound"))
+            pairs = [("AUC", row["AUC"]), (eps_head, row["epsilon_lb"])]
+            pairs += [(k, v) for k, v in row.items() if k.startswith("TPR@")]
+            for head, value in pairs:
+                assert _cell_matches(cells[head], value), (attack, head, cells[head], value)
+                checked += 1
+    return checked
+
+
+def assert_rocs_loaded(pg: Any, expected: int) -> None:
+    sizes = pg.evaluate("""() => [...document.querySelectorAll('div.mia-report img.mia-roc')]
+        .map(i => [i.complete, i.naturalWidth, i.naturalHeight,
+                   i.getBoundingClientRect().width, i.getBoundingClientRect().height])""")
+    assert len(sizes) == expected
+    for complete, nw, nh, w, h in sizes:
+        assert complete and nw > 100 and nh > 100 and w > 100 and h > 100, sizes
+
+
+# ------------------------------------------------------------------ example notebooks
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_example_notebook_renders_in_browser(path: Path, page: Page, tmp_path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+    reports = execute(nb, path.parent)
+    assert reports, "the notebook displays no AuditReport"
+    html = to_html(nb, tmp_path / f"{path.stem}.html")
+    pg = page.open(html)
+    page.screenshot(f"notebook-{path.stem}")
+    assert not page.unexpected_requests(), page.external
+    assert not page.dialogs
+    assert "<script" not in "".join(
+        o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code"
+        for o in c.get("outputs", [])
+    ), "report HTML must need no JavaScript"
+    assert_rocs_loaded(pg, len(reports))
+    assert assert_tables_match(risk_tables(pg), reports) >= 5 * len(reports)
+    flagged = pg.locator("div.mia-report h4", has_text="Most exposed members")
+    assert flagged.count() == sum(r["flag"] > 0 for r in reports)
+    # the provenance footer is collapsed until opened
+    details = pg.locator("div.mia-report details").first
+    assert details.evaluate("d => d.open") is False
+    assert not pg.locator("div.mia-report details h4", has_text="Versions").first.is_visible()
+
+
+# ------------------------------------------------------------------ hostile user data
+def _hostile_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    df = X.iloc[:, :6].assign(label=y)
+    n = len(df)
+    df["name"] = [XSS[i % len(XSS)] for i in range(n)]
+    df[XSS_COLUMN] = [XSS[(i + 1) % len(XSS)] for i in range(n)]
+    df["ssn"] = [f"999-{i:04d}" for i in range(n)]
+    df.index = [f"<i>row{i}</i>" for i in range(n)]
+    return df.iloc[::2].copy(), df.iloc[1::2].copy()
+
+
+HOSTILE_SETUP = f"""
+import pandas as pd
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+XSS = {XSS!r}
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+df = X.iloc[:, :6].assign(label=y)
+df["name"] = [XSS[i % len(XSS)] for i in range(len(df))]
+df[{XSS_COLUMN!r}] = [XSS[(i + 1) % len(XSS)] for i in range(len(df))]
+df["ssn"] = [f"999-{{i:04d}}" for i in range(len(df))]
+df.index = [f"<i>row{{i}}</i>" for i in range(len(df))]
+train_df, test_df = df.iloc[::2].copy(), df.iloc[1::2].copy()
+clf = LogisticRegression(C=100, max_iter=2000).fit(train_df.iloc[:, :6], train_df["label"])
+"""
+
+
+def _attacks() -> str:
+    return ",".join(a for a in ("loss", "confidence", "gap") if a in mn.available_attacks())
+
+
+def _assert_safe(page: Page, pg: Any, name: str) -> str:
+    page.screenshot(name)
+    assert not page.dialogs, f"a dialog opened: {page.dialogs}"
+    assert pg.evaluate("() => window.__mia_pwned") is None, "injected script ran"
+    assert not page.unexpected_requests(), page.external
+    assert pg.locator("div.mia-report iframe, div.mia-report svg").count() == 0
+    text = "\n".join(pg.locator("div.mia-report").all_inner_texts())
+    assert XSS[0] in text, "user text must show as text"
+    assert "999-" not in text, "redacted values leaked"
+    return text
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_hostile_data_in_notebook_html(page: Page, tmp_path: Path) -> None:
+    """Scripts in user data never run; redaction holds; --flag 0 lists no records."""
+    att = _attacks()
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in [
+        HOSTILE_SETUP,
+        "%load_ext mia_notebook",
+        f"%mia_audit clf --train train_df --test test_df --target label --attacks {att} "
+        "--slice name --redact ssn --flag 6",
+        "%config MiaAudit.redact = ['ssn']",  # the %config default list
+        f"%mia_audit clf --train train_df --test test_df --target label --attacks {att} --flag 4",
+        f"%mia_audit clf --train train_df --test test_df --target label --attacks {att} --flag 0",
+    ]]
+    reports = execute(nb, tmp_path)
+    assert [r["redact"] for r in reports] == [["ssn"]] * 3
+    raw = json.dumps(nb.cells[2:], default=str)  # every output format of the audits
+    assert "999-" not in raw
+    assert "<script>window" not in raw
+    html = to_html(nb, tmp_path / "hostile.html")
+    pg = page.open(html)
+    _assert_safe(page, pg, "hostile-notebook")
+    assert_rocs_loaded(pg, 3)
+    assert_tables_match(risk_tables(pg), reports)
+    footers = pg.locator("div.mia-report p.mia-note", has_text="Redacted columns")
+    assert footers.count() == 3
+    assert f"values masked as {REDACTED}): ssn" in footers.first.inner_text()
+    # flagged records: 6, then 4, then none at all for --flag 0
+    heads = pg.locator("div.mia-report h4", has_text="Most exposed members")
+    assert heads.count() == 2
+    last = pg.locator("div.mia-report").nth(2)
+    assert last.locator("h4", has_text="Most exposed members").count() == 0
+    assert "No records listed" in last.inner_text()
+
+
+@pytest.mark.browser
+def test_hostile_data_in_standalone_page(page: Page, tmp_path: Path) -> None:
+    tr, te = _hostile_frames()
+    clf = LogisticRegression(C=100, max_iter=2000).fit(tr.iloc[:, :6], tr["label"])
+    report = mn.audit(clf, train=tr, test=te, target="label", attacks=_attacks(),
+                      slice="name", redact=["ssn"], flag=6)
+    path = tmp_path / "audit.html"
+    report.to_html(path)
+    source = path.read_text(encoding="utf-8")
+    assert source.startswith("<!DOCTYPE html>") and "999-" not in source
+    pg = page.open(path)
+    _assert_safe(page, pg, "standalone-page")
+    assert_rocs_loaded(pg, 1)
+    summary = report.summary.drop(columns=["notes"])
+    assert_tables_match(risk_tables(pg), [{"summary": summary.to_dict(orient="index")}])
+    # the page holds the settings, versions and fingerprints a reader needs
+    pg.locator("div.mia-report details summary").click()
+    text = pg.inner_text("body")
+    for needle in ["Settings", "Versions", "Fingerprints", "scikit-learn", "numpy", "python",
+                   report.fingerprints["model"], report.fingerprints["train"]]:
+        assert needle in text, needle
+    # flagged records show values of unredacted columns only
+    flagged = report.flagged()
+    assert (flagged["ssn"] == REDACTED).all()
+    assert XSS_COLUMN in text  # a hostile column name shows as text, too
+
+
+# ------------------------------------------------------------------ reproducibility
+def _repro_kwargs() -> dict[str, Any]:
+    names = [a for a in ("loss", "lira", "rmia") if a in mn.available_attacks()]
+    kwargs: dict[str, Any] = {"attacks": names, "seed": 3, "fpr": (0.01, 0.1)}
+    params = inspect.signature(mn.audit).parameters
+    if "references" in params and len(names) > 1:
+        kwargs["references"] = 4
+    for opt, value in (("n_jobs", 1), ("progress", False)):
+        if opt in params:
+            kwargs[opt] = value
+    return kwargs
+
+
+def test_same_seed_and_data_give_identical_numbers(cancer_splits) -> None:
+    tr, te = cancer_splits
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=100, max_iter=1000))
+    clf.fit(tr.drop(columns="label"), tr["label"])
+    kwargs = _repro_kwargs()
+    runs = []
+    for _ in range(2):
+        mn.CACHE.clear()  # recompute everything, reference models included
+        runs.append(mn.audit(clf, train=tr.copy(), test=te.copy(), target="label", **kwargs))
+    a, b = runs
+    pd.testing.assert_frame_equal(a.scores, b.scores, check_exact=True)
+    pd.testing.assert_frame_equal(a.summary, b.summary, check_exact=True)
+    assert a.fingerprints == b.fingerprints
+    da, db = a.to_dict(), b.to_dict()
+    for d in (da, db):
+        d.pop("timings")
+        d["settings"].pop("references_cached", None)
+        d["settings"].pop("references_trained", None)
+    assert json.dumps(da, default=str) == json.dumps(db, default=str)
+
+
+def test_report_carries_settings_versions_fingerprints_timings(cancer_splits) -> None:
+    tr, te = cancer_splits
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    clf.fit(tr.drop(columns="label"), tr["label"])
+    kwargs = _repro_kwargs()
+    report = mn.audit(clf, train=tr, test=te, target="label", **kwargs)
+    d = report.to_dict()
+    settings = d["settings"]
+    assert settings["seed"] == 3 and settings["fpr"] == [0.01, 0.1]
+    assert settings["attacks"] == kwargs["attacks"]
+    if "references" in kwargs:
+        assert settings["references"] == 4
+    import platform
+
+    import sklearn
+
+    assert d["versions"]["mia_notebook"] == mn.__version__
+    assert d["versions"]["scikit-learn"] == sklearn.__version__
+    assert d["versions"]["numpy"] == np.__version__
+    assert d["versions"]["python"] == platform.python_version()
+    assert {"model", "train", "test"} <= set(d["fingerprints"])
+    assert all(re.fullmatch(r"[0-9a-f]{8,}", v) for v in d["fingerprints"].values())
+    assert d["timings"]["total_s"] > 0
+    # the fingerprints follow the data and the model's parameters
+    other = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=1000))
+    other.fit(tr.drop(columns="label"), tr["label"])
+    r2 = mn.audit(other, train=tr, test=te.iloc[1:], target="label", **kwargs)
+    assert r2.fingerprints["model"] != report.fingerprints["model"]
+    assert r2.fingerprints["test"] != report.fingerprints["test"]
+    assert r2.fingerprints["train"] == report.fingerprints["train"]
+    # ...and everything is in the collapsed footer of the HTML
+    html = report._repr_mimebundle_()["text/html"]
+    footer = html[html.index("<details>"):]
+    assert "<details open" not in html
+    for value in [*d["versions"].values(), *d["fingerprints"].values(), "seed"]:
+        assert str(value) in footer, value
