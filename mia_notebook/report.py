@@ -103,10 +103,12 @@ def _table(
         + [f"<th>{_esc(c)}</th>" for c in frame.columns]
     )
     body = []
-    # object dtype keeps ints as ints (iterrows would upcast a mixed row to float)
-    for idx, row in frame.astype(object).iterrows():
+    # object dtype keeps ints as ints (a row Series would upcast a mixed row to float);
+    # iterating the object array is ~10x faster than iterrows.
+    values = frame.astype(object).to_numpy()
+    for idx, row in zip(frame.index, values, strict=True):
         tds = [f'<td class="mia-text">{_esc(idx)}</td>']
-        for col, val in row.items():
+        for col, val in zip(frame.columns, row, strict=True):
             if cell is not None:
                 content, cls = cell(str(col), idx, val)
             else:
@@ -379,6 +381,13 @@ def _slices_html(report: AuditReport) -> str:
     return "".join(parts)
 
 
+def _provenance_html(report: AuditReport) -> str:
+    return (
+        "<h4>Versions</h4>" + _kv_table(report.versions)
+        + "<h4>Fingerprints (SHA-256 prefix)</h4>" + _kv_table(report.fingerprints)
+    )
+
+
 def _footer_html(report: AuditReport) -> str:
     redact = report.options.redact
     red = (
@@ -394,8 +403,7 @@ def _footer_html(report: AuditReport) -> str:
         f"δ = {report.options.delta:g}.</p>"
         "<details><summary>Settings, versions and fingerprints</summary>"
         + "<h4>Settings</h4>" + _kv_table(report.settings)
-        + "<h4>Versions</h4>" + _kv_table(report.versions)
-        + "<h4>Fingerprints (SHA-256 prefix)</h4>" + _kv_table(report.fingerprints)
+        + report.memoized(("versions_html",), lambda: _provenance_html(report))
         + f"<p class='mia-note'>Time: {_esc(timing)}.</p></details>"
     )
 
