@@ -227,6 +227,14 @@ class AuditPanel:
         self._build()
         self._update_pending()
         self.refresh()
+        self._warm(report)
+
+    @staticmethod
+    def _warm(report: AuditReport) -> None:
+        """Compute once what an FPR change may need next: the per-class metrics of every
+        computed attack (the strongest attack, whose slices are shown, can change)."""
+        for attack in report.computed_attacks:
+            report.slices(None, attack)
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
@@ -606,6 +614,7 @@ class AuditPanel:
         try:
             with self._lock:
                 self._base = report
+                self._warm(report)
                 self._set_quietly(self.attacks, "options", self._attack_options())
                 self._set_quietly(self.attacks, "value", tuple(
                     a for a in kwargs.get("attacks", []) if a in report.computed_attacks
