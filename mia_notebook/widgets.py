@@ -284,9 +284,11 @@ class AuditPanel:
         )
         cols = [str(c) for c in report.data.train.columns]
         both = [c for c in cols if c in {str(c) for c in report.data.test.columns}]
+        slice_options = [("(none)", ""), *[(c, c) for c in both if c != report.data.target]]
         self.slice = W.Dropdown(
-            options=[("(none)", ""), *[(c, c) for c in both if c != report.data.target]],
-            value=report.options.slice or "",
+            options=slice_options,
+            value=report.options.slice
+            if report.options.slice in [v for _, v in slice_options] else "",
             description="Slice by",
             style=wide,
         )
