@@ -19,7 +19,7 @@ import mia_notebook as mn
 from mia_notebook.engine import MiaTypeError, MiaValueError
 from mia_notebook.engine.attacks.lira import lira_scores
 from mia_notebook.engine.attacks.reference import desaturate, saturation_limit
-from mia_notebook.engine.attacks.rmia import calibrate_a, dominance_scores, rmia_scores
+from mia_notebook.engine.attacks.rmia import _auc, calibrate_a, dominance_scores, rmia_scores
 from mia_notebook.engine.attacks.shadow import shadow_scores
 
 REFERENCE_ATTACKS = ["lira", "lira-offline", "rmia", "rmia-offline", "shadow"]
@@ -125,6 +125,9 @@ def test_rmia_a_calibration_uses_reference_models_only(rng):
     signal, in_mask, _ = _random_case(rng, n=400, n_refs=8)
     a = calibrate_a(signal, in_mask)
     assert 0.0 <= a <= 1.0
+    # the fast rank-sum AUC used by the calibration agrees with scikit-learn
+    score = np.round(rng.normal(size=400), 1)  # with ties
+    assert _auc(in_mask[:, 2], score) == pytest.approx(roc_auc_score(in_mask[:, 2], score))
     assert calibrate_a(signal[:, :1], in_mask[:, :1]) == pytest.approx(0.33)
 
 

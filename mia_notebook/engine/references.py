@@ -19,6 +19,7 @@ its own column.
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -282,11 +283,42 @@ def validate_n_jobs(n_jobs: Any) -> int | None:
 
 
 def resolve_n_jobs(n_jobs: int | None) -> int | None:
-    """``n_jobs`` for joblib: None uses ``parallel_config``'s value, else all cores."""
+    """``n_jobs`` for joblib: None defers to the n_jobs of an active
+    ``joblib.parallel_config``, else means every core (or Dask worker)."""
     if n_jobs is not None:
         return validate_n_jobs(n_jobs)
     _, configured = get_active_backend()
     return None if configured is not None else -1
+
+
+def _default_local_backend(n_jobs: int | None) -> bool:
+    """No n_jobs given and no ``joblib.parallel_config`` active: joblib's own loky."""
+    backend, configured = get_active_backend()
+    return n_jobs is None and configured is None and type(backend).__name__ == "LokyBackend"
+
+
+#: With the default n_jobs, the first reference model is fitted in-process; when the
+#: rest would take less than this many seconds in-process, they stay there too, since
+#: starting worker processes costs seconds (much more on a busy machine).
+SEQUENTIAL_BELOW_S = 3.0
+
+
+class _Collector:
+    """Receives finished jobs: caches each at once, counts progress, keeps failures."""
+
+    def __init__(self, key: tuple[Hashable, ...], progress: Progress) -> None:
+        self.key, self.progress = key, progress
+        self.done: dict[int, np.ndarray] = {}
+        self.failed: dict[int, str] = {}
+
+    def add(self, result: tuple[int, np.ndarray | None, str | None]) -> None:
+        j, stat, err = result
+        if stat is None:
+            self.failed[j] = err or "unknown error"
+        else:
+            CACHE.put((*self.key, j), stat)
+            self.done[j] = stat
+        self.progress.update(len(self.done) + len(self.failed))
 
 
 def _train(
@@ -294,29 +326,33 @@ def _train(
     kind: str, n_jobs: int | None, progress: Progress, key: tuple[Hashable, ...],
 ) -> tuple[dict[int, np.ndarray], dict[int, str]]:
     """Fit the reference models ``todo``, caching each as soon as it is done."""
-    done: dict[int, np.ndarray] = {}
-    failed: dict[int, str] = {}
+    out = _Collector(key, progress)
     if not todo:
-        return done, failed
-    jobs = (
-        joblib.delayed(fit_reference)(
-            j, template, pop.X, pop.labels, np.flatnonzero(mask[:, j]), kind, pop.y_scale
+        return out.done, out.failed
+
+    def job(j: int) -> Any:
+        rows = np.flatnonzero(mask[:, j])
+        return joblib.delayed(fit_reference)(
+            j, template, pop.X, pop.labels, rows, kind, pop.y_scale
         )
-        for j in todo
-    )
+
     progress.start(len(todo), "Training reference models")
     try:
-        parallel = joblib.Parallel(n_jobs=resolve_n_jobs(n_jobs), return_as="generator_unordered")
-        for count, (j, stat, err) in enumerate(parallel(jobs), start=1):
-            if stat is None:
-                failed[j] = err or "unknown error"
-            else:
-                CACHE.put((*key, j), stat)
-                done[j] = stat
-            progress.update(count)
+        rest = list(todo)
+        n = resolve_n_jobs(n_jobs)
+        if _default_local_backend(n_jobs):  # maybe stay in-process
+            t0 = time.perf_counter()
+            func, args, kwargs = job(rest.pop(0))
+            out.add(func(*args, **kwargs))
+            if (time.perf_counter() - t0) * len(rest) < SEQUENTIAL_BELOW_S:
+                n = 1
+        if rest:
+            parallel = joblib.Parallel(n_jobs=n, return_as="generator_unordered")
+            for result in parallel(job(j) for j in rest):
+                out.add(result)
     finally:
         progress.close()
-    return done, failed
+    return out.done, out.failed
 
 
 # --------------------------------------------------------------------------- results

@@ -50,16 +50,18 @@ def resolve_variance(variance: str, n_refs: int) -> str:
     return variance
 
 
-def pooled_std(signal: np.ndarray, masks: list[np.ndarray]) -> float:
-    """One within-record standard deviation pooled over every record and mask.
+def pooled_std(
+    groups: list[tuple[np.ndarray, np.ndarray]], signal: np.ndarray
+) -> float:
+    """One within-record standard deviation pooled over every record and group.
 
-    Each masked group (e.g. a record's IN models) contributes its squared deviations
-    from its own mean; falls back to the spread of all values when no group has two
-    members (e.g. 2 reference models online).
+    ``groups`` holds (count, variance) per record of e.g. its IN and its OUT models
+    (from :func:`masked_moments`); each contributes its squared deviations from its own
+    mean. Falls back to the spread of all of ``signal`` when no group has two members
+    (e.g. 2 reference models online).
     """
     ss, dof = 0.0, 0
-    for mask in masks:
-        count, _, var = masked_moments(signal, mask)
+    for count, var in groups:
         ok = count >= 2
         ss += float(np.sum(var[ok] * (count[ok] - 1)))
         dof += int(np.sum(count[ok] - 1))
@@ -102,11 +104,11 @@ def lira_scores(
     -------
     ndarray of float64, shape (n_records,)
     """
-    out_mask = ~in_mask
-    _, mu_in, var_in = masked_moments(signal, in_mask)
-    _, mu_out, var_out = masked_moments(signal, out_mask)
+    n_in, mu_in, var_in = masked_moments(signal, in_mask)
+    n_out, mu_out, var_out = masked_moments(signal, ~in_mask)
     mu_in, mu_out = fill_missing_means(mu_in, mu_out)
-    sigma = pooled_std(signal, [in_mask, out_mask] if online else [out_mask])
+    sigma = pooled_std([(n_in, var_in), (n_out, var_out)] if online else [(n_out, var_out)],
+                       signal)
     t = np.asarray(target, dtype=np.float64)
     if variance == "per-record":
         s_in: np.ndarray | float = _record_std(var_in, sigma)

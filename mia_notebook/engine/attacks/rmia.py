@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 from scipy.special import log_expit
-from sklearn.metrics import roc_auc_score
+from scipy.stats import rankdata
 
 from ..errors import MiaValueError
 from .base import AttackContext, register_attack
@@ -49,6 +49,8 @@ DEFAULT_A = 0.33
 A_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)
 #: Reference models used in turn as pseudo-targets to calibrate ``a``.
 CALIBRATION_MODELS = 3
+#: Records (a seeded sample) used to calibrate ``a``.
+CALIBRATION_RECORDS = 20_000
 
 
 def _mean_prob(signal: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
@@ -117,25 +119,43 @@ def dominance_scores(
     return np.asarray(frac + (0.5 + np.arctan(llr_x) / np.pi) / (m + 1))
 
 
-def calibrate_a(signal: np.ndarray, in_mask: np.ndarray) -> float:
-    """Offline ``a`` with the best mean AUC when reference models play the target."""
-    n_refs = signal.shape[1]
+def _auc(member: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC by the Mann-Whitney rank sum (ties averaged), as roc_auc_score."""
+    ranks = rankdata(score)
+    n_pos = int(member.sum())
+    n_neg = member.size - n_pos
+    return float((ranks[member].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def calibrate_a(signal: np.ndarray, in_mask: np.ndarray, *, random_state: int = 0) -> float:
+    """Offline ``a`` with the best mean AUC when reference models play the target.
+
+    Reference model k in turn (the first :data:`CALIBRATION_MODELS`) is the target, its
+    IN/OUT split the ground truth, and offline RMIA uses the OUT models among the
+    others. At most :data:`CALIBRATION_RECORDS` records (a seeded sample) are used.
+    """
+    n, n_refs = signal.shape
     if n_refs < 2:
         return DEFAULT_A
-    aucs = np.zeros(A_GRID.size)
-    used = 0
+    if n > CALIBRATION_RECORDS:
+        rows = np.random.default_rng(random_state).choice(n, CALIBRATION_RECORDS, replace=False)
+        signal, in_mask = signal[rows], in_mask[rows]
+    p = 1.0 / (1.0 + np.exp(-signal))  # float32
+    out = ~in_mask
+    p_sum = np.where(out, p, 0).sum(axis=1, dtype=np.float64)
+    n_out = out.sum(axis=1)
+    aucs, used = np.zeros(A_GRID.size), 0
     for k in range(min(CALIBRATION_MODELS, n_refs)):
-        member = in_mask[:, k]
+        # OUT mean over the models other than k
+        cnt = n_out - out[:, k]
+        ok = cnt > 0
+        member = in_mask[ok, k]
         if member.all() or not member.any():
             continue
-        others = np.delete(np.arange(n_refs), k)
-        sig, mask = signal[:, others], in_mask[:, others]
-        p_out = _mean_prob(sig, ~mask)
-        ok = np.isfinite(p_out)
+        p_out = (p_sum[ok] - np.where(out[ok, k], p[ok, k], 0)) / cnt[ok]
         log_p = log_expit(signal[ok, k].astype(np.float64))
         for i, a in enumerate(A_GRID):
-            llr = log_p - np.log((1.0 + a) / 2.0 * p_out[ok] + (1.0 - a) / 2.0)
-            aucs[i] += roc_auc_score(member[ok], llr) if len(set(member[ok])) == 2 else 0.5
+            aucs[i] += _auc(member, log_p - np.log((1 + a) / 2 * p_out + (1 - a) / 2))
         used += 1
     return float(A_GRID[int(np.argmax(aucs))]) if used else DEFAULT_A
 
@@ -205,7 +225,9 @@ class _Rmia(ReferenceAttack):
         a = validate_rmia_a(self.option(ctx, "rmia_a", "auto"))
         if self.online:
             return DEFAULT_A  # unused online
-        return calibrate_a(signal, in_mask) if a == "auto" else float(a)
+        if a == "auto":
+            return calibrate_a(signal, in_mask, random_state=ctx.random_state)
+        return float(a)
 
     def score(self, ctx: AttackContext) -> np.ndarray:
         refs = self.references(ctx)

@@ -28,7 +28,7 @@ from .reference import ReferenceAttack
 __all__ = ["ShadowAttack", "shadow_scores"]
 
 #: (record, reference model) pairs used to train each attack classifier, at most.
-MAX_TRAIN_PAIRS = 50_000
+MAX_TRAIN_PAIRS = 20_000
 #: Classes with fewer training pairs share the pooled attack classifier.
 MIN_CLASS_PAIRS = 200
 
