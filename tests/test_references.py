@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 import mia_notebook as mn
 from mia_notebook.engine.progress import TextProgress, bar_text, format_eta
-from mia_notebook.engine.references import in_out_mask
+from mia_notebook.engine.references import DEFAULT_REFERENCES, in_out_mask
 
 FAST = {"n_jobs": 1, "progress": False}
 
@@ -303,3 +303,91 @@ def test_progress_goes_to_stderr_by_default_and_can_be_silenced(small, logreg, c
     mn.audit(logreg, references=4, progress=Recorder(), **args)
     assert seen[0] == ("start", 4) and seen[-1] == ("close",)
     assert [s[1] for s in seen if s[0] == "update"] == [1, 2, 3, 4]
+
+
+# ------------------------------------------------------------------- magic
+@pytest.fixture(scope="module")
+def ip(small, logreg):
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython()
+    tr, te = small
+    shell.user_ns.update(train_df=tr, test_df=te, clf=logreg, extra_df=te.iloc[:100])
+    shell.run_line_magic("load_ext", "mia_notebook")
+    yield shell
+    shell.run_line_magic("config", "MiaAudit.progress = True")
+    shell.run_line_magic("config", f"MiaAudit.references = {DEFAULT_REFERENCES}")
+
+
+LINE = "clf --train train_df --test test_df --target label --attacks lira,rmia,loss --n-jobs 1"
+
+
+def test_magic_reference_options(ip, capsys):
+    ip.run_line_magic("config", "MiaAudit.progress = False")
+    rep = ip.run_line_magic("mia_audit", LINE + " --references 3 --population extra_df "
+                            "--lira-variance per-record")
+    assert rep.run["references"] == 3 and rep.run["population_rows"] == 100
+    assert rep.run["lira_variance"] == "per-record"
+    assert rep.evidence["references"].pop_signal.shape == (100, 3)
+    ip.run_line_magic("config", "MiaAudit.references = 2")
+    assert ip.run_line_magic("mia_audit", LINE).run["references"] == 2
+    assert capsys.readouterr().err == ""  # %config MiaAudit.progress = False: silent
+    ip.run_line_magic("config", "MiaAudit.progress = True")
+    ip.run_line_magic("mia_audit", LINE + " --references 4")
+    assert "Training reference models" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("opts", "match"),
+    [
+        ("--references 0", r"'references' parameter must be in \[1, 1024\]"),
+        ("--population nope", "No variable named 'nope' for --population"),
+        ("--population clf", "'population' parameter must be a pandas DataFrame"),
+        ("--lira-variance wide", "'lira_variance' parameter must be one of"),
+        ("--n-jobs 0", "'n_jobs' parameter must be a non-zero int"),
+    ],
+)
+def test_magic_bad_reference_options_are_usage_errors(ip, opts, match):
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError, match=match):
+        ip.run_line_magic("mia_audit", f"{LINE} {opts}")
+
+
+def test_magic_clear_cache_reports_what_it_freed(ip, capsys):
+    ip.run_line_magic("config", "MiaAudit.progress = False")
+    ip.run_line_magic("mia_audit", LINE + " --references 2")
+    n_items, n_bytes = len(mn.CACHE), mn.CACHE.nbytes
+    assert n_items >= 3
+    capsys.readouterr()
+    assert ip.run_line_magic("mia_audit", "--clear-cache") is None
+    out = capsys.readouterr().out
+    assert f"freed {n_bytes / 1024**2:.1f} MB in {n_items} entries" in out
+    assert len(mn.CACHE) == 0
+
+
+def test_notebook_progress_updates_one_display_and_leaves_it_empty(monkeypatch):
+    import IPython.display
+
+    from mia_notebook.magics import NotebookProgress
+
+    calls = []
+
+    class Handle:
+        def update(self, obj, raw=False):
+            calls.append(("update", obj))
+
+    def fake_display(obj, raw=False, display_id=False):
+        calls.append(("display", obj))
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    bar = NotebookProgress()
+    bar.start(3, "Training reference models")
+    for i in (1, 2, 3):
+        bar.update(i)
+    bar.close()
+    assert calls[0][0] == "display" and "0/3" in calls[0][1]["text/plain"]
+    assert "<progress value='3' max='3'" in calls[-2][1]["text/html"]
+    assert calls[-1] == ("update", {"text/plain": ""})
+    assert sum(c[0] == "display" for c in calls) == 1
