@@ -138,7 +138,7 @@ MODELS: dict[str, tuple[str, Callable[[], Any]]] = {
 def reference_design(n_refs: int, n_pool: int, seed: int) -> np.ndarray:
     """Bool (n_refs, n_pool): complementary pairs of seeded random halves of the pool."""
     rng = np.random.default_rng([seed, 31337])
-    rows = []
+    rows: list[np.ndarray] = []
     while len(rows) < n_refs:
         half = np.zeros(n_pool, bool)
         half[rng.permutation(n_pool)[: n_pool // 2]] = True
@@ -449,6 +449,11 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}×"
 
 
+def _tpr_txt(r: Row) -> str:
+    tpr, _, coarse = r.tpr[FPRS[0]]
+    return _pct(tpr) + (" ‡" if coarse else "")
+
+
 def summary(combos: list[Combo], refs: Sequence[int]) -> str:
     """One paragraph built from the measured numbers (no expectation written in)."""
     nmax, lo = max(refs), FPRS[0]
@@ -457,55 +462,74 @@ def summary(combos: list[Combo], refs: Sequence[int]) -> str:
     for c in combos:
         thr = _best([r for r in c.rows if r.source == "threshold"])
         s = (f"**{c.dataset.name} × {c.model_key}** (accuracy train {c.train_acc:.2f} / "
-             f"test {c.test_acc:.2f}): best threshold attack {thr.attack} has TPR@0.1% "
-             f"{_pct(thr.tpr[lo][0])}, AUC {thr.auc:.3f}")
+             f"test {c.test_acc:.2f}): best threshold attack ({thr.attack}) TPR@0.1% "
+             f"{_tpr_txt(thr)}, AUC {thr.auc:.3f}")
         lira, rmia = _get(c, "lira", nmax), _get(c, "rmia", nmax)
         if lira is not None:
-            s += (f"; our LiRA-online at N={nmax} {_pct(lira.tpr[lo][0])} "
+            s += (f"; our LiRA-online at N={nmax} {_tpr_txt(lira)} "
                   f"({_ratio(lira.tpr[lo][0], thr.tpr[lo][0])}), AUC {lira.auc:.3f}")
         if rmia is not None:
-            s += (f"; our RMIA at N={nmax} {_pct(rmia.tpr[lo][0])} "
+            s += (f"; our RMIA at N={nmax} {_tpr_txt(rmia)} "
                   f"({_ratio(rmia.tpr[lo][0], thr.tpr[lo][0])}), AUC {rmia.auc:.3f}")
         small = [r for n in (2, 4) if (r := _get(c, "rmia", n)) is not None]
-        if small and lira is not None:
-            s += "; RMIA with " + " and ".join(
-                f"N={r.n} reaches {_pct(r.tpr[lo][0])} (AUC {r.auc:.3f})" for r in small
-            ) + f" vs LiRA-online at N={nmax}"
+        if small:
+            s += "; our RMIA at " + " and ".join(
+                f"N={r.n} {_tpr_txt(r)} (AUC {r.auc:.3f})" for r in small)
         peers_max = [r for r in c.rows if r.source in ("tf", "pg") and r.n == nmax]
         ours_max = [r for r in c.rows if r.source == "ours" and r.n == nmax]
         if peers_max and ours_max:
             bp, bo = _best(peers_max), _best(ours_max)
-            s += (f"; at N={nmax} our best ({bo.attack}) {_pct(bo.tpr[lo][0])} / AUC "
-                  f"{bo.auc:.3f} vs the best peer ({bp.attack}) {_pct(bp.tpr[lo][0])} / "
+            s += (f"; at N={nmax} our best ({bo.attack}) {_tpr_txt(bo)} / AUC "
+                  f"{bo.auc:.3f} vs the best peer ({bp.attack}) {_tpr_txt(bp)} / "
                   f"AUC {bp.auc:.3f}")
+        same = [(a, _get(c, a, nmax, "ours-h"), [r for r in peers_max if p in r.attack])
+                for a, p in (("lira", "lira-online"), ("rmia", "rmia-online"))]
+        same_txt = [
+            f"{a} AUC {o.auc:.3f} vs " + ", ".join(f"{r.attack} {r.auc:.3f}" for r in ps)
+            for a, o, ps in same if o is not None and ps
+        ]
+        if same_txt:
+            s += f"; fed the same {nmax} reference models: our " + "; our ".join(same_txt)
         out.append(s + ".")
         for n in refs:
             p = [r for r in c.rows if r.source in ("tf", "pg") and r.n == n]
             o = [r for r in c.rows if r.source == "ours" and r.n == n]
             if p and o:
-                d = _best(o).tpr[lo][0] - _best(p).tpr[lo][0]
-                # one record's worth of TPR counts as a tie
-                tie = 1.0 / c.sizes["train"] + 1e-12
-                wins += d > tie
-                losses += d < -tie
-                ties += abs(d) <= tie
+                t_o, t_p = _best(o).tpr[lo][0], _best(p).tpr[lo][0]
+                # a tie: within 2 binomial standard errors of the larger TPR
+                q = max(t_o, t_p, 1.0 / c.sizes["train"])
+                tol = 2.0 * math.sqrt(q * (1.0 - q) / c.sizes["train"])
+                wins += t_o - t_p > tol
+                losses += t_p - t_o > tol
+                ties += abs(t_o - t_p) <= tol
     if wins + ties + losses:
         out.append(
-            f"Over all (dataset × model × N) cells, our best reference attack's TPR@0.1% "
-            f"beats the best peer's in {wins}, ties (within one record) in {ties} and "
-            f"trails in {losses}."
+            f"Over all {wins + ties + losses} (dataset × model × N) cells, our best "
+            f"reference attack's TPR@0.1% (end to end, own references) beats the best "
+            f"peer's by more than 2 binomial standard errors in {wins}, is within them in "
+            f"{ties} and trails by more in {losses}."
         )
     return " ".join(out)
 
 
+def sizes_note(combos: list[Combo]) -> str:
+    """How many non-members fit under the smallest FPR target (e.g. '2')."""
+    counts = sorted({int(c.sizes["test"] * FPRS[0] + 1e-9) for c in combos})
+    return "/".join(map(str, counts))
+
+
 def git_state() -> str:
-    """Commit of the package measured, marked dirty when the work tree differs."""
+    """Commit of the package measured, noting uncommitted changes under mia_notebook/."""
+    def git(*cmd: str) -> str:
+        return subprocess.run(["git", *cmd], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).parent).stdout.strip()
+
     try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
-                             text=True, check=True, cwd=Path(__file__).parent)
-        return out.stdout.strip()
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--", "../mia_notebook")
     except Exception:
         return "unknown"
+    return head + (" + uncommitted changes in mia_notebook/" if dirty else "")
 
 
 def render(combos: list[Combo], refs: Sequence[int], args: argparse.Namespace,
@@ -542,7 +566,10 @@ def render(combos: list[Combo], refs: Sequence[int], args: argparse.Namespace,
         "training shared by our reference attacks); peers = fitting and querying the first N "
         "harness references (shared by the peers) + the peer's scoring; thresholds = one "
         "`audit()` call for all of them. `n/a` = too few non-members to resolve that FPR; "
-        "‡ = tied scores make the value coarse.",
+        "‡ = tied scores make the value coarse. Precision: TPR@0.1% rests on the top "
+        f"{sizes_note(combos)} non-members and one member is "
+        f"{100 / combos[0].sizes['train']:.2f}% of TPR, so single-cell differences of a "
+        "few tenths of a percent are noise; one seed, one split.",
         "",
         "Peer settings (chosen a priori, not tuned on these results): "
         + "; ".join(f"`{k}`: {v[1]}" for k, v in _peers.PEERS.items()) + ".",
@@ -598,9 +625,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     header = {"machine": machine(), "rss": max_rss_mib(), "git": git_state(),
               "peers": _peers.peer_versions(), "attacks": split_attacks()}
     if args.save:
-        with open(args.save, "wb") as fh:
+        with open(args.save, "wb") as out:
             pickle.dump({"combos": combos, "refs": refs, "args": args, "elapsed": elapsed,
-                         "missing": missing, "header": header}, fh)
+                         "missing": missing, "header": header}, out)
     text = render(combos, refs, args, elapsed, missing, header)
     print(text)
     if not args.no_write:
