@@ -116,7 +116,9 @@ class MiaAudit(Magics, Configurable):
     delta = Float(0.0, help="delta assumed by the epsilon lower bound.").tag(config=True)
     progress = Bool(True, help="Show progress while reference models train.").tag(config=True)
     references = Int(
-        DEFAULT_REFERENCES, help="Reference models for LiRA / RMIA / shadow attacks."
+        None, allow_none=True,
+        help=f"Reference models for LiRA / RMIA / shadow attacks; None: the engine's "
+        f"default ({DEFAULT_REFERENCES}).",
     ).tag(config=True)
     n_jobs = Int(
         None, allow_none=True,

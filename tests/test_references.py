@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 import mia_notebook as mn
 from mia_notebook.engine.progress import TextProgress, bar_text, format_eta
-from mia_notebook.engine.references import DEFAULT_REFERENCES, in_out_mask
+from mia_notebook.engine.references import in_out_mask
 
 FAST = {"n_jobs": 1, "progress": False}
 
@@ -316,7 +316,7 @@ def ip(small, logreg):
     shell.run_line_magic("load_ext", "mia_notebook")
     yield shell
     shell.run_line_magic("config", "MiaAudit.progress = True")
-    shell.run_line_magic("config", f"MiaAudit.references = {DEFAULT_REFERENCES}")
+    shell.run_line_magic("config", "MiaAudit.references = None")
 
 
 LINE = "clf --train train_df --test test_df --target label --attacks lira,rmia,loss --n-jobs 1"

@@ -105,7 +105,8 @@ def dominance_scores(
 
     Returns
     -------
-    ndarray of float64, shape (n,), in [0, 1 + 1 / (m + 1))
+    ndarray of float64, shape (n,), in (0, 1)
+        Within 1 / m of the fraction of z dominated.
     """
     # LR(x) / LR(z) > gamma  <=>  log LR(z) < log LR(x) - log gamma
     bound = llr_x - np.log(gamma)
@@ -114,9 +115,10 @@ def dominance_scores(
     if z_is_x:
         count -= llr_x < bound  # x counted itself (only when gamma < 1)
         m -= 1
-    frac = count / max(m, 1)
-    # Tie-break inside one step of the fraction, monotone in LR(x).
-    return np.asarray(frac + (0.5 + np.arctan(llr_x) / np.pi) / (m + 1))
+    # Ties of the count are broken by LR(x) itself (tie in (0, 1), monotone in LR(x)):
+    # (count + tie) / (m + 1) stays in (0, 1), within 1 / m of the fraction count / m.
+    tie = 0.5 + np.arctan(llr_x) / np.pi
+    return np.asarray((count + tie) / (max(m, 0) + 1))
 
 
 def _auc(member: np.ndarray, score: np.ndarray) -> float:
