@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import references as _references
 from .attacks import Attack, AttackContext, AttackUnavailable, attack_class, available_attacks
-from .attacks.lira import VARIANCES
+from .attacks.lira import validate_variance
 from .attacks.rmia import validate_rmia_a
 from .cache import CACHE
 from .data import AuditData, fingerprint_frame, prepare_data
@@ -149,11 +149,7 @@ def _check_options(
     default = _references.DEFAULT_REFERENCES  # read at call time: tests may lower it
     n_refs = validate_references(default if references is None else references)
     validate_n_jobs(n_jobs)
-    if lira_variance not in VARIANCES:
-        raise MiaValueError(
-            f"The 'lira_variance' parameter must be one of {list(VARIANCES)}. "
-            f"Got {lira_variance!r} instead."
-        )
+    validate_variance(lira_variance)
     validate_rmia_a(rmia_a)
     return n_refs, check_population(population, data)
 

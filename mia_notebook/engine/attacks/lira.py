@@ -17,7 +17,7 @@ per-record from 64 reference models on.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy.special import log_ndtr
@@ -26,7 +26,13 @@ from ..errors import MiaValueError
 from .base import AttackContext, register_attack
 from .reference import ReferenceAttack, desaturate, fill_missing_means, masked_moments
 
-__all__ = ["LiraAttack", "LiraOfflineAttack", "lira_scores", "resolve_variance"]
+__all__ = [
+    "LiraAttack",
+    "LiraOfflineAttack",
+    "lira_scores",
+    "resolve_variance",
+    "validate_variance",
+]
 
 Variance = Literal["auto", "per-record", "global"]
 VARIANCES = ("auto", "per-record", "global")
@@ -38,14 +44,19 @@ MIN_STD_FRACTION = 0.1
 _MIN_STD = 1e-3
 
 
-def resolve_variance(variance: str, n_refs: int) -> str:
-    """``'per-record'`` or ``'global'`` for a ``variance`` option and model count."""
+def validate_variance(variance: Any) -> str:
+    """``variance`` if it is one of :data:`VARIANCES`, else a MiaValueError."""
     if variance not in VARIANCES:
         raise MiaValueError(
             f"The 'lira_variance' parameter must be one of {list(VARIANCES)}. "
             f"Got {variance!r} instead."
         )
-    if variance == "auto":
+    return str(variance)
+
+
+def resolve_variance(variance: str, n_refs: int) -> str:
+    """``'per-record'`` or ``'global'`` for a ``variance`` option and model count."""
+    if validate_variance(variance) == "auto":
         return "per-record" if n_refs >= PER_RECORD_FROM else "global"
     return variance
 
