@@ -420,3 +420,155 @@ def test_report_carries_settings_versions_fingerprints_timings(cancer_splits) ->
     assert "<details open" not in html
     for value in [*d["versions"].values(), *d["fingerprints"].values(), "seed"]:
         assert str(value) in footer, value
+
+
+# ------------------------------------------------------------------ JupyterLab, saved outputs
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stored_reports(path: Path) -> list[dict[str, str]]:
+    """AUC text per attack of each report stored in a committed notebook (its text/plain)."""
+    nb = nbformat.read(path, as_version=4)
+    out = []
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            data = o.get("data", {})
+            if "mia-report" not in data.get("text/html", ""):
+                continue
+            lines = data["text/plain"].splitlines()
+            start = next(i for i, line in enumerate(lines) if line.startswith("attack"))
+            rows = {}
+            for line in lines[start + 1:]:
+                parts = line.split()
+                if len(parts) < 3 or not re.fullmatch(r"-?\d+\.\d{3}|nan", parts[1]):
+                    break
+                rows[parts[0]] = parts[1]
+            out.append(rows)
+    return out
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[dict[str, Any]]:
+    """JupyterLab serving copies of the committed notebooks, with a fresh trust store (so
+    they open untrusted, as for any reader who downloads them)."""
+    import secrets
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    root = tmp_path_factory.mktemp("lab")
+    nbdir = root / "notebooks"
+    nbdir.mkdir()
+    (root / "trust").mkdir()
+    for p in NOTEBOOKS:
+        shutil.copy(p, nbdir / p.name)
+    news = root / "settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    tracker = root / "settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)  # render every cell, not only those in view
+    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    port, token = _free_port(), secrets.token_hex(16)
+    log = root / "lab.log"
+    cmd = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.allow_root=True",
+        "--ServerApp.ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+        f"--ServerApp.token={token}", f"--notebook-dir={nbdir}",
+        f"--NotebookNotary.data_dir={root / 'trust'}",
+        f"--LabApp.user_settings_dir={root / 'settings'}",
+        f"--LabApp.workspaces_dir={root / 'workspaces'}",
+    ]
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=root,
+                                start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(log.read_text()[-3000:]) from None
+                time.sleep(0.5)
+        yield {"base": base, "token": token}
+    finally:
+        try:
+            req = urllib.request.Request(f"{base}/api/shutdown", method="POST",
+                                         headers={"Authorization": f"token {token}"})
+            urllib.request.urlopen(req, timeout=10).close()
+            proc.wait(timeout=30)
+        except Exception:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_committed_notebook_shows_reports_in_jupyterlab(
+    path: Path, lab: dict[str, Any], browser: Any
+) -> None:
+    """The committed outputs alone (nothing is executed) show every report in JupyterLab:
+    risk table with the stored numbers, the ROC image, the collapsed footer."""
+    stored = _stored_reports(path)
+    assert stored, f"{path.name} is committed without its audit outputs"
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        pg = context.new_page()
+        pg.set_default_timeout(120_000)
+        pg.goto(f"{lab['base']}/lab/tree/{path.name}?token={lab['token']}&reset")
+        reports = pg.locator(".jp-OutputArea-output div.mia-report")
+        try:
+            reports.first.wait_for(state="attached")
+        except Exception:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            pg.screenshot(path=str(SCREENSHOTS / f"jupyterlab-failure-{path.stem}.png"))
+            raise
+        pg.wait_for_function(
+            "n => document.querySelectorAll('.jp-OutputArea-output img.mia-roc').length >= n"
+            " && [...document.querySelectorAll('.jp-OutputArea-output img.mia-roc')]"
+            ".every(i => i.complete)", arg=len(stored))
+        reports.first.scroll_into_view_if_needed()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(SCREENSHOTS / f"jupyterlab-saved-{path.stem}.png"))
+        assert reports.count() == len(stored)
+        assert_rocs_loaded(pg.locator(".jp-OutputArea-output").first.page, len(stored))
+        for table, rows in zip(risk_tables(pg), stored, strict=True):
+            assert {k: v["AUC"] for k, v in table.items()} == rows
+        assert pg.locator("div.mia-report details").first.evaluate("d => d.open") is False
+    finally:
+        context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.xfail(strict=False, reason=(
+    "JupyterLab's sanitiser drops the report's <style> block in an untrusted notebook; "
+    "inline style attributes survive. Needs inline styles in mia_notebook/report.py."))
+def test_report_styling_survives_untrusted_jupyterlab(lab: dict[str, Any], browser: Any) -> None:
+    """Cell borders and the highlighted strongest-attack row, in an untrusted notebook."""
+    name = NOTEBOOKS[0].name
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        pg = context.new_page()
+        pg.set_default_timeout(120_000)
+        pg.goto(f"{lab['base']}/lab/tree/{name}?token={lab['token']}&reset")
+        table = pg.locator(".jp-OutputArea-output div.mia-report table.mia-table").first
+        table.wait_for(state="attached")
+        border = table.locator("td").first.evaluate("td => getComputedStyle(td).borderTopStyle")
+        strongest = table.locator("tr.mia-risk-high").first.evaluate(
+            "tr => getComputedStyle(tr).backgroundColor")
+        assert border == "solid"
+        assert strongest not in ("rgba(0, 0, 0, 0)", "transparent")
+    finally:
+        context.close()
