@@ -337,7 +337,9 @@ def run_combo(ds: Dataset, model_key: str, sizes: dict[str, int], refs: Sequence
         for n in refs:
             names, too_few = runnable_at(ours, n)
             if too_few:
-                combo.notes.append(f"N={n}: {', '.join(too_few)} need more reference models")
+                combo.notes.append("; ".join(
+                    f"{a} not run at N={n} (needs ≥ {attack_class(a).min_references} "
+                    "reference models)" for a in too_few))
             if not names:
                 continue
             try:
