@@ -333,6 +333,8 @@ def test_hostile_data_in_standalone_page(page: Page, tmp_path: Path) -> None:
     report.to_html(path)
     source = path.read_text(encoding="utf-8")
     assert source.startswith("<!DOCTYPE html>") and "999-" not in source
+    for other_format in (report.to_json(), repr(report), report._repr_mimebundle_()):
+        assert "999-" not in str(other_format)
     pg = page.open(path)
     _assert_safe(page, pg, "standalone-page")
     assert_rocs_loaded(pg, 1)
