@@ -308,9 +308,10 @@ def test_progress_goes_to_stderr_by_default_and_can_be_silenced(small, logreg, c
 # ------------------------------------------------------------------- magic
 @pytest.fixture(scope="module")
 def ip(small, logreg):
+    from IPython import get_ipython
     from IPython.testing.globalipapp import start_ipython
 
-    shell = start_ipython()
+    shell = start_ipython() or get_ipython()  # None if another module started it
     tr, te = small
     shell.user_ns.update(train_df=tr, test_df=te, clf=logreg, extra_df=te.iloc[:100])
     shell.run_line_magic("load_ext", "mia_notebook")
