@@ -7,6 +7,7 @@ Defaults are traitlets, so ``%config MiaAudit.flag = 20`` works.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -18,6 +19,7 @@ from IPython.core.magic import (
     no_var_expand,
 )
 from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.display import display
 from IPython.utils.process import arg_split
 from traitlets import Bool, Float, Int, List, Unicode
 from traitlets.config import Configurable
@@ -25,59 +27,49 @@ from traitlets.config import Configurable
 from .engine.audit import audit
 from .engine.cache import CACHE
 from .engine.errors import MiaError
-from .engine.progress import Progress, bar_text, set_default_progress
+from .engine.progress import (
+    BarProgress,
+    Progress,
+    bar_text,
+    eta_seconds,
+    format_eta,
+    set_default_progress,
+)
 from .engine.references import DEFAULT_REFERENCES
 from .engine.results import AuditReport
 
 __all__ = ["MiaAudit", "NotebookProgress", "register"]
 
 
-class NotebookProgress:
+class NotebookProgress(BarProgress):
     """A progress bar in the cell output, updated in place through a display handle.
 
     When done it is replaced by an empty ``text/plain`` output, so a saved notebook
     keeps no trace of it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, min_interval: float = 0.2) -> None:
+        super().__init__(min_interval)
         self._handle: Any = None
-        self._total = 0
-        self._desc = ""
-        self._t0 = 0.0
-        self._last = -1.0
 
     def _bundle(self, done: int) -> dict[str, str]:
-        import html
-        import time
-
-        text = bar_text(self._desc, done, self._total, time.perf_counter() - self._t0)
-        frac = done / self._total if self._total else 1.0
+        eta = format_eta(eta_seconds(done, self.total, self.elapsed))
+        frac = done / self.total if self.total else 1.0
         return {
-            "text/plain": text,
+            "text/plain": bar_text(self.description, done, self.total, self.elapsed),
             "text/html": (
-                f"<div class='mia-progress'><progress value='{done}' max='{self._total}' "
-                f"style='width:16em;vertical-align:middle'></progress> "
-                f"<code>{html.escape(text.split(' [')[0])}</code> "
-                f"({frac:.0%}, ETA {html.escape(text.rsplit('ETA ', 1)[-1])})</div>"
+                f"<div class='mia-progress'><progress value='{done}' max='{self.total}' "
+                "style='width:16em;vertical-align:middle'></progress> "
+                f"{html.escape(self.description)} {done}/{self.total} "
+                f"({frac:.0%}, ETA {eta})</div>"
             ),
         }
 
-    def start(self, total: int, description: str) -> None:
-        import time
-
-        from IPython.display import display
-
-        self._total, self._desc, self._t0 = total, description, time.perf_counter()
-        self._handle = display(self._bundle(0), raw=True, display_id=True)
-
-    def update(self, done: int) -> None:
-        import time
-
-        now = time.perf_counter()
-        if self._handle is None or (done < self._total and now - self._last < 0.2):
-            return
-        self._last = now
-        self._handle.update(self._bundle(done), raw=True)
+    def draw(self, done: int) -> None:
+        if self._handle is None:
+            self._handle = display(self._bundle(done), raw=True, display_id=True)
+        else:
+            self._handle.update(self._bundle(done), raw=True)
 
     def close(self) -> None:
         if self._handle is not None:

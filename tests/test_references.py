@@ -368,9 +368,7 @@ def test_magic_clear_cache_reports_what_it_freed(ip, capsys):
 
 
 def test_notebook_progress_updates_one_display_and_leaves_it_empty(monkeypatch):
-    import IPython.display
-
-    from mia_notebook.magics import NotebookProgress
+    from mia_notebook import magics
 
     calls = []
 
@@ -382,8 +380,8 @@ def test_notebook_progress_updates_one_display_and_leaves_it_empty(monkeypatch):
         calls.append(("display", obj))
         return Handle()
 
-    monkeypatch.setattr(IPython.display, "display", fake_display)
-    bar = NotebookProgress()
+    monkeypatch.setattr(magics, "display", fake_display)
+    bar = magics.NotebookProgress(min_interval=0.0)
     bar.start(3, "Training reference models")
     for i in (1, 2, 3):
         bar.update(i)

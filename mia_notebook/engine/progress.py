@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import sys
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import IO, Protocol, runtime_checkable
 
 __all__ = [
+    "BarProgress",
     "NullProgress",
     "Progress",
     "TextProgress",
@@ -59,54 +61,84 @@ def format_eta(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def eta_seconds(done: int, total: int, elapsed: float) -> float:
+    """Seconds left at the average pace so far (NaN before the first step)."""
+    return elapsed / done * (total - done) if done else float("nan")
+
+
 def bar_text(description: str, done: int, total: int, elapsed: float, width: int = 24) -> str:
     """``description  7/16 [#########...............]  ETA 0:12``."""
     frac = done / total if total else 1.0
     filled = round(frac * width)
-    eta = elapsed / done * (total - done) if done else float("nan")
     return (
         f"{description} {done}/{total} [{'#' * filled}{'.' * (width - filled)}] "
-        f"ETA {format_eta(eta)}"
+        f"ETA {format_eta(eta_seconds(done, total, elapsed))}"
     )
 
 
-class TextProgress:
+class BarProgress(ABC):
+    """Shared timing and redraw throttling of the bars; subclasses :meth:`draw`.
+
+    Parameters
+    ----------
+    min_interval : float, default=0.2
+        Seconds between redraws (the first and last steps always draw).
+    """
+
+    def __init__(self, min_interval: float = 0.2) -> None:
+        self.min_interval = min_interval
+        self.total = 0
+        self.description = ""
+        self._t0 = 0.0
+        self._last = -1.0
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._t0
+
+    @abstractmethod
+    def draw(self, done: int) -> None:
+        """Show the state after ``done`` of ``self.total`` steps."""
+
+    def start(self, total: int, description: str) -> None:
+        self.total, self.description = total, description
+        self._t0 = time.perf_counter()
+        self.draw(0)
+
+    def update(self, done: int) -> None:
+        now = time.perf_counter()
+        if done < self.total and now - self._last < self.min_interval:
+            return
+        self._last = now
+        self.draw(done)
+
+    @abstractmethod
+    def close(self) -> None:
+        """Remove the bar."""
+
+
+class TextProgress(BarProgress):
     """A one-line bar rewritten in place on a stream (stderr); erased by :meth:`close`.
 
     Parameters
     ----------
     stream : file-like, default=sys.stderr
     min_interval : float, default=0.2
-        Seconds between redraws (the last step always redraws).
+        Seconds between redraws (the first and last steps always draw).
     """
 
     def __init__(self, stream: IO[str] | None = None, min_interval: float = 0.2) -> None:
+        super().__init__(min_interval)
         self.stream = stream
-        self.min_interval = min_interval
-        self._total = 0
-        self._desc = ""
-        self._t0 = 0.0
-        self._last = -1.0
         self._width = 0
 
-    def _write(self, text: str) -> None:
+    def draw(self, done: int) -> None:
+        text = bar_text(self.description, done, self.total, self.elapsed)
         stream = self.stream or sys.stderr
         pad = max(self._width - len(text), 0)
         stream.write("\r" + text + " " * pad)
         stream.flush()
         self._width = len(text)
-
-    def start(self, total: int, description: str) -> None:
-        self._total, self._desc = total, description
-        self._t0 = time.perf_counter()
-        self._write(bar_text(description, 0, total, 0.0))
-
-    def update(self, done: int) -> None:
-        now = time.perf_counter()
-        if done < self._total and now - self._last < self.min_interval:
-            return
-        self._last = now
-        self._write(bar_text(self._desc, done, self._total, now - self._t0))
 
     def close(self) -> None:
         if self._width:
