@@ -22,13 +22,21 @@ from mia_notebook.engine import MiaTypeError, MiaValueError
 THRESHOLD_ATTACKS = ["loss", "confidence", "logit", "entropy", "mentropy", "gap"]
 
 
+def audit(model, **kwargs):
+    """mn.audit with the threshold attacks unless a test asks for others (keeps tests fast;
+    the reference attacks have their own tests)."""
+    kwargs.setdefault("attacks", THRESHOLD_ATTACKS)
+    return mn.audit(model, **kwargs)
+
+
 def test_membership_independent_model_audits_as_chance(synth_three_way):
     """Model trained on a third split; 'members' and 'non-members' are both unseen."""
     fit_part, fake_members, nonmembers = synth_three_way
     clf = RandomForestClassifier(n_estimators=50, random_state=0).fit(
         features(fit_part), fit_part["label"]
     )
-    rep = mn.audit(clf, train=fake_members, test=nonmembers, target="label")
+    rep = audit(clf, train=fake_members, test=nonmembers, target="label",
+                   attacks=THRESHOLD_ATTACKS)
     summ = rep.summary
     assert list(summ.index) == THRESHOLD_ATTACKS
     assert (summ["AUC"] - 0.5).abs().max() < 0.03
@@ -38,7 +46,7 @@ def test_membership_independent_model_audits_as_chance(synth_three_way):
 def test_overfit_model_audits_far_above_chance(synth_three_way):
     train, test, _ = synth_three_way
     knn = KNeighborsClassifier(n_neighbors=1).fit(features(train), train["label"])
-    rep = mn.audit(knn, train=train, test=test, target="label")
+    rep = audit(knn, train=train, test=test, target="label")
     # 1-NN is always right on its members, so the gap attack's AUC is 1 - test_acc / 2.
     test_acc = knn.score(features(test), test["label"])
     assert rep.summary.loc["gap", "AUC"] == pytest.approx(1 - test_acc / 2)
@@ -47,7 +55,7 @@ def test_overfit_model_audits_far_above_chance(synth_three_way):
     forest = RandomForestClassifier(n_estimators=50, random_state=0).fit(
         features(train), train["label"]
     )
-    rep = mn.audit(forest, train=train, test=test, target="label")
+    rep = audit(forest, train=train, test=test, target="label")
     assert rep.summary.loc["loss", "AUC"] > 0.7
 
 
@@ -56,7 +64,7 @@ def test_scores_match_hand_computation_and_sklearn_auc(cancer_splits):
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=100, max_iter=5000)).fit(
         features(tr), tr["label"]
     )
-    rep = mn.audit(clf, train=tr, test=te, target="label")
+    rep = audit(clf, train=tr, test=te, target="label")
     probs = np.r_[clf.predict_proba(features(tr)), clf.predict_proba(features(te))]
     y = np.r_[tr["label"], te["label"]]
     p_y = probs[np.arange(len(y)), y]
@@ -76,7 +84,7 @@ def test_audit_never_changes_model_or_frames(cancer_splits):
     tr, te = cancer_splits
     clf = RandomForestClassifier(n_estimators=20, random_state=0).fit(features(tr), tr["label"])
     before = [fingerprint(o) for o in (clf, tr, te)]
-    rep = mn.audit(clf, train=tr, test=te, target="label", slice="mean radius",
+    rep = audit(clf, train=tr, test=te, target="label", slice="mean radius",
                    redact=["mean area"])
     rep.flagged(5)
     rep.slices("mean radius")
@@ -102,7 +110,7 @@ def test_pipeline_with_string_categoricals_and_string_labels():
     )
     clf = make_pipeline(pre, RandomForestClassifier(n_estimators=30, random_state=0))
     clf.fit(tr.drop(columns="income"), tr["income"])
-    rep = mn.audit(clf, train=tr, test=te, target="income", slice="job")
+    rep = audit(clf, train=tr, test=te, target="income", slice="job")
     assert rep.run["features"] == ["age", "job", "hours"]
     assert rep.summary.loc["loss", "AUC"] > 0.6
     sl = rep.slices("job")
@@ -121,7 +129,7 @@ def test_multiclass_and_hist_gradient_boosting():
     clf = HistGradientBoostingClassifier(max_iter=50, random_state=0).fit(
         tr.drop(columns="digit"), tr["digit"]
     )
-    rep = mn.audit(clf, train=tr, test=te, target="digit")
+    rep = audit(clf, train=tr, test=te, target="digit")
     assert rep.summary.loc["loss", "AUC"] > 0.6
     assert len(rep.slices()) == 10
 
@@ -132,7 +140,7 @@ def test_decision_function_only_model(cancer_splits):
         features(tr), tr["label"]
     )
     assert not hasattr(svm, "predict_proba")
-    rep = mn.audit(svm, train=tr, test=te, target="label")
+    rep = audit(svm, train=tr, test=te, target="label")
     assert rep.run["model_kind"] == "decision"
     assert any("decision_function" in n for n in rep.notes)
     # sigmoid is monotone: the confidence attack ranks exactly like the signed margin
@@ -167,13 +175,14 @@ class DuckProbaModel:
 def test_predict_only_model_runs_label_only_attack(cancer_splits):
     tr, te = cancer_splits
     inner = RandomForestClassifier(n_estimators=20, random_state=0).fit(features(tr), tr["label"])
-    rep = mn.audit(LabelOnlyModel(inner), train=tr, test=te, target="label")
+    rep = audit(LabelOnlyModel(inner), train=tr, test=te, target="label", attacks="auto")
     assert list(rep.summary.index) == ["gap"]
-    assert set(rep.skipped) == {"loss", "confidence", "logit", "entropy", "mentropy"}
+    assert {"loss", "confidence", "logit", "entropy", "mentropy"} <= set(rep.skipped)
+    assert "lira" in rep.skipped  # reference attacks need probabilities (and fit)
     assert "predicted labels only" in rep.skipped["loss"]
     assert "Not run" in rep.to_html()
     with pytest.raises(MiaValueError, match="cannot run on this model"):
-        mn.audit(LabelOnlyModel(inner), train=tr, test=te, target="label", attacks="loss")
+        audit(LabelOnlyModel(inner), train=tr, test=te, target="label", attacks="loss")
 
 
 def test_duck_typed_proba_model(cancer_splits):
@@ -181,7 +190,7 @@ def test_duck_typed_proba_model(cancer_splits):
     inner = RandomForestClassifier(n_estimators=20, random_state=0).fit(
         features(tr).to_numpy(), tr["label"]
     )
-    rep = mn.audit(DuckProbaModel(inner), train=tr, test=te, target="label")
+    rep = audit(DuckProbaModel(inner), train=tr, test=te, target="label")
     assert rep.run["model_kind"] == "proba"
     assert rep.summary.loc["loss", "AUC"] > 0.55
 
@@ -195,15 +204,16 @@ def test_regressor_uses_squared_error_loss():
     tree = DecisionTreeRegressor(random_state=0).fit(
         tr.drop(columns="progression"), tr["progression"]
     )
-    rep = mn.audit(tree, train=tr, test=te, target="progression")
-    assert list(rep.summary.index) == ["loss"]
+    rep = audit(tree, train=tr, test=te, target="progression", attacks="all", references=4)
+    assert "loss" in rep.summary.index and "lira" in rep.summary.index
+    assert {"confidence", "entropy", "gap"} <= set(rep.skipped)  # need class probabilities
     pred = tree.predict(te.drop(columns="progression"))
     np.testing.assert_allclose(
         rep.scores.loc["test", "loss"], -((pred - te["progression"].to_numpy()) ** 2)
     )
     assert rep.summary.loc["loss", "AUC"] > 0.9  # unpruned tree: zero error on members
     ridge = Ridge().fit(tr.drop(columns="progression"), tr["progression"])
-    assert mn.audit(ridge, train=tr, test=te, target="progression").summary.loc[
+    assert audit(ridge, train=tr, test=te, target="progression", attacks="loss").summary.loc[
         "loss", "AUC"
     ] < 0.6
 
@@ -215,13 +225,13 @@ def test_model_fitted_on_numpy_gets_numpy(cancer_splits):
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "X has feature names" warning
-        mn.audit(clf, train=tr, test=te, target="label")
+        audit(clf, train=tr, test=te, target="label")
 
 
 def test_with_options_reuses_scores(cancer_splits):
     tr, te = cancer_splits
     clf = RandomForestClassifier(n_estimators=20, random_state=0).fit(features(tr), tr["label"])
-    rep = mn.audit(clf, train=tr, test=te, target="label")
+    rep = audit(clf, train=tr, test=te, target="label")
     rep2 = rep.with_options(fpr=[0.05], flag=3, attacks=["loss", "gap"])
     assert rep2.scores is rep.scores
     assert list(rep2.summary.columns[:2]) == ["AUC", "TPR@5%FPR"]
@@ -234,9 +244,9 @@ def test_with_options_reuses_scores(cancer_splits):
 def test_same_seed_same_numbers(cancer_splits):
     tr, te = cancer_splits
     clf = RandomForestClassifier(n_estimators=20, random_state=0).fit(features(tr), tr["label"])
-    a = mn.audit(clf, train=tr, test=te, target="label", seed=3)
+    a = audit(clf, train=tr, test=te, target="label", seed=3)
     mn.CACHE.clear()
-    b = mn.audit(clf, train=tr, test=te, target="label", seed=3)
+    b = audit(clf, train=tr, test=te, target="label", seed=3)
     pd.testing.assert_frame_equal(a.summary, b.summary)
     pd.testing.assert_frame_equal(a.scores, b.scores)
 
@@ -266,35 +276,35 @@ def test_bad_options_raise_clear_errors(cancer_splits, fitted, kwargs, exc, matc
     tr, te = cancer_splits
     args = {"train": tr, "test": te, "target": "label", **kwargs}
     with pytest.raises(exc, match=match):
-        mn.audit(fitted, **args)
+        audit(fitted, **args)
 
 
 def test_bad_data_raises_clear_errors(cancer_splits, fitted):
     tr, te = cancer_splits
     with pytest.raises(MiaValueError, match="'train' dataframe is empty"):
-        mn.audit(fitted, train=tr.iloc[:0], test=te, target="label")
+        audit(fitted, train=tr.iloc[:0], test=te, target="label")
     with pytest.raises(MiaTypeError, match="must be a pandas DataFrame"):
-        mn.audit(fitted, train=tr.to_numpy(), test=te, target="label")
+        audit(fitted, train=tr.to_numpy(), test=te, target="label")
     with pytest.raises(MiaValueError, match="single class"):
-        mn.audit(fitted, train=tr[tr["label"] == 1], test=te, target="label")
+        audit(fitted, train=tr[tr["label"] == 1], test=te, target="label")
     with pytest.raises(MiaValueError, match="appear in both train and test"):
-        mn.audit(fitted, train=tr, test=pd.concat([te, tr.iloc[:5]]), target="label")
+        audit(fitted, train=tr, test=pd.concat([te, tr.iloc[:5]]), target="label")
     with pytest.raises(MiaValueError, match="has no column"):
-        mn.audit(fitted, train=tr, test=te.drop(columns="mean radius"), target="label")
+        audit(fitted, train=tr, test=te.drop(columns="mean radius"), target="label")
     with pytest.raises(MiaValueError, match="missing value"):
         bad = te.copy()
         bad.iloc[0, bad.columns.get_loc("label")] = np.nan
-        mn.audit(fitted, train=tr, test=bad, target="label")
+        audit(fitted, train=tr, test=bad, target="label")
 
 
 def test_bad_models_raise_clear_errors(cancer_splits):
     tr, te = cancer_splits
     with pytest.raises(MiaTypeError, match="got the class RandomForestClassifier"):
-        mn.audit(RandomForestClassifier, train=tr, test=te, target="label")
+        audit(RandomForestClassifier, train=tr, test=te, target="label")
     with pytest.raises(MiaValueError, match="is not fitted"):
-        mn.audit(RandomForestClassifier(), train=tr, test=te, target="label")
+        audit(RandomForestClassifier(), train=tr, test=te, target="label")
     with pytest.raises(MiaTypeError, match="predict_proba, decision_function or predict"):
-        mn.audit(object(), train=tr, test=te, target="label")
+        audit(object(), train=tr, test=te, target="label")
 
 
 def test_nan_the_model_cannot_take(cancer_splits, fitted):
@@ -302,12 +312,12 @@ def test_nan_the_model_cannot_take(cancer_splits, fitted):
     bad = te.copy()
     bad.iloc[3, 0] = np.nan
     with pytest.raises(mn.ModelPredictionError, match=r"ValueError in predict_proba on the 'test'"):
-        mn.audit(fitted, train=tr, test=bad, target="label")
+        audit(fitted, train=tr, test=bad, target="label")
 
 
 def test_reset_index_splits_are_not_mistaken_for_shared_rows(cancer_splits, fitted):
     tr, te = cancer_splits
-    rep = mn.audit(
+    rep = audit(
         fitted, train=tr.reset_index(drop=True), test=te.reset_index(drop=True), target="label"
     )
     assert rep.run["n_members"] == len(tr)

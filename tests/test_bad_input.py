@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -19,6 +20,10 @@ from sklearn.preprocessing import OneHotEncoder
 import mia_notebook as mn
 from mia_notebook.engine import MiaTypeError, MiaValueError, ModelPredictionError
 from mia_notebook.engine.spec import parse_names, validate_fpr, validate_int
+
+# These tests are about input handling: the threshold attacks (no reference models) keep
+# them fast, and the comparisons below need the same attack list on every model.
+audit = functools.partial(mn.audit, attacks="loss,confidence,logit,entropy,mentropy,gap")
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +49,8 @@ def test_extra_object_column_the_model_never_saw_is_ignored(frames, clf):
     tr, te = frames
     tr2, te2 = tr.assign(note="free text"), te.assign(note="other")
     np.testing.assert_allclose(
-        _auc(mn.audit(clf, train=tr2, test=te2, target="y")),
-        _auc(mn.audit(clf, train=tr, test=te, target="y")),
+        _auc(audit(clf, train=tr2, test=te2, target="y")),
+        _auc(audit(clf, train=tr, test=te, target="y")),
     )
 
 
@@ -53,8 +58,8 @@ def test_numpy_fitted_model_and_extra_columns_name_the_fix(frames):
     tr, te = frames
     model = LogisticRegression().fit(tr[["a", "b"]].to_numpy(), tr["y"])
     with pytest.raises(MiaValueError, match=r"fitted on 2 features but 3 columns.*--features"):
-        mn.audit(model, train=tr.assign(c=1.0), test=te.assign(c=1.0), target="y")
-    rep = mn.audit(model, train=tr.assign(c=1.0), test=te.assign(c=1.0), target="y",
+        audit(model, train=tr.assign(c=1.0), test=te.assign(c=1.0), target="y")
+    rep = audit(model, train=tr.assign(c=1.0), test=te.assign(c=1.0), target="y",
                    features="a,b")
     assert rep.run["features"] == ["a", "b"]
 
@@ -67,39 +72,39 @@ def test_category_in_test_absent_from_train():
         LogisticRegression(),
     ).fit(tr[["c"]], tr["y"])
     with pytest.raises(ModelPredictionError, match="handle_unknown='ignore'"):
-        mn.audit(pipe, train=tr, test=te, target="y")
+        audit(pipe, train=tr, test=te, target="y")
 
 
 def test_bool_string_nullable_and_arrow_targets_agree(frames, clf):
     tr, te = frames
-    base = _auc(mn.audit(clf, train=tr, test=te, target="y"))
+    base = _auc(audit(clf, train=tr, test=te, target="y"))
     nullable = {"a": "Float64", "b": "Float64", "y": "boolean"}
     np.testing.assert_allclose(
-        _auc(mn.audit(clf, train=tr.astype(nullable), test=te.astype(nullable), target="y")),
+        _auc(audit(clf, train=tr.astype(nullable), test=te.astype(nullable), target="y")),
         base,
     )
     pytest.importorskip("pyarrow")
     arrow = {"a": "double[pyarrow]", "b": "double[pyarrow]", "y": "bool[pyarrow]"}
     np.testing.assert_allclose(
-        _auc(mn.audit(clf, train=tr.astype(arrow), test=te.astype(arrow), target="y")), base
+        _auc(audit(clf, train=tr.astype(arrow), test=te.astype(arrow), target="y")), base
     )
     strings = {True: "yes", False: "no"}
     tr_s, te_s = tr.assign(y=tr["y"].map(strings)), te.assign(y=te["y"].map(strings))
     clf_s = LogisticRegression().fit(tr_s[["a", "b"]], tr_s["y"])
-    np.testing.assert_allclose(_auc(mn.audit(clf_s, train=tr_s, test=te_s, target="y")), base)
+    np.testing.assert_allclose(_auc(audit(clf_s, train=tr_s, test=te_s, target="y")), base)
 
 
 def test_datetime_target_is_refused(frames, clf):
     tr, te = frames
     dates = pd.date_range("2020-01-01", periods=600)
     with pytest.raises(MiaTypeError, match="dates/durations"):
-        mn.audit(clf, train=tr.assign(y=dates[:300]), test=te.assign(y=dates[300:]), target="y")
+        audit(clf, train=tr.assign(y=dates[:300]), test=te.assign(y=dates[300:]), target="y")
 
 
 def test_labels_foreign_to_the_model_are_refused(frames, clf):
     tr, te = frames
     with pytest.raises(MiaValueError, match="not among the model's classes"):
-        mn.audit(clf, train=tr.assign(y=tr["y"].map({True: "t", False: "f"})), test=te,
+        audit(clf, train=tr.assign(y=tr["y"].map({True: "t", False: "f"})), test=te,
                  target="y")
 
 
@@ -107,11 +112,11 @@ def test_multiindex_and_duplicated_index_labels(frames, clf):
     tr, te = frames
     mi = pd.MultiIndex.from_arrays([np.arange(600) % 7, np.arange(600)], names=["site", "id"])
     both = pd.concat([tr, te]).set_axis(mi)
-    rep = mn.audit(clf, train=both.iloc[:300], test=both.iloc[300:], target="y")
+    rep = audit(clf, train=both.iloc[:300], test=both.iloc[300:], target="y")
     assert set(rep.flagged(5).index) <= set(both.iloc[:300].index)
     dup = pd.concat([tr, te]).set_axis(np.arange(600) // 2)
-    rep = mn.audit(clf, train=dup.iloc[:300], test=dup.iloc[300:], target="y")
-    np.testing.assert_allclose(_auc(rep), _auc(mn.audit(clf, train=tr, test=te, target="y")))
+    rep = audit(clf, train=dup.iloc[:300], test=dup.iloc[300:], target="y")
+    np.testing.assert_allclose(_auc(rep), _auc(audit(clf, train=tr, test=te, target="y")))
 
 
 @pytest.mark.parametrize("n", [1, 2])
@@ -119,7 +124,7 @@ def test_tiny_or_single_class_frames(frames, clf, n):
     tr, te = frames
     one_class = tr[tr["y"]].iloc[:n]
     with pytest.raises(MiaValueError, match="single class"):
-        mn.audit(clf, train=one_class, test=te, target="y")
+        audit(clf, train=one_class, test=te, target="y")
 
 
 class Wrapped:
@@ -135,8 +140,8 @@ class Wrapped:
 def test_probabilities_that_do_not_sum_to_one_are_renormalised(frames, clf):
     tr, te = frames
     with pytest.warns(UserWarning, match="do not sum to 1"):
-        rep = mn.audit(Wrapped(clf, lambda p: p * 3), train=tr, test=te, target="y")
-    np.testing.assert_allclose(_auc(rep), _auc(mn.audit(clf, train=tr, test=te, target="y")))
+        rep = audit(Wrapped(clf, lambda p: p * 3), train=tr, test=te, target="y")
+    np.testing.assert_allclose(_auc(rep), _auc(audit(clf, train=tr, test=te, target="y")))
     assert any("renormalised" in n for n in rep.notes)
 
 
@@ -150,7 +155,7 @@ def test_nan_or_inf_probabilities_are_refused(frames, clf, bad):
         return p
 
     with pytest.raises(ModelPredictionError, match="NaN or inf"):
-        mn.audit(Wrapped(clf, poison), train=tr, test=te, target="y")
+        audit(Wrapped(clf, poison), train=tr, test=te, target="y")
 
 
 def test_model_that_raises(frames, clf):
@@ -160,7 +165,7 @@ def test_model_that_raises(frames, clf):
         raise RuntimeError("backend unavailable")
 
     with pytest.raises(ModelPredictionError, match=r"RuntimeError in predict_proba.*backend"):
-        mn.audit(Wrapped(clf, boom), train=tr, test=te, target="y")
+        audit(Wrapped(clf, boom), train=tr, test=te, target="y")
 
 
 def test_non_deterministic_model_warns(frames, clf):
@@ -172,11 +177,11 @@ def test_non_deterministic_model_warns(frames, clf):
         return q / q.sum(axis=1, keepdims=True)
 
     with pytest.warns(UserWarning, match="non-deterministic"):
-        rep = mn.audit(Wrapped(clf, noisy), train=tr, test=te, target="y")
+        rep = audit(Wrapped(clf, noisy), train=tr, test=te, target="y")
     assert any("non-deterministic" in n for n in rep.notes)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        mn.audit(clf, train=tr, test=te, target="y")  # deterministic: no warning
+        audit(clf, train=tr, test=te, target="y")  # deterministic: no warning
 
 
 def test_failed_audits_leave_objects_unchanged(frames, clf):
@@ -184,9 +189,9 @@ def test_failed_audits_leave_objects_unchanged(frames, clf):
     before = [fingerprint(o) for o in (clf, tr, te)]
     for kwargs in ({"target": "nope"}, {"fpr": 0}, {"slice": "zz"}):
         with pytest.raises(MiaValueError):
-            mn.audit(clf, train=tr, test=te, **{"target": "y", **kwargs})
+            audit(clf, train=tr, test=te, **{"target": "y", **kwargs})
     with pytest.raises(ModelPredictionError):
-        mn.audit(clf, train=tr, test=te.assign(a=np.nan), target="y")
+        audit(clf, train=tr, test=te.assign(a=np.nan), target="y")
     assert [fingerprint(o) for o in (clf, tr, te)] == before
 
 
@@ -239,7 +244,7 @@ def test_prepare_data_errors_are_mia_errors(frames, clf, n_train, n_test, nan_ta
         te2["y"] = te2["y"].astype(object)
         te2.iloc[0, te2.columns.get_loc("y")] = None
     try:
-        rep = mn.audit(clf, train=tr2, test=te2, target=target, flag=0)
+        rep = audit(clf, train=tr2, test=te2, target=target, flag=0)
     except (MiaValueError, MiaTypeError) as e:
         assert str(e)  # a message, never a raw pandas/numpy error
     else:

@@ -61,10 +61,14 @@ def validate_fpr(fpr: float | str | Sequence[float]) -> tuple[float, ...]:
 def validate_int(value: Any, param: str, *, low: int, high: int | None = None) -> int:
     """An int in [low, high], with a sklearn-style message otherwise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value)
-        else:
-            raise MiaTypeError(f"The '{param}' parameter must be an int. Got {value!r} instead.")
+        try:
+            if not isinstance(value, str):
+                raise ValueError
+            value = int(value.strip())
+        except ValueError:
+            raise MiaTypeError(
+                f"The '{param}' parameter must be an int. Got {value!r} instead."
+            ) from None
     v = int(value)
     if v < low or (high is not None and v > high):
         rng = f">= {low}" if high is None else f"in [{low}, {high}]"
