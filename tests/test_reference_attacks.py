@@ -313,3 +313,14 @@ def test_population_rows_train_references_and_serve_as_rmia_z(synth_three_way):
     assert rep.run["population_rows"] == 800
     assert rep.summary.loc["rmia", "AUC"] > 0.6
     assert isinstance(rep.scores, pd.DataFrame)
+
+
+def test_population_the_model_cannot_take_is_reported(cancer_splits, logreg):
+    tr, te = cancer_splits
+    bad = te.copy()
+    bad.iloc[0, 0] = np.nan  # the references cannot train on it
+    rep = mn.audit(logreg, train=tr, test=te, target="label", attacks="rmia,loss",
+                   references=1, population=bad, n_jobs=1, progress=False)
+    assert list(rep.summary.index) == ["loss"]
+    assert "All 1 reference model fits failed" in rep.skipped["rmia"]
+    assert "Input X contains NaN" in rep.skipped["rmia"]

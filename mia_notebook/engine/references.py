@@ -33,10 +33,10 @@ from sklearn.base import clone
 
 from .cache import CACHE
 from .data import AuditData, _check_columns, _check_frame, as_float_array, fingerprint_frame
-from .errors import MiaValueError
+from .errors import MiaValueError, ModelPredictionError
 from .progress import NullProgress, Progress
 from .spec import validate_int
-from .target import TargetOutputs, _decision_to_probs, _label_index
+from .target import TargetOutputs, _decision_to_probs, _label_index, fingerprint_model
 
 __all__ = [
     "DEFAULT_REFERENCES",
@@ -429,15 +429,23 @@ class ReferencesFailed(MiaValueError):
     """Not one reference model could be trained."""
 
 
-def _extra_target_statistic(model: Any, pop: Population, kind: str, key: tuple[Any, ...]) -> (
-    np.ndarray
-):
+def _extra_target_statistic(
+    model: Any, pop: Population, kind: str, key: tuple[Any, ...]
+) -> np.ndarray:
+    """The target model's statistic on the extra population rows (cached)."""
     if pop.n_extra == 0:
         return np.empty(0, dtype=np.float64)
     cached = CACHE.get(("population-target", *key))
     if cached is None:
         X = _rows(pop.X, np.arange(pop.n_records, pop.n_rows))
-        cached = statistic(model, X, pop.labels[pop.n_records :], kind, pop.y_scale)
+        try:
+            cached = statistic(model, X, pop.labels[pop.n_records :], kind, pop.y_scale)
+        except Exception as e:
+            raise ModelPredictionError(
+                f"The model raised {_error_text(e)} on the 'population' rows. Check that "
+                "they are preprocessed like the training data (same columns and dtypes, "
+                "missing values imputed)."
+            ) from e
         CACHE.put(("population-target", *key), cached)
     return np.asarray(cached)
 
@@ -517,7 +525,7 @@ def compute_references(
     in_mask = mask[:, ids]
     n = pop.n_records
     extra_target = _extra_target_statistic(
-        model, pop, kind, (model_fingerprint or params_fingerprint(model), pop.fingerprint)
+        model, pop, kind, (model_fingerprint or fingerprint_model(model), pop.fingerprint)
     )
     return ReferenceSignals(
         signal=full[:n],
