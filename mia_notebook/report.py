@@ -12,6 +12,7 @@ import base64
 import html
 import io
 import math
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -408,6 +409,49 @@ def _footer_html(report: AuditReport) -> str:
     )
 
 
+# Inline copies of the stylesheet's rules: JupyterLab's sanitiser drops <style> blocks from
+# untrusted notebooks (e.g. a shared notebook opened after a reload) but keeps inline
+# style attributes, so the tables keep their borders and highlights there too.
+_TAG_STYLE = {
+    "table": "border-collapse:collapse;margin:4px 0",
+    "th": "border:1px solid #d0d7de;padding:3px 8px;text-align:right;white-space:nowrap;"
+    "background-color:#f3f4f6",
+    "td": "border:1px solid #d0d7de;padding:3px 8px;text-align:right;white-space:nowrap",
+}
+_CLASS_STYLE = {
+    "mia-text": "text-align:left",
+    "mia-na": "color:#8c959f;font-style:italic",
+    "mia-warn": "color:#9a6700",
+    "mia-risk-high": "background-color:#ffebe9",
+    "mia-note": "color:#57606a;font-size:12px",
+    "mia-roc": "max-width:520px;height:auto",
+}
+_STYLED_TAG = re.compile(r"<(table|th|td|tr|p|ul|span|img)\b([^>]*)>")
+_CLASS_ATTR = re.compile(r"""class=(?:"([^"]*)"|'([^']*)')""")
+
+
+def _inline_styles(fragment: str) -> str:
+    """Add ``style`` attributes equivalent to the stylesheet to our own tags.
+
+    User values are escaped before they reach the fragment, so every tag matched here is
+    one this module wrote.
+    """
+
+    def add(m: re.Match[str]) -> str:
+        tag, attrs = m.group(1), m.group(2)
+        cls = _CLASS_ATTR.search(attrs)
+        names = (cls.group(1) or cls.group(2) or "").split() if cls else []
+        rules = [_TAG_STYLE.get(tag, "")] + [_CLASS_STYLE.get(n, "") for n in names]
+        style = ";".join(r for r in rules if r)
+        if not style or "style=" in attrs:
+            return m.group(0)
+        closing = "/" if attrs.endswith("/") else ""
+        body = attrs[:-1] if closing else attrs
+        return f'<{tag}{body} style="{style}"{closing}>'
+
+    return _STYLED_TAG.sub(add, fragment)
+
+
 def render_html(report: AuditReport, *, roc: bytes | None = None) -> str:
     """The report as one self-contained HTML fragment (a ``<div>``)."""
     png = roc if roc is not None else roc_png(report)
@@ -437,13 +481,13 @@ def render_html(report: AuditReport, *, roc: bytes | None = None) -> str:
         extra += f"<p class='mia-note'>Not run:</p><ul class='mia-note'>{skipped}</ul>"
     if notes:
         extra += f"<ul class='mia-note'>{notes}</ul>"
-    return (
-        f"<div class='mia-report'><style>{_CSS}</style>{head}"
-        f"<h4>Risk by attack</h4>{table}{extra}"
+    body = _inline_styles(
+        f"{head}<h4>Risk by attack</h4>{table}{extra}"
         f"<h4>ROC curves</h4><img class='mia-roc' alt='ROC curves of each attack, log-log' "
         f"src='{uri}'/>"
-        f"{_flagged_html(report)}{_slices_html(report)}{_footer_html(report)}</div>"
+        f"{_flagged_html(report)}{_slices_html(report)}{_footer_html(report)}"
     )
+    return f"<div class='mia-report'><style>{_CSS}</style>{body}</div>"
 
 
 def plot_record(report: AuditReport, position: int, ax: Axes | None = None) -> Axes | None:
@@ -525,7 +569,7 @@ def render_record(report: AuditReport, position: int) -> str:
             "RMIA attack to see this record's IN and OUT distributions).</p>"
         )
     parts.append("</div>")
-    return "".join(parts)
+    return _inline_styles("".join(parts))
 
 
 def render_page(report: AuditReport) -> str:

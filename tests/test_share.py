@@ -554,9 +554,6 @@ def test_committed_notebook_shows_reports_in_jupyterlab(
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.xfail(strict=False, reason=(
-    "JupyterLab's sanitiser drops the report's <style> block in an untrusted notebook; "
-    "inline style attributes survive. Needs inline styles in mia_notebook/report.py."))
 def test_report_styling_survives_untrusted_jupyterlab(lab: dict[str, Any], browser: Any) -> None:
     """Cell borders and the highlighted strongest-attack row, in an untrusted notebook."""
     name = NOTEBOOKS[0].name
