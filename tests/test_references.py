@@ -306,35 +306,35 @@ def test_progress_goes_to_stderr_by_default_and_can_be_silenced(small, logreg, c
 
 
 # ------------------------------------------------------------------- magic
-@pytest.fixture(scope="module")
-def ip(small, logreg):
-    from IPython import get_ipython
-    from IPython.testing.globalipapp import start_ipython
+@pytest.fixture
+def magic(small, logreg):
+    """``%mia_audit`` without a global IPython shell (test_magics owns that one).
 
-    shell = start_ipython() or get_ipython()  # None if another module started it
+    Traits are set directly: that is what ``%config MiaAudit.x = ...`` does.
+    """
+    from mia_notebook.magics import MiaAudit
+
     tr, te = small
-    shell.user_ns.update(train_df=tr, test_df=te, clf=logreg, extra_df=te.iloc[:100])
-    shell.run_line_magic("load_ext", "mia_notebook")
-    yield shell
-    shell.run_line_magic("config", "MiaAudit.progress = True")
-    shell.run_line_magic("config", "MiaAudit.references = None")
+    ns = {"train_df": tr, "test_df": te, "clf": logreg, "extra_df": te.iloc[:100]}
+    magics = MiaAudit(shell=None)
+    return magics, lambda line: magics.mia_audit(line, local_ns=ns)
 
 
 LINE = "clf --train train_df --test test_df --target label --attacks lira,rmia,loss --n-jobs 1"
 
 
-def test_magic_reference_options(ip, capsys):
-    ip.run_line_magic("config", "MiaAudit.progress = False")
-    rep = ip.run_line_magic("mia_audit", LINE + " --references 3 --population extra_df "
-                            "--lira-variance per-record")
+def test_magic_reference_options(magic, capsys):
+    magics, run = magic
+    magics.progress = False
+    rep = run(LINE + " --references 3 --population extra_df --lira-variance per-record")
     assert rep.run["references"] == 3 and rep.run["population_rows"] == 100
     assert rep.run["lira_variance"] == "per-record"
     assert rep.evidence["references"].pop_signal.shape == (100, 3)
-    ip.run_line_magic("config", "MiaAudit.references = 2")
-    assert ip.run_line_magic("mia_audit", LINE).run["references"] == 2
+    magics.references = 2
+    assert run(LINE).run["references"] == 2
     assert capsys.readouterr().err == ""  # %config MiaAudit.progress = False: silent
-    ip.run_line_magic("config", "MiaAudit.progress = True")
-    ip.run_line_magic("mia_audit", LINE + " --references 4")
+    magics.progress = True
+    run(LINE + " --references 4")
     assert "Training reference models" in capsys.readouterr().err
 
 
@@ -348,20 +348,21 @@ def test_magic_reference_options(ip, capsys):
         ("--n-jobs 0", "'n_jobs' parameter must be a non-zero int"),
     ],
 )
-def test_magic_bad_reference_options_are_usage_errors(ip, opts, match):
+def test_magic_bad_reference_options_are_usage_errors(magic, opts, match):
     from IPython.core.error import UsageError
 
     with pytest.raises(UsageError, match=match):
-        ip.run_line_magic("mia_audit", f"{LINE} {opts}")
+        magic[1](f"{LINE} {opts}")
 
 
-def test_magic_clear_cache_reports_what_it_freed(ip, capsys):
-    ip.run_line_magic("config", "MiaAudit.progress = False")
-    ip.run_line_magic("mia_audit", LINE + " --references 2")
+def test_magic_clear_cache_reports_what_it_freed(magic, capsys):
+    magics, run = magic
+    magics.progress = False
+    run(LINE + " --references 2")
     n_items, n_bytes = len(mn.CACHE), mn.CACHE.nbytes
     assert n_items >= 3
     capsys.readouterr()
-    assert ip.run_line_magic("mia_audit", "--clear-cache") is None
+    assert run("--clear-cache") is None
     out = capsys.readouterr().out
     assert f"freed {n_bytes / 1024**2:.1f} MB in {n_items} entries" in out
     assert len(mn.CACHE) == 0
