@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CACHE",
+    "AuditPanel",
     "AuditReport",
     "MiaError",
     "MiaTypeError",
@@ -32,7 +33,17 @@ __all__ = [
     "create_attack",
     "load_ipython_extension",
     "register_attack",
+    "show_panel",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that importing the package does not import ipywidgets.
+    if name in ("AuditPanel", "show_panel"):
+        from . import widgets
+
+        return getattr(widgets, name)
+    raise AttributeError(f"module 'mia_notebook' has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -211,6 +211,8 @@ class MiaAudit(Magics, Configurable):
               help="LiRA variance: auto (default), per-record or global.")
     @argument("--clear-cache", dest="clear_cache", action="store_true",
               help="Clear the cache of model outputs and reference models, then stop.")
+    @argument("--interactive", action="store_true",
+              help="Show the report with a panel of controls (ipywidgets).")
     @argument("-o", "--out", help="Bind the report to this variable.")
     @no_var_expand
     @needs_local_scope
@@ -243,7 +245,28 @@ class MiaAudit(Magics, Configurable):
             if not args.out.isidentifier():
                 raise UsageError(f"-o needs a variable name. Got '{args.out}'.")
             self.shell.user_ns[args.out] = report
+        if args.interactive:
+            ns = local_ns if cell is None else None
+            population = None if args.population is None else self._lookup(
+                args.population, ns, "--population")
+            self._show_panel(report, model, args, population)
+            return None  # the panel is displayed (and updated in place); -o binds the report
         return report
+
+    def _show_panel(self, report: AuditReport, model: Any, args: Any, population: Any) -> None:
+        from .widgets import show_panel
+
+        show_panel(
+            report,
+            model=model,
+            train=report.data.train,
+            test=report.data.test,
+            confidence=self.confidence,
+            delta=self.delta,
+            n_jobs=self.n_jobs if args.n_jobs is None else args.n_jobs,
+            lira_variance=args.lira_variance or self.lira_variance,
+            population=population,
+        )
 
 
 _EXAMPLE = "%mia_audit clf --train train_df --test test_df --target label"

@@ -127,3 +127,27 @@ def test_model_error_is_a_usage_error(ip):
         ip.run_line_magic("mia_audit", "boom --train train_df --test test_df --target label")
     with pytest.raises(UsageError, match="got the class"):
         ip.run_line_magic("mia_audit", "Boom --train train_df --test test_df --target label")
+
+
+def test_interactive_shows_a_panel_and_binds_the_report(ip, monkeypatch):
+    import mia_notebook.widgets as widgets
+
+    shown = []
+    real = widgets.show_panel
+
+    def spy(report, **kwargs):
+        panel = real(report, **kwargs)
+        shown.append(panel)
+        return panel
+
+    monkeypatch.setattr(widgets, "show_panel", spy)
+    res = ip.run_cell(
+        "%mia_audit clf --train train_df --test test_df --target label --attacks loss,gap "
+        "--interactive -o rep_i"
+    )
+    assert res.success, res.error_in_exec
+    assert res.result is None  # the panel is displayed, not returned
+    (panel,) = shown
+    assert panel.report.scores is ip.user_ns["rep_i"].scores  # a view of the same audit
+    assert panel.report.summary["AUC"].equals(ip.user_ns["rep_i"].summary["AUC"])
+    assert isinstance(panel, mn.AuditPanel)
