@@ -42,15 +42,27 @@ WORKER_TIMEOUT_S = 900
 
 
 # ------------------------------------------------------------------ worker side
-def make_frames(n_rows: int, seed: int = SEED) -> tuple[Any, Any, Any]:
+def make_model(kind: str) -> Any:
+    """``'lr'``: LogisticRegression; ``'hgb'``: HistGradientBoostingClassifier."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    if kind == "hgb":
+        return HistGradientBoostingClassifier(max_iter=100, random_state=SEED)
+    return LogisticRegression(max_iter=500)
+
+
+MODEL_TITLES = {"lr": "LogisticRegression", "hgb": "HistGradientBoosting (100 iterations)"}
+
+
+def make_frames(n_rows: int, seed: int = SEED, model_kind: str = "lr") -> tuple[Any, Any, Any]:
     """Seeded synthetic data: ``n_rows`` x 30 float columns plus a binary ``y``.
 
     Returns (train, test, model): half the rows are members (``train``), half are
-    non-members (``test``); the model is a LogisticRegression fitted on the first
+    non-members (``test``); the model (see :func:`make_model`) is fitted on the first
     ``FIT_ROWS`` members (all members when there are fewer).
     """
     import pandas as pd
-    from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_rows, N_COLS))
@@ -64,7 +76,7 @@ def make_frames(n_rows: int, seed: int = SEED) -> tuple[Any, Any, Any]:
     half = n_rows // 2
     train, test = frame.iloc[:half], frame.iloc[half:]
     fit = train.iloc[: min(FIT_ROWS, half)]
-    model = LogisticRegression(max_iter=500)
+    model = make_model(model_kind)
     model.fit(fit[cols], fit["y"])
     return train, test, model
 
@@ -88,13 +100,14 @@ def _has_reference_attacks() -> tuple[bool, str]:
     return True, ""
 
 
-def run_worker(kind: str, n_rows: int, references: int, repeats: int) -> dict[str, Any]:
+def run_worker(kind: str, n_rows: int, references: int, repeats: int,
+               model_kind: str = "lr") -> dict[str, Any]:
     """Time one audit in this (fresh) process; returns numbers as a dict."""
     import mia_notebook
     from bench._results import max_rss_mib
 
     t0 = time.perf_counter()
-    train, test, model = make_frames(n_rows)
+    train, test, model = make_frames(n_rows, model_kind=model_kind)
     setup_s = time.perf_counter() - t0
     rss_before = max_rss_mib()
     kwargs: dict[str, Any] = {"attacks": threshold_attacks()}
@@ -127,6 +140,7 @@ def run_worker(kind: str, n_rows: int, references: int, repeats: int) -> dict[st
     render_s = time.perf_counter() - t4
     return {
         "kind": kind,
+        "model": model_kind,
         "rows": n_rows,
         "references": references,
         "repeats": repeats,
@@ -142,25 +156,35 @@ def run_worker(kind: str, n_rows: int, references: int, repeats: int) -> dict[st
 
 
 # ------------------------------------------------------------------ driver side
-def _spawn(kind: str, n_rows: int, references: int = 0) -> dict[str, Any]:
-    repeats = 3 if (kind == "threshold" and n_rows <= REPEATS_UP_TO) else 1
+def _spawn(kind: str, n_rows: int, references: int = 0, model_kind: str = "lr"
+           ) -> dict[str, Any]:
+    if kind == "threshold":
+        repeats = 3 if n_rows <= REPEATS_UP_TO else 1
+    else:  # the reference sweep's small runs are the noisiest on a shared machine
+        repeats = 2 if n_rows <= REF_SWEEP_ROWS else 1
     cmd = [sys.executable, "-m", "bench.scale", "--worker", kind, str(n_rows),
-           str(references), str(repeats)]
+           str(references), str(repeats), model_kind]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    if model_kind == "hgb":
+        # HistGradientBoosting's OpenMP threads busy-wait: on this shared, oversubscribed
+        # 2-core machine a 5k-row fit took 45 s with 2 threads and 2 s with 1.
+        env["OMP_NUM_THREADS"] = "1"
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root,
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env,
                           timeout=WORKER_TIMEOUT_S)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-3:]
         print(f"  FAILED {kind} rows={n_rows} refs={references}: {' | '.join(tail)}",
               flush=True)
-        return {"kind": kind, "rows": n_rows, "references": references,
+        return {"kind": kind, "model": model_kind, "rows": n_rows, "references": references,
                 "error": " | ".join(tail), "process_s": wall}
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["process_s"] = wall
-    print(f"  {kind:10s} rows={n_rows:>9,} refs={references:>3} audit={out['audit_s']:8.2f}s "
-          f"summary={out['summary_s']:6.2f}s peak RSS={out['rss_peak_mib']:8.0f} MiB", flush=True)
+    print(f"  {kind:10s} {model_kind:3s} rows={n_rows:>9,} refs={references:>3} "
+          f"audit={out['audit_s']:8.2f}s summary={out['summary_s']:6.2f}s "
+          f"peak RSS={out['rss_peak_mib']:8.0f} MiB", flush=True)
     return out
 
 
@@ -198,19 +222,21 @@ def _threshold_table(rows: list[dict[str, Any]]) -> str:
 
 def _reference_table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| rows | references | audit() s | s per reference | µs per row·reference | "
-        ".summary s | peak RSS MiB | AUC (lira / rmia) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| model (target and references) | rows | references | audit() s | s per reference | "
+        "µs per row·reference | .summary s | peak RSS MiB | AUC (lira / rmia) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['rows']:,} | {r['references']} | failed: {r['error']} "
-                         "| | | | | |")
+            lines.append(f"| {MODEL_TITLES[r['model']]} | {r['rows']:,} | {r['references']} | "
+                         f"failed: {r['error']} | | | | | |")
             continue
         k = r["references"]
-        auc = " / ".join(f"{r['auc'].get(a, float('nan')):.3f}" for a in ("lira", "rmia"))
+        auc = " / ".join(f"{r['auc'][a]:.3f}" if a in r["auc"] else "–"
+                         for a in ("lira", "rmia"))
         lines.append(
-            f"| {r['rows']:,} | {k} | {_fmt_s(r['audit_s'])} | {_fmt_s(r['audit_s'] / k)} | "
+            f"| {MODEL_TITLES[r['model']]} | {r['rows']:,} | {k} | {_fmt_s(r['audit_s'])} | "
+            f"{_fmt_s(r['audit_s'] / k)} | "
             f"{r['audit_s'] / (k * r['rows']) * 1e6:.2f} | {_fmt_s(r['summary_s'])} | "
             f"{r['rss_peak_mib']:.0f} | {auc} |"
         )
@@ -242,12 +268,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes only")
     parser.add_argument("--no-write", action="store_true", help="do not write results.md")
     parser.add_argument("--skip-references", action="store_true")
-    parser.add_argument("--worker", nargs=4, metavar=("KIND", "ROWS", "REFS", "REPEATS"),
+    parser.add_argument("--ref-models", default="lr,hgb",
+                        help="models for the reference part (lr, hgb; default both)")
+    parser.add_argument("--worker", nargs=5, metavar=("KIND", "ROWS", "REFS", "REPEATS", "MODEL"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        kind, n, k, rep = args.worker
-        print(json.dumps(run_worker(kind, int(n), int(k), int(rep))))
+        kind, n, k, rep, model_kind = args.worker
+        print(json.dumps(run_worker(kind, int(n), int(k), int(rep), model_kind)))
         return
 
     from bench._results import machine, write_section
@@ -260,16 +288,18 @@ def main(argv: list[str] | None = None) -> None:
     thr = [_spawn("threshold", n) for n in sizes]
 
     has_refs, why = _has_reference_attacks()
+    ref_models = [m for m in args.ref_models.split(",") if m]
     ref_main: list[dict[str, Any]] = []
-    ref_sweep: list[dict[str, Any]] = []
+    ref_sweeps: dict[str, list[dict[str, Any]]] = {}
     if args.skip_references:
         why = "skipped with --skip-references"
     elif has_refs:
         print("reference attacks:", flush=True)
         sweep = REF_SWEEP[:3] if args.quick else REF_SWEEP
-        ref_sweep = [_spawn("references", REF_SWEEP_ROWS, k) for k in sweep]
-        if not args.quick:
-            ref_main = [_spawn("references", REF_ROWS, REF_N)]
+        for m in ref_models:
+            ref_sweeps[m] = [_spawn("references", REF_SWEEP_ROWS, k, m) for k in sweep]
+            if not args.quick:
+                ref_main.append(_spawn("references", REF_ROWS, REF_N, m))
     total_s = time.perf_counter() - t_start
 
     md = [
@@ -306,19 +336,34 @@ def main(argv: list[str] | None = None) -> None:
         "### Reference attacks (LiRA / RMIA)",
         "",
     ]
-    if ref_main or ref_sweep:
+    if ref_main or ref_sweeps:
+        all_refs = [r for m in ref_models for r in ref_sweeps.get(m, [])] + ref_main
         md += [
-            f"References 1 → {ref_sweep[-1]['references'] if ref_sweep else '-'} at "
-            f"{REF_SWEEP_ROWS:,} rows, then {REF_ROWS:,} rows × {REF_N} references. "
-            "Reference fits are part of the audit time here (unlike the target fit); "
-            "with 1 reference only RMIA runs (LiRA needs ≥ 2).",
+            f"References 1 → {max(r['references'] for r in all_refs)} at "
+            f"{REF_SWEEP_ROWS:,} rows, then {REF_ROWS:,} rows × {REF_N} references, with a "
+            "cheap model (LogisticRegression) and a realistic one (HistGradientBoosting), "
+            "each as both the target and its reference models. Reference fits (on random "
+            "halves of train ∪ test) are part of the audit time here, unlike the target "
+            "fit; with 1 reference only RMIA runs (LiRA needs ≥ 2). At "
+            f"{REF_SWEEP_ROWS:,} rows the target is fitted on all its members, so the "
+            "HistGradientBoosting target leaks (AUC ≈ 0.9); at "
+            f"{REF_ROWS:,} rows it is fitted on {FIT_ROWS:,} of the members only (this "
+            "benchmark measures cost), so AUC stays near 0.5; LogisticRegression barely "
+            f"leaks. Best of 2 runs at {REF_SWEEP_ROWS:,} rows, one run at "
+            f"{REF_ROWS:,}. HistGradientBoosting runs with "
+            "`OMP_NUM_THREADS=1`: with its default 2 OpenMP threads, on this shared and "
+            "oversubscribed machine, one 5k-row fit took 45 s instead of 2 s.",
             "",
-            _reference_table(ref_sweep + ref_main),
+            _reference_table(all_refs),
             "",
-            "Linearity in references (audit time against references at "
-            f"{REF_SWEEP_ROWS:,} rows): "
-            + _linearity(ref_sweep, "references", "s per reference", 1.0) + ".",
         ]
+        for m, rows in ref_sweeps.items():
+            md.append(
+                f"Linearity in references, {MODEL_TITLES[m]} (audit time against references "
+                f"at {REF_SWEEP_ROWS:,} rows): "
+                + _linearity(rows, "references", "s per reference", 1.0) + "."
+            )
+            md.append("")
     else:
         md.append(f"Not run: {why}. The code path is in `bench/scale.py` and runs once the "
                   "package registers `lira` and `audit()` takes `references`.")
