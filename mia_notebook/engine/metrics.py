@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.metrics import auc as auc_from_curve
+from sklearn.metrics import roc_curve
 
 __all__ = [
     "AttackMetrics",
@@ -296,7 +297,8 @@ def score_summary(
         return ScoreSummary(None, nan, nan, nan, n_pos, n_neg, confidence, delta)
     return ScoreSummary(
         curve=curve,
-        auc=float(roc_auc_score(m, s)),
+        # trapezoid over the full ROC (no points dropped) is exactly roc_auc_score
+        auc=float(auc_from_curve(curve.fpr, curve.tpr)),
         advantage=float(np.max(curve.tpr - curve.fpr)),
         epsilon_lb=epsilon_lower_bound(s, m, confidence=confidence, delta=delta),
         n_members=n_pos,

@@ -11,6 +11,8 @@ The adapter chooses the richest interface the model offers:
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -126,6 +128,10 @@ def model_kind(model: Any, y_train: pd.Series) -> Kind:
 
 def fingerprint_model(model: Any) -> str:
     """Hash of the fitted model (parameters and learned state)."""
+    try:  # C pickler: 3-10x faster than joblib.hash on a large forest
+        return hashlib.blake2b(pickle.dumps(model, protocol=5), digest_size=8).hexdigest()
+    except Exception:
+        pass
     try:
         return str(joblib.hash(model))[:16]
     except Exception:  # unpicklable duck-typed models: fall back to identity
