@@ -249,3 +249,11 @@ def test_prepare_data_errors_are_mia_errors(frames, clf, n_train, n_test, nan_ta
         assert str(e)  # a message, never a raw pandas/numpy error
     else:
         assert rep.run["n_members"] == n_train and rep.run["n_nonmembers"] == n_test
+
+
+def test_enormous_references_is_refused_before_any_training(frames, clf):
+    tr, te = frames
+    before = len(mn.CACHE)
+    with pytest.raises(MiaValueError, match=r"'references' parameter must be in \[1, 1024\]"):
+        mn.audit(clf, train=tr, test=te, target="y", attacks="lira", references=10**6)
+    assert len(mn.CACHE) == before  # nothing was trained or cached
