@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import log_expit
+from scipy.special import expit, log_expit
 from scipy.stats import rankdata
 
 from ..errors import MiaValueError
@@ -55,7 +55,7 @@ CALIBRATION_RECORDS = 20_000
 
 def _mean_prob(signal: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     """Mean over masked columns of p = sigmoid(signal); NaN where no column is masked."""
-    p = 1.0 / (1.0 + np.exp(-signal))  # float32 temporaries
+    p = expit(signal)  # float32 temporaries; no overflow for very negative statistics
     if mask is None:
         return np.asarray(p.mean(axis=1, dtype=np.float64))
     _, mean, _ = masked_moments(p, mask)
@@ -142,7 +142,7 @@ def calibrate_a(signal: np.ndarray, in_mask: np.ndarray, *, random_state: int = 
     if n > CALIBRATION_RECORDS:
         rows = np.random.default_rng(random_state).choice(n, CALIBRATION_RECORDS, replace=False)
         signal, in_mask = signal[rows], in_mask[rows]
-    p = 1.0 / (1.0 + np.exp(-signal))  # float32
+    p = expit(signal)  # float32, overflow-free
     out = ~in_mask
     p_sum = np.where(out, p, 0).sum(axis=1, dtype=np.float64)
     n_out = out.sum(axis=1)

@@ -5,8 +5,9 @@ The reference models are the shadow models: their membership of every record is 
 so their outputs on IN and OUT records are training data for attack classifiers, one
 per class of the true label as in the paper (one in all for regressors). Each attack
 classifier is a logistic regression on a spline basis of the statistic (logit-scaled
-true-class confidence; -log squared error for regressors), which gives a smooth,
-tie-free score. It is then applied to the target model's statistic.
+true-class confidence; -log squared error for regressors), which gives a smooth score
+(records with the same statistic, e.g. a forest's vote fractions, still tie). It is then
+applied to the target model's statistic.
 
 The attack classifiers learn from reference models' membership only; the target's
 membership is never used. Score = predicted probability of "member" (higher = more
