@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..references import logit_statistic
 from .base import Attack, AttackContext, register_attack
 
 _EPS = 1e-12
@@ -70,16 +71,10 @@ class LogitConfidenceAttack(Attack):
     kinds = frozenset({"proba", "decision"})
 
     def score(self, ctx: AttackContext) -> np.ndarray:
-        return logit_confidence(ctx)
-
-
-def logit_confidence(ctx: AttackContext) -> np.ndarray:
-    """log(p_y) - log(sum_{j != y} p_j), per record (the LiRA statistic)."""
-    out = ctx.outputs
-    assert out.probs is not None
-    p_y = out.true_class_proba
-    rest = out.probs.sum(axis=1) - p_y
-    return np.log(np.maximum(p_y, _EPS)) - np.log(np.maximum(rest, _EPS))
+        out = ctx.outputs
+        assert out.probs is not None and out.y_idx is not None
+        # the same statistic the reference attacks model (their ``target``)
+        return logit_statistic(out.probs, out.y_idx)
 
 
 @register_attack
