@@ -16,8 +16,11 @@ from .engine.audit import audit
 from .engine.cache import CACHE
 from .engine.errors import MiaError, MiaTypeError, MiaValueError, ModelPredictionError
 from .engine.results import AuditReport
+from .render import install as _install_renderer
 
 __version__ = "0.1.0"
+
+_install_renderer()
 
 __all__ = [
     "CACHE",
@@ -40,9 +43,9 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # Lazy, so that importing the package does not import ipywidgets.
     if name in ("AuditPanel", "show_panel"):
-        from . import widgets
+        from . import panel
 
-        return getattr(widgets, name)
+        return getattr(panel, name)
     raise AttributeError(f"module 'mia_notebook' has no attribute {name!r}")
 
 

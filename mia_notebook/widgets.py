@@ -39,7 +39,8 @@ from IPython.display import display, update_display
 
 from .engine.errors import MiaValueError
 from .engine.results import AuditReport
-from .report import render_html, render_record, render_text
+from .render.html import render_html, render_record
+from .render.text import render_text
 
 __all__ = ["FPR_CHOICES", "AuditCancelled", "AuditPanel", "show_panel"]
 

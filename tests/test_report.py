@@ -13,7 +13,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 import mia_notebook as mn
 from mia_notebook.engine.results import REDACTED
-from mia_notebook.report import render_bundle
+from mia_notebook.render.bundle import render_bundle
 
 XSS = ["<script>alert(1)</script>", "<img src=x onerror=alert(2)>"]
 

@@ -8,10 +8,8 @@ away and never re-queries a model.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +19,13 @@ import pandas as pd
 from . import metrics
 from .data import AuditData
 from .errors import MiaValueError
+from .exposure import REDACTED, flagged_table, record_table
+from .grouping import ValueGroups, group_summaries, rank_equivalent_groups, slice_groups
+from .outputs import RENDERERS, jsonable, renderer, report_dict
 from .spec import ViewOptions
 
 __all__ = ["REDACTED", "AuditReport"]
 
-#: What a redacted value is replaced with in every output.
-REDACTED = "■■■"
-_NUMERIC_BINS = 4
 _MAX_GROUPS = 30
 
 
@@ -65,9 +63,10 @@ class AuditReport:
     data: AuditData = field(repr=False)
     #: Extra per-attack material for inspection (e.g. reference-model statistics).
     evidence: dict[str, Any] = field(default_factory=dict, repr=False)
-    #: Memo of option-independent intermediate results (ROC curves, slice groups, ranks),
-    #: shared by every report that :meth:`with_options` derives from this one, so a new
-    #: view only redoes what depends on the changed options.
+    #: Memo of computed numbers (ROC summaries, ranks, groups, summary tables), shared
+    #: by every report that :meth:`with_options` derives from this one, so a new view
+    #: only redoes what depends on the changed options. Numbers only: rendered output
+    #: (HTML, PNG, figures) is memoized by the render layer, never here.
     _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def memoized(self, key: Hashable, compute: Callable[[], Any]) -> Any:
@@ -82,6 +81,11 @@ class AuditReport:
     @property
     def members(self) -> np.ndarray:
         return self.scores["member"].to_numpy(dtype=bool)
+
+    @property
+    def n_members(self) -> int:
+        """Number of members (train rows)."""
+        return int(self.data.n_train)
 
     @property
     def computed_attacks(self) -> list[str]:
@@ -138,9 +142,16 @@ class AuditReport:
             ),
         )
 
-    @cached_property
+    def _view_key(self) -> tuple[Any, ...]:
+        opts = self.options
+        return (tuple(self.attacks), opts.fpr, opts.confidence, opts.delta)
+
+    @property
     def summary(self) -> pd.DataFrame:
         """One row per attack: AUC, TPR at each FPR target, advantage, epsilon bound."""
+        return self.memoized(("summary", *self._view_key()), self._compute_summary)
+
+    def _compute_summary(self) -> pd.DataFrame:
         rows = {
             name: metrics.metrics_row(
                 metrics.metrics_from_summary(self._score_summary(name), self.options.fpr)
@@ -151,9 +162,43 @@ class AuditReport:
         out.index.name = "attack"
         return out
 
-    @cached_property
+    def rank_groups(self, *, shown: bool = True) -> list[tuple[str, ...]]:
+        """Attacks grouped by rank equivalence: scores that order the records identically,
+        so every metric is the same (see :mod:`.grouping`).
+
+        Parameters
+        ----------
+        shown : bool, default=True
+            Group the shown attacks only (else every computed attack).
+        """
+        groups: list[tuple[str, ...]] = self.memoized(
+            ("rank_groups",),
+            lambda: rank_equivalent_groups(self.scores, self.computed_attacks),
+        )
+        if not shown:
+            return groups
+        keep = set(self.attacks)
+        kept = (tuple(a for a in g if a in keep) for g in groups)
+        return [g for g in kept if g]
+
+    def grouped_summary(self) -> pd.DataFrame:
+        """:attr:`summary` with one row per group of rank-equivalent attacks.
+
+        Indexed by the group's first attack; column ``group`` lists every attack of the
+        group (their numbers are identical). :attr:`summary` keeps one row per attack.
+        """
+        summ = self.summary
+        groups = self.rank_groups()
+        out = summ.loc[[g[0] for g in groups]].copy()
+        out.insert(0, "group", [", ".join(g) for g in groups])
+        return out
+
+    @property
     def strongest(self) -> str | None:
         """The attack with the highest TPR at the lowest resolvable FPR target, then AUC."""
+        return self.memoized(("strongest", *self._view_key()), self._compute_strongest)
+
+    def _compute_strongest(self) -> str | None:
         summ = self.summary
         if summ.empty:
             return None
@@ -173,17 +218,12 @@ class AuditReport:
         return out
 
     # -------------------------------------------------------------- records
-    def _mask(self, frame: pd.DataFrame) -> pd.DataFrame:
-        redact = [c for c in self.options.redact if c in frame.columns]
-        if not redact:
-            return frame
-        frame = frame.copy()
-        for c in redact:
-            frame[c] = REDACTED
-        return frame
+    def rank_label(self) -> str:
+        """Name of the flagged table's rank column: ``rank among N members``."""
+        return f"rank among {self.n_members:,} members"
 
     def flagged(self, k: int | None = None, attack: str | None = None) -> pd.DataFrame:
-        """The ``k`` members most exposed under ``attack``, joined to their train rows.
+        """The ``k`` members most exposed under ``attack``, with their train rows.
 
         Parameters
         ----------
@@ -192,22 +232,24 @@ class AuditReport:
 
         Returns
         -------
-        DataFrame indexed by the rows' original ``train`` index: the score under
-        ``attack``, the record's rank under each attack (1 = most member-like of all
-        records), then the row's columns (redacted columns masked).
+        DataFrame indexed by the rows' original ``train`` index: the row's columns
+        (redacted columns masked), then the score under ``attack`` and the record's
+        rank among the members under it (1 = most member-like member). The ranks under
+        every shown attack are :meth:`flagged_ranks`.
         """
         attack = attack or self.strongest
         order = self.flagged_positions(k, attack)
         if order.size == 0 or attack is None:
             return pd.DataFrame()
-        member_scores = self.scores[attack].to_numpy()[: self.data.n_train]
-        ranks = {f"rank ({a})": self.ranks(a)[order] for a in self.attacks}
-        rows = self._mask(self.data.train.iloc[order])
-        head = pd.DataFrame(
-            {f"score ({attack})": member_scores[order], **ranks}, index=rows.index
-        )
-        head = head.astype({c: "int64" for c in ranks})
-        return pd.concat([head, rows], axis=1)
+        return flagged_table(self, order, attack)
+
+    def flagged_ranks(self, k: int | None = None, attack: str | None = None) -> pd.DataFrame:
+        """Rank among the members under every shown attack, for the records of
+        :meth:`flagged` (same rows, same order; one int column per attack)."""
+        order = self.flagged_positions(k, attack or self.strongest)
+        index = self.data.train.index[order]
+        ranks = {a: self.member_ranks(a)[order].astype("int64") for a in self.attacks}
+        return pd.DataFrame(ranks, index=index, columns=self.attacks)
 
     def flagged_positions(self, k: int | None = None, attack: str | None = None) -> np.ndarray:
         """Row positions in :attr:`scores` (= in ``data.train``) of the records that
@@ -218,11 +260,24 @@ class AuditReport:
             return np.empty(0, dtype=np.intp)
         if attack not in self.computed_attacks:
             raise MiaValueError(f"No scores for attack '{attack}'. Have {self.computed_attacks}.")
-        member_scores = self.scores[attack].to_numpy()[: self.data.n_train]
+        member_scores = self.scores[attack].to_numpy()[: self.n_members]
         order = self.memoized(
             ("member_order", attack), lambda: np.argsort(-member_scores, kind="stable")
         )
         return np.asarray(order[:k])
+
+    def member_ranks(self, attack: str) -> np.ndarray:
+        """Rank of every member under ``attack`` among the members only (1 = highest
+        score; ties share the lowest rank), ordered like ``data.train``."""
+        return self.memoized(
+            ("member_rank", attack),
+            lambda: (
+                self.scores[attack]
+                .iloc[: self.n_members]
+                .rank(ascending=False, method="min")
+                .to_numpy()
+            ),
+        )
 
     def record_scores(self, position: int) -> pd.DataFrame:
         """Why record ``position`` (a row of :attr:`scores`) stands out, per shown attack.
@@ -232,28 +287,12 @@ class AuditReport:
         DataFrame indexed by attack: ``score``, ``rank`` (1 = most member-like of all
         records) and ``above non-members`` (fraction of non-members scoring lower).
         """
-        n = len(self.scores)
-        if not 0 <= position < n:
-            raise MiaValueError(f"The 'position' parameter must be in [0, {n}). Got {position}.")
-        rows = {}
-        for a in self.attacks:
-            nonmember = self._nonmember_sorted(a)
-            score = float(self.scores[a].to_numpy()[position])
-            below = np.searchsorted(nonmember, score, side="left")
-            rows[a] = {
-                "score": score,
-                "rank": int(self.ranks(a)[position]),
-                "above non-members": below / nonmember.size if nonmember.size else math.nan,
-            }
-        out = pd.DataFrame.from_dict(rows, orient="index")
-        out.index.name = "attack"
-        return out
+        return record_table(self, position)
 
-    def _nonmember_sorted(self, attack: str) -> np.ndarray:
-        def compute() -> np.ndarray:
-            return np.sort(self.scores[attack].to_numpy()[~self.members])
-
-        return self.memoized(("nonmember_sorted", attack), compute)
+    def nonmember_sorted(self, attack: str) -> np.ndarray:
+        """The non-members' scores under ``attack``, sorted ascending (memoized)."""
+        values = self.scores[attack].to_numpy()
+        return self.memoized(("nonmember_sorted", attack), lambda: np.sort(values[~self.members]))
 
     def ranks(self, attack: str) -> np.ndarray:
         """Rank of every record under ``attack`` (1 = most member-like; ties share the
@@ -263,34 +302,16 @@ class AuditReport:
             lambda: self.scores[attack].rank(ascending=False, method="min").to_numpy(),
         )
 
-    def _groups(self, col: str) -> tuple[pd.Series, bool]:
-        """Group label of every record for column ``col``, and whether labels are masked."""
+    def value_groups(self, col: str) -> ValueGroups:
+        """Group label of every record for column ``col``, in value order (memoized)."""
         masked = col in self.options.redact
         return self.memoized(
-            ("groups", col, masked), lambda: self._compute_groups(col, masked)
+            ("groups", col, masked), lambda: slice_groups(self.data, col, masked=masked)
         )
 
-    def _compute_groups(self, col: str, masked: bool) -> tuple[pd.Series, bool]:
-        cols = {str(c) for c in self.data.train.columns} & {str(c) for c in self.data.test.columns}
-        if col not in cols:
-            raise MiaValueError(
-                f"Cannot slice by '{col}': not a column of both train and test. "
-                f"Choose one of {sorted(cols)[:12]}."
-            )
-        values = self.data.column(col)
-        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-        if numeric and values.nunique() > 10:
-            bins = pd.qcut(values.astype("float64"), q=_NUMERIC_BINS, duplicates="drop")
-            groups = bins.map(lambda iv: f"{iv.left:.4g} – {iv.right:.4g}").astype(str)
-        else:
-            groups = values.astype(object).where(values.notna(), "missing").astype(str)
-        if masked:
-            codes = {v: f"group {i + 1}" for i, v in enumerate(sorted(groups.unique()))}
-            groups = groups.map(codes)
-        return groups.reset_index(drop=True), masked
-
     def slices(self, col: str | None = None, attack: str | None = None) -> pd.DataFrame:
-        """Metrics of ``attack`` per value of ``col`` (quantile bins for numeric columns).
+        """Metrics of ``attack`` per value of ``col`` (quantile bins for numeric columns),
+        one row per group in the order of the column's values (bins low to high).
 
         ``col`` defaults to the target (per class). Group labels of a redacted column
         are replaced by ``group 1``, ``group 2``...
@@ -305,73 +326,48 @@ class AuditReport:
         }
         out = pd.DataFrame.from_dict(rows, orient="index")
         out.index.name = col
-        return out.sort_values("AUC", ascending=False, na_position="last")
+        return out
 
     def _slice_summaries(self, col: str, attack: str) -> dict[str, metrics.ScoreSummary]:
-        """FPR-independent metrics of ``attack`` in each group of ``col`` (memoized)."""
-        groups, masked = self._groups(col)
+        """FPR-independent metrics of ``attack`` in each group of ``col`` (memoized), in
+        value order; at most the ``_MAX_GROUPS`` largest groups."""
+        groups = self.value_groups(col)
         conf, delta = self.options.confidence, self.options.delta
 
         def compute() -> dict[str, metrics.ScoreSummary]:
             scores = self.scores[attack].to_numpy()
-            members = self.members
-            out = {}
-            for g in groups.value_counts().index[:_MAX_GROUPS]:
-                mask = (groups == g).to_numpy()
-                out[g] = metrics.score_summary(
-                    scores[mask], members[mask], confidence=conf, delta=delta
-                )
-            return out
+            return group_summaries(
+                scores, self.members, groups, confidence=conf, delta=delta, limit=_MAX_GROUPS
+            )
 
-        return self.memoized(
-            ("slices", col, masked, attack, conf, delta), compute
-        )
+        return self.memoized(("slices", col, groups.masked, attack, conf, delta), compute)
 
     # -------------------------------------------------------------- export
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python summary: settings, metrics, flagged records (redacted), provenance."""
-        strongest = self.strongest
-        out: dict[str, Any] = {
-            "summary": _records(self.summary),
-            "strongest_attack": strongest,
-            "flagged": _records(self.flagged()),
-            "slices": {self.data.target: _records(self.slices())},
-            "settings": self.settings,
-            "skipped": dict(self.skipped),
-            "notes": list(self.notes),
-            "versions": dict(self.versions),
-            "fingerprints": dict(self.fingerprints),
-            "timings": dict(self.timings),
-        }
-        if self.options.slice:
-            out["slices"][self.options.slice] = _records(self.slices(self.options.slice))
-        return out
+        return report_dict(self)
 
     def to_json(self, path: str | Path | None = None, **kwargs: Any) -> str:
         """JSON of :meth:`to_dict` (NaN as null); also written to ``path`` if given."""
-        text = json.dumps(_jsonable(self.to_dict()), default=str, allow_nan=False, **kwargs)
+        text = json.dumps(jsonable(self.to_dict()), default=str, allow_nan=False, **kwargs)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
     def to_html(self, path: str | Path | None = None) -> str:
         """A standalone HTML page (tables, inline ROC image, settings); written to ``path``."""
-        from mia_notebook.report import render_page
-
-        page = render_page(self)
+        page = renderer().page(self)
         if path is not None:
             Path(path).write_text(page, encoding="utf-8")
         return page
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from mia_notebook.report import render_bundle
-
-        return render_bundle(self)
+        return renderer().bundle(self)
 
     def __repr__(self) -> str:
-        from mia_notebook.report import render_text
-
-        return render_text(self)
+        if not RENDERERS:
+            return f"<AuditReport: {len(self.scores):,} records, attacks {self.computed_attacks}>"
+        return renderer().text(self)
 
 
 def check_view(opts: ViewOptions, data: AuditData, computed: list[str]) -> None:
@@ -390,25 +386,3 @@ def check_view(opts: ViewOptions, data: AuditData, computed: list[str]) -> None:
         missing = [a for a in opts.attacks if a not in computed]
         if missing:
             raise MiaValueError(f"Attacks {missing} were not computed. Computed: {computed}.")
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float | np.floating):
-        return None if math.isnan(obj) or math.isinf(obj) else float(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    if frame.empty:
-        return []
-    name = frame.index.name or "index"
-    flat = frame.reset_index(names=[str(name)] if frame.index.nlevels == 1 else None)
-    return [{str(k): v for k, v in r.items()} for r in flat.to_dict(orient="records")]

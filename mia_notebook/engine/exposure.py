@@ -1,0 +1,71 @@
+"""Per-record tables of a report: the flagged members and one record's scores.
+
+Numbers only (the render layer formats them); redacted columns are masked here, so no
+output can show them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .errors import MiaValueError
+
+if TYPE_CHECKING:
+    from .results import AuditReport
+
+__all__ = ["REDACTED", "flagged_table", "mask", "record_table"]
+
+#: What a redacted value is replaced with in every output.
+REDACTED = "■■■"
+
+
+def mask(frame: pd.DataFrame, redact: tuple[str, ...]) -> pd.DataFrame:
+    """``frame`` with the ``redact`` columns replaced by :data:`REDACTED` (a copy)."""
+    cols = [c for c in redact if c in frame.columns]
+    if not cols:
+        return frame
+    frame = frame.copy()
+    for c in cols:
+        frame[c] = REDACTED
+    return frame
+
+
+def flagged_table(report: AuditReport, order: np.ndarray, attack: str) -> pd.DataFrame:
+    """The train rows at positions ``order`` (masked), then their score under ``attack``
+    and their rank among the members (:meth:`AuditReport.flagged`)."""
+    rows = mask(report.data.train.iloc[order], report.options.redact)
+    member_scores = report.scores[attack].to_numpy()[: report.n_members]
+    tail = pd.DataFrame(
+        {
+            f"score ({attack})": member_scores[order],
+            report.rank_label(): report.member_ranks(attack)[order].astype("int64"),
+        },
+        index=rows.index,
+    )
+    return pd.concat([rows, tail], axis=1)
+
+
+def record_table(report: AuditReport, position: int) -> pd.DataFrame:
+    """Score, rank among all records and share of non-members below, per shown attack,
+    for the record at row ``position`` of ``report.scores``
+    (:meth:`AuditReport.record_scores`)."""
+    n = len(report.scores)
+    if not 0 <= position < n:
+        raise MiaValueError(f"The 'position' parameter must be in [0, {n}). Got {position}.")
+    rows = {}
+    for a in report.attacks:
+        nonmember = report.nonmember_sorted(a)
+        score = float(report.scores[a].to_numpy()[position])
+        below = np.searchsorted(nonmember, score, side="left")
+        rows[a] = {
+            "score": score,
+            "rank": int(report.ranks(a)[position]),
+            "above non-members": below / nonmember.size if nonmember.size else math.nan,
+        }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "attack"
+    return out

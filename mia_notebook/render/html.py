@@ -1,0 +1,126 @@
+"""The report as HTML: a self-contained fragment, a standalone page, one record.
+
+Self-contained: inline CSS (also as ``style`` attributes, which survive JupyterLab's
+sanitiser), the ROC as a ``data:`` PNG, no JavaScript; so an executed notebook shows it
+in JupyterLab without a kernel, in nbconvert HTML, on GitHub and in nbviewer.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from ..engine.results import AuditReport
+from .format import CSS, HTMLTable, esc, fmt_number, inline_styles, report_title
+from .headline import AUTO, Highlight, highlighted, verdict_line
+from .plots import plot_record, png_bytes, roc_png
+from .sections import flagged_html, footer_html, risk_table_html, slices_html
+
+__all__ = ["render_html", "render_page", "render_record"]
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _head_html(report: AuditReport, verdict: str | None) -> str:
+    run = report.run
+    line = f"<p class='mia-verdict'>{esc(verdict)}</p>" if verdict else ""
+    return (
+        f"<h3>{esc(report_title(report))}</h3>{line}"
+        f"<p class='mia-note'>{run.get('n_members', 0):,} members (train) vs "
+        f"{run.get('n_nonmembers', 0):,} non-members (test); target "
+        f"<code>{esc(run.get('target', ''))}</code>; model output: "
+        f"{esc(run.get('model_kind', ''))}.</p>"
+    )
+
+
+def _notes_html(report: AuditReport) -> str:
+    skipped = "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in report.skipped.items())
+    notes = "".join(f"<li>{esc(n)}</li>" for n in report.notes)
+    out = ""
+    if skipped:
+        out += f"<p class='mia-note'>Not run:</p><ul class='mia-note'>{skipped}</ul>"
+    if notes:
+        out += f"<ul class='mia-note'>{notes}</ul>"
+    return out
+
+
+def render_html(
+    report: AuditReport,
+    *,
+    roc: bytes | None = None,
+    highlight: Highlight = AUTO,
+    verdict: Highlight = AUTO,
+) -> str:
+    """The report as one self-contained HTML fragment (a ``<div>``).
+
+    Parameters
+    ----------
+    report : AuditReport
+    roc : bytes, default=None
+        PNG of the ROC figure (default: :func:`~.plots.roc_png`).
+    highlight : str or None, default=AUTO
+        Attack marked in the table, drawn thickest, whose records are flagged and whose
+        slices are shown (default: the verdict's attack, else the strongest attack).
+    verdict : str or None, default=AUTO
+        Line shown first (default: ``report.verdict`` when the report has one).
+    """
+    attack = highlighted(report, highlight)
+    line = verdict_line(report, verdict)
+    png = roc if roc is not None else roc_png(report, highlight=attack)
+    body = inline_styles(
+        _head_html(report, line)
+        + risk_table_html(report, attack)
+        + _notes_html(report)
+        + "<h4>ROC curves</h4><img class='mia-roc' alt='ROC curves of each attack, log-log' "
+        f"src='{_data_uri(png)}'/>"
+        + flagged_html(report, attack)
+        + slices_html(report, attack)
+        + footer_html(report)
+    )
+    return f"<div class='mia-report'><style>{CSS}</style>{body}</div>"
+
+
+def render_page(report: AuditReport, *, highlight: Highlight = AUTO) -> str:
+    """A standalone HTML page holding :func:`render_html`."""
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{esc(report_title(report))}</title></head><body>"
+        f"{render_html(report, highlight=highlight)}</body></html>"
+    )
+
+
+def render_record(report: AuditReport, position: int) -> str:
+    """HTML for one record: why it is flagged (scores, ranks, reference evidence).
+
+    Parameters
+    ----------
+    report : AuditReport
+    position : int
+        Row of ``report.scores`` (members first, so flagged records are ``< n_train``).
+    """
+    split, label = report.scores.index[position]
+    table = HTMLTable(
+        cell=lambda c, i, v: (esc(f"{v:.1%}" if c == "above non-members" else fmt_number(v)), "")
+    ).render(report.record_scores(position))
+    n = len(report.scores)
+    parts = [
+        f"<div class='mia-report mia-record'><style>{CSS}</style>"
+        f"<h4>Record {esc(split)}[{esc(label)}]</h4>"
+        f"<p class='mia-note'>Rank 1 is the most member-like of all {n:,} records; "
+        "'above non-members' is the share of non-members with a lower score.</p>",
+        table,
+    ]
+    ax = plot_record(report, position)
+    if ax is not None:
+        parts.append(
+            "<img class='mia-roc' alt='Reference-model statistic of this record, IN vs OUT' "
+            f"src='{_data_uri(png_bytes(ax))}'/>"
+        )
+    else:
+        parts.append(
+            "<p class='mia-note'>No reference-model evidence in this report (run a LiRA or "
+            "RMIA attack to see this record's IN and OUT distributions).</p>"
+        )
+    parts.append("</div>")
+    return inline_styles("".join(parts))

@@ -1,0 +1,292 @@
+"""Figures of a report: the ROC curves (and their PNG) and one record's evidence.
+
+No pyplot: every figure is a ``matplotlib.figure.Figure`` drawn with Agg, so nothing is
+shown twice in a notebook and nothing depends on a GUI backend.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+import threading
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter
+from PIL import Image
+
+from ..engine.metrics import RocCurve
+from ..engine.results import AuditReport
+from . import memo
+from .format import title
+from .headline import AUTO, Highlight, highlighted
+
+__all__ = ["CurveStyle", "curve_styles", "plot_record", "plot_roc", "png_bytes", "roc_png"]
+
+#: Log-spaced FPR values at which a drawn ROC curve is sampled (see _plot_points).
+_PLOT_POINTS = 600
+#: How FPR-target lines are drawn on the ROC figure.
+_FPR_LINE: dict[str, Any] = {"color": "#d0d7de", "lw": 0.8, "zorder": 0}
+_LW, _HIGHLIGHT_LW = 1.4, 2.8
+#: One colour per curve (no grey: the chance line is grey). 12 >= the attacks there are.
+_COLOURS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+    "#e377c2", "#bcbd22", "#17becf", "#1b1f24", "#b8860b", "#000080",
+)  # fmt: skip
+#: One dash pattern per curve, in the same order.
+_DASHES: tuple[Any, ...] = (
+    "-", (0, (6, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)), (0, (3, 1.5)), (0, (10, 3)),
+    (0, (6, 2, 1, 2, 1, 2)), (0, (2, 3)), (0, (12, 2, 3, 2)), (0, (1, 3)), (0, (4, 1)),
+    (0, (8, 2, 1, 2, 1, 2, 1, 2)),
+)  # fmt: skip
+
+
+class CurveStyle:
+    """Colour, dash and legend label of one rank-equivalent group's ROC curve."""
+
+    def __init__(self, colour: str, dash: Any, label: str) -> None:
+        self.colour = colour
+        self.dash = dash
+        self.label = label
+
+
+def curve_styles(report: AuditReport) -> dict[tuple[str, ...], CurveStyle]:
+    """Style of each shown group's curve. A group keeps its style when others are hidden
+    (style = its position among the groups of all computed attacks)."""
+    position = {a: i for i, g in enumerate(report.rank_groups(shown=False)) for a in g}
+    out = {}
+    for group in report.rank_groups():
+        i = position[group[0]] % len(_COLOURS)
+        auc = float(report.summary.at[group[0], "AUC"])  # type: ignore[arg-type]
+        names = textwrap.fill(", ".join(title(a) for a in group), 30)
+        out[group] = CurveStyle(_COLOURS[i], _DASHES[i], f"{names}\n(AUC {auc:.3f})")
+    return out
+
+
+def _roc_figure() -> Figure:
+    fig = Figure(figsize=(7.6, 4.4), dpi=100)
+    # Fixed margins, legend to the right of the axes: tight_layout re-measures every
+    # tick label and costs more than drawing the figure.
+    fig.subplots_adjust(left=0.1, right=0.64, bottom=0.12, top=0.92)
+    return fig
+
+
+def _roc_floor(report: AuditReport) -> float:
+    """Lowest FPR drawn: half of one non-member."""
+    n_neg = int((~report.members).sum())
+    return 0.5 / (n_neg if n_neg > 0 else 10)
+
+
+def _add_curves(ax: Axes, report: AuditReport, lo: float, *, animated: bool) -> list[Line2D]:
+    """One line per shown rank-equivalent group (gid = the group's attacks, comma
+    separated) and the chance diagonal."""
+    lines = []
+    curves = report.roc_curves()
+    for group, style in curve_styles(report).items():
+        curve = curves.get(group[0])
+        if curve is None:
+            continue
+        fpr, tpr = _plot_points(curve, lo)
+        lines += ax.plot(
+            fpr, np.maximum(tpr, lo), lw=_LW, ls=style.dash, color=style.colour,
+            label=style.label, gid=",".join(group), animated=animated,
+        )  # fmt: skip
+    grid = np.geomspace(lo, 1.0, 50)
+    lines += ax.plot(grid, grid, ls="--", color="#8c959f", lw=1, label="chance", animated=animated)
+    return lines
+
+
+def _add_legend(ax: Axes, lines: list[Line2D], *, animated: bool) -> Legend:
+    legend = ax.legend(
+        handles=lines, loc="upper left", bbox_to_anchor=(1.03, 1.0), borderaxespad=0.0,
+        fontsize=8, frameon=False, handlelength=3.2, labelspacing=0.9,
+    )  # fmt: skip
+    legend.set_animated(animated)
+    return legend
+
+
+def _style_roc_axes(ax: Axes, lo: float) -> None:
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, 1.0)
+    ax.set_ylim(lo, 1.05)
+    ax.set_xlabel("False positive rate (non-members flagged)")
+    ax.set_ylabel("True positive rate (members found)")
+    # An explicit y spares matplotlib measuring every tick label to place the title.
+    ax.set_title("Membership-inference ROC (log-log)", y=1.0, pad=6)
+    # Minor ticks on log axes cost ~100 tick objects per draw; the decade grid is enough.
+    ax.minorticks_off()
+    # Plain labels (0.001, 0.01...): the default log labels are mathtext, slow to parse.
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _plot_points(curve: RocCurve, lo: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points to draw for ``curve`` on log-log axes whose FPR axis starts at ``lo``.
+
+    A curve has one point per distinct score (100k records: ~100k points), far more
+    than the figure shows and slow to draw. Keep, for each of ``_PLOT_POINTS``
+    log-spaced FPR values, the last point at or below it and the first point above it:
+    every step wider than the grid spacing is kept exactly, so the drawn curve differs
+    from the full one by less than a pixel. Tables always use the full curve.
+    """
+    keep = curve.fpr > 0
+    fpr = np.r_[lo, curve.fpr[keep]]
+    tpr = np.r_[curve.tpr[~keep].max() if (~keep).any() else 0.0, curve.tpr[keep]]
+    if fpr.size <= 2 * _PLOT_POINTS:
+        return fpr, tpr
+    grid = np.geomspace(fpr[1], 1.0, _PLOT_POINTS)
+    at_or_below = np.searchsorted(fpr, grid, side="right") - 1
+    idx = np.unique(np.r_[0, at_or_below, np.minimum(at_or_below + 1, fpr.size - 1)])
+    return fpr[idx], tpr[idx]
+
+
+def _is_highlighted(line: Line2D, attack: str | None) -> bool:
+    gid = line.get_gid()
+    return attack is not None and gid is not None and attack in gid.split(",")
+
+
+def plot_roc(report: AuditReport, ax: Axes | None = None, *, highlight: Highlight = AUTO) -> Axes:
+    """Log-log ROC curve of each shown group of rank-equivalent attacks, the chance
+    diagonal, and the legend beside the axes.
+
+    Parameters
+    ----------
+    report : AuditReport
+    ax : matplotlib Axes, default=None
+        Draw into this Axes; a new ``matplotlib.figure.Figure`` is made otherwise
+        (no pyplot state, so nothing is shown twice in a notebook).
+    highlight : str or None, default=AUTO
+        Attack whose curve is drawn thickest (default: the verdict's, else the
+        strongest attack).
+    """
+    if ax is None:
+        ax = _roc_figure().subplots()
+    lo = _roc_floor(report)
+    for t in report.options.fpr:
+        ax.axvline(t, **_FPR_LINE)
+    attack = highlighted(report, highlight)
+    lines = _add_curves(ax, report, lo, animated=False)
+    for line in lines:
+        if _is_highlighted(line, attack):
+            line.set_linewidth(_HIGHLIGHT_LW)
+    _style_roc_axes(ax, lo)
+    _add_legend(ax, lines, animated=False)
+    return ax
+
+
+def roc_png(report: AuditReport, *, highlight: Highlight = AUTO) -> bytes:
+    """The ROC figure (as drawn by :func:`plot_roc`) as PNG bytes.
+
+    Fast for interactive use, by layers kept in the render memo (see ``_RocCanvas``):
+    the axes (ticks, labels: most of the cost) are rasterised once; the curves and
+    legend once per set of shown attacks; a new FPR target only draws its lines and the
+    curves again (so they stay on top, the highlighted one thicker) and encodes the PNG.
+    A change of flag count, slice or redaction reuses the PNG itself.
+    """
+    attack = highlighted(report, highlight)
+    key = ("roc_png", tuple(report.attacks), report.options.fpr, attack)
+    return memo.memoized(report, key, lambda: _roc_canvas(report).png(report, attack))
+
+
+def _roc_canvas(report: AuditReport) -> _RocCanvas:
+    return memo.memoized(report, ("roc_canvas",), lambda: _RocCanvas(report))
+
+
+class _RocCanvas:
+    """The ROC figure of one audit, drawn in layers and blitted (Agg)."""
+
+    def __init__(self, report: AuditReport) -> None:
+        fig = _roc_figure()
+        self.ax = fig.subplots()
+        self.lo = _roc_floor(report)
+        _style_roc_axes(self.ax, self.lo)
+        self.canvas = FigureCanvasAgg(fig)
+        self.canvas.draw()
+        self.axes_layer = self.canvas.copy_from_bbox(fig.bbox)
+        self.curve_layers: dict[tuple[str, ...], tuple[Any, list[Line2D]]] = {}
+        self.lock = threading.Lock()
+
+    def _curve_layer(self, report: AuditReport) -> tuple[Any, list[Line2D]]:
+        key = tuple(report.attacks)
+        if key not in self.curve_layers:
+            self.canvas.restore_region(self.axes_layer)
+            # animated: never drawn by canvas.draw(), only by draw_artist below
+            lines = _add_curves(self.ax, report, self.lo, animated=True)
+            legend = _add_legend(self.ax, lines, animated=True)
+            for artist in [*lines, legend]:
+                self.ax.draw_artist(artist)
+            self.curve_layers[key] = (self.canvas.copy_from_bbox(self.ax.figure.bbox), lines)
+        return self.curve_layers[key]
+
+    def png(self, report: AuditReport, attack: str | None) -> bytes:
+        with self.lock:
+            layer, curves = self._curve_layer(report)
+            self.canvas.restore_region(layer)
+            vlines = [self.ax.axvline(t, animated=True, **_FPR_LINE) for t in report.options.fpr]
+            for line in vlines:
+                self.ax.draw_artist(line)
+            for curve in curves:
+                thick = _is_highlighted(curve, attack)
+                curve.set_linewidth(_HIGHLIGHT_LW if thick else _LW)
+                self.ax.draw_artist(curve)
+            rgba = np.array(self.canvas.buffer_rgba())
+            for line in vlines:
+                line.remove()
+        buf = io.BytesIO()
+        # compress_level=1: ~3x faster to encode than the default, ~1.5x the bytes.
+        Image.fromarray(rgba[..., :3]).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
+
+def plot_record(report: AuditReport, position: int, ax: Axes | None = None) -> Axes | None:
+    """Reference-model evidence for one record: its statistic under the reference
+    models that trained on it (IN) and those that did not (OUT), with the target
+    model's value marked. None when the report holds no reference signals.
+
+    Parameters
+    ----------
+    report : AuditReport
+    position : int
+        Row of ``report.scores`` (members first).
+    ax : matplotlib Axes, default=None
+        A new ``matplotlib.figure.Figure`` is made otherwise.
+    """
+    refs = report.evidence.get("references")
+    if refs is None:
+        return None
+    signal = np.asarray(refs.signal[position], dtype=np.float64)
+    in_mask = np.asarray(refs.in_mask[position], dtype=bool)
+    target = float(refs.target[position])
+    if ax is None:
+        fig = Figure(figsize=(5.6, 2.3), dpi=90)
+        fig.subplots_adjust(left=0.1, right=0.97, bottom=0.22, top=0.86)
+        ax = fig.subplots()
+    values = np.r_[signal, target]
+    finite = values[np.isfinite(values)]
+    lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    bins = np.linspace(lo, hi + 1e-9, 21).tolist()
+    for mask, label, colour in ((in_mask, "IN", "#cf222e"), (~in_mask, "OUT", "#0969da")):
+        data = signal[mask & np.isfinite(signal)]
+        ax.hist(data, bins=bins, alpha=0.55, color=colour, label=f"{label} ({data.size} models)")
+    ax.axvline(target, color="#1b1f24", lw=2, label="target model")
+    ax.set_xlabel("statistic (higher = more member-like)")
+    ax.set_ylabel("reference models")
+    ax.set_title("Reference models: record IN vs OUT of training", y=1.0, pad=4, fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def png_bytes(ax: Axes) -> bytes:
+    """The figure holding ``ax`` as PNG bytes (Agg)."""
+    fig = ax.get_figure()
+    assert isinstance(fig, Figure)
+    buf = io.BytesIO()
+    FigureCanvasAgg(fig).print_png(buf)
+    return buf.getvalue()

@@ -1,0 +1,176 @@
+"""The sections of the HTML report: risk table, flagged records, slices, footer.
+
+Each function takes a report and returns an HTML fragment (not yet inline-styled).
+Numbers come from the report; this module only formats and escapes them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from ..engine.exposure import REDACTED
+from ..engine.metrics import fpr_label
+from ..engine.results import AuditReport
+from . import memo
+from .format import (
+    HTMLTable,
+    attack_label,
+    column_headers,
+    esc,
+    fmt_metric,
+    plain_cell,
+    title,
+)
+
+__all__ = ["flagged_html", "footer_html", "risk_table_html", "slices_html"]
+
+
+def _notes_by_cell(frame: pd.DataFrame) -> dict[tuple[Any, str], str]:
+    """The per-cell notes of a metric frame: ``(row, column) -> note``."""
+    out = {}
+    for idx, text in frame["notes"].items():
+        for part in str(text).split("; ") if text else []:
+            col, _, note = part.partition(": ")
+            out[idx, col] = note
+    return out
+
+
+def _metric_cell(
+    report: AuditReport, frame: pd.DataFrame
+) -> Callable[[str, Any, Any], tuple[str, str]]:
+    """Cell renderer for metric tables: explains unresolvable / coarse TPR cells."""
+    tpr_cols = {fpr_label(t) for t in report.options.fpr}
+    headers = column_headers(report.options.confidence)
+    tpr_headers = {headers.get(c, c): c for c in tpr_cols}
+    notes = _notes_by_cell(frame)
+
+    def cell(col: str, idx: Any, val: Any) -> tuple[str, str]:
+        raw = tpr_headers.get(col)
+        if raw is None:
+            return esc(fmt_metric(val)), ""
+        note = notes.get((idx, raw))
+        if isinstance(val, float) and math.isnan(val):
+            return (f"n/a: {esc(note)}", "mia-na") if note else ("–", "mia-na")
+        if note:
+            return f"{fmt_metric(val)} <span class='mia-warn'>({esc(note)})</span>", ""
+        return esc(fmt_metric(val)), ""
+
+    return cell
+
+
+def risk_table_html(report: AuditReport, highlight: str | None) -> str:
+    """One row per group of rank-equivalent attacks, naming every attack in it; the
+    highlighted attack's row marked."""
+    frame = report.grouped_summary()
+    groups = {g[0]: g for g in report.rank_groups()}
+    shown = frame.drop(columns=["group", "notes"]).rename(
+        columns=column_headers(report.options.confidence)
+    )
+    table = HTMLTable(
+        cell=_metric_cell(report, frame),
+        row_class=lambda idx: "mia-risk-high" if highlight in groups[idx] else "",
+        index_html=lambda idx: "<br>".join(esc(attack_label(a)) for a in groups[idx]),
+    )
+    merged = sum(len(g) > 1 for g in groups.values())
+    note = (
+        "<p class='mia-note'>Attacks in one row order the records identically, so every "
+        "number is the same for each; <code>report.summary</code> has one row per attack.</p>"
+        if merged
+        else ""
+    )
+    return "<h4>Risk by attack</h4>" + table.render(shown, index_label="attack") + note
+
+
+def _record_cell(col: str, idx: Any, val: Any) -> tuple[str, str]:
+    if isinstance(val, str) and val == REDACTED:
+        return REDACTED, "mia-text mia-na"
+    return plain_cell(col, idx, val)
+
+
+def flagged_html(report: AuditReport, highlight: str | None) -> str:
+    """The flagged members: their own values first, one score and rank among members;
+    the rank under every shown attack in a collapsed second table."""
+    flagged = report.flagged(attack=highlight) if highlight else pd.DataFrame()
+    if flagged.empty:
+        reason = "flag count is 0" if report.options.flag <= 0 else "no attack is highlighted"
+        return f"<p class='mia-note'>No records listed ({reason}).</p>"
+    index_label = f"index ({len(report.data.train):,} train rows)"
+    ranks = report.flagged_ranks(attack=highlight)
+    ranks.columns = [attack_label(a) for a in ranks.columns]
+    return (
+        f"<h4>Most exposed members (top {len(flagged)} by {esc(title(highlight or ''))})</h4>"
+        + HTMLTable(cell=_record_cell).render(flagged, index_label=index_label)
+        + "<details><summary>Rank among the members under every attack</summary>"
+        + HTMLTable().render(ranks, index_label=index_label)
+        + "</details>"
+    )
+
+
+def slices_html(report: AuditReport, highlight: str | None) -> str:
+    """Metrics of the highlighted attack per value of the target (and of the slice
+    column), groups in value order, with the risk table's headers."""
+    if highlight is None:
+        return ""
+    parts = []
+    cols = [report.data.target] + ([report.options.slice] if report.options.slice else [])
+    for col in dict.fromkeys(cols):
+        frame = report.slices(col, highlight)
+        if frame.empty:
+            continue
+        shown = frame.drop(columns=["balanced_accuracy", "notes"]).rename(
+            columns=column_headers(report.options.confidence)
+        )
+        masked = " (group labels redacted)" if col in report.options.redact else ""
+        parts.append(
+            f"<h4>By {esc(col)}{masked}: {esc(title(highlight))}</h4>"
+            + HTMLTable(cell=_metric_cell(report, frame)).render(shown)
+        )
+    return "".join(parts)
+
+
+def _kv_table(items: dict[str, Any]) -> str:
+    frame = pd.DataFrame({"value": [_fmt_value(v) for v in items.values()]}, index=list(items))
+    return HTMLTable(cell=lambda c, i, v: (esc(v), "mia-text")).render(frame, index_label="")
+
+
+def _fmt_value(v: Any) -> str:
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    if isinstance(v, list | tuple):
+        return ", ".join(str(x) for x in v) if v else "–"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return "–" if v is None else str(v)
+
+
+def _provenance_html(report: AuditReport) -> str:
+    return (
+        "<h4>Versions</h4>" + _kv_table(report.versions)
+        + "<h4>Fingerprints (SHA-256 prefix)</h4>" + _kv_table(report.fingerprints)
+    )  # fmt: skip
+
+
+def footer_html(report: AuditReport) -> str:
+    """Conventions, redaction, and the collapsed settings / versions / fingerprints."""
+    redact = report.options.redact
+    red = (
+        f"Redacted columns (values masked as {REDACTED}): {esc(', '.join(redact))}."
+        if redact
+        else "No columns redacted."
+    )
+    timing = ", ".join(f"{k[:-2]} {v:.2f} s" for k, v in report.timings.items())
+    return (
+        f"<p class='mia-note'>{red} Members are the positive class; scores are higher for "
+        "records more likely to be members. TPR at a target FPR uses the largest threshold "
+        "whose FPR does not exceed it. The ε lower bound uses one-sided Clopper-Pearson "
+        f"intervals at {report.options.confidence:.0%} (joint over all thresholds tried), "
+        f"δ = {report.options.delta:g}.</p>"
+        "<details><summary>Settings, versions and fingerprints</summary>"
+        + "<h4>Settings</h4>" + _kv_table(report.settings)
+        + memo.memoized(report, ("versions_html",), lambda: _provenance_html(report))
+        + f"<p class='mia-note'>Time: {esc(timing)}.</p></details>"
+    )  # fmt: skip
