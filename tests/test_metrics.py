@@ -12,6 +12,7 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from mia_notebook.engine import metrics as M
+from mia_notebook.engine.bounds import candidate_thresholds
 
 
 def slow_tpr_at_fpr(scores: np.ndarray, members: np.ndarray, target: float) -> float:
@@ -90,7 +91,7 @@ def test_ties_never_push_fpr_past_target():
     assert res.tpr == 0.0
     assert res.achieved_fpr == 0.0
     assert res.coarse  # the tied group is 10% of non-members > 5% target
-    assert "ties" in res.note
+    assert res.note is M.Note.COARSE and res.note_text == "coarse: ties"
     # Without ties the same threshold region is fine-grained and not coarse.
     res2 = M.tpr_at_fpr(M.roc(np.arange(200.0), members), 0.05)
     assert not res2.coarse
@@ -100,10 +101,37 @@ def test_unresolvable_fpr_is_flagged():
     members = np.r_[np.ones(50, bool), np.zeros(50, bool)]
     scores = np.arange(100.0)[::-1]  # members (first 50) score highest
     res = M.tpr_at_fpr(M.roc(scores, members), 0.001)
-    assert not res.resolvable and "1,000" in res.note
+    assert not res.resolvable and res.note is M.Note.UNRESOLVABLE
+    assert res.note_text == "needs ≥ 1,000 non-members" and math.isnan(res.value)
     row = M.metrics_row(M.attack_metrics(scores, members, [0.001, 0.1]))
     assert math.isnan(row["TPR@0.1%FPR"])
     assert row["TPR@10%FPR"] == 1.0  # members all score above every non-member
+    assert row[M.NOTES] == "TPR@0.1%FPR: needs ≥ 1,000 non-members"
+    assert list(row) == M.summary_columns([0.001, 0.1])
+
+
+def test_tpr_interval_is_the_exact_binomial_interval_over_members():
+    members = np.r_[np.ones(40, bool), np.zeros(200, bool)]
+    # 13 members score above every non-member, the other 27 below all of them
+    scores = np.r_[np.full(13, 9.0), np.zeros(27), np.linspace(1, 2, 200)]
+    res = M.tpr_at_fpr(M.roc(scores, members), 0.01, confidence=0.9)
+    assert res.tpr == pytest.approx(13 / 40) and res.note is M.Note.NONE
+    ci = stats.binomtest(13, 40).proportion_ci(confidence_level=0.9, method="exact")
+    assert res.interval == pytest.approx((ci.low, ci.high))
+    met = M.attack_metrics(scores, members, [0.01], confidence=0.9)
+    assert met.tpr[0].interval == pytest.approx((ci.low, ci.high))  # the metrics' confidence
+
+
+def test_confidence_has_one_range_everywhere():
+    from mia_notebook.engine import MiaValueError
+    from mia_notebook.engine.options import validate_option
+
+    scores, members = np.arange(10.0), np.r_[np.ones(5, bool), np.zeros(5, bool)]
+    for bad in (0.3, 1.0):
+        with pytest.raises(MiaValueError, match=r"'confidence' parameter must be in \[0.5, 1\)"):
+            M.epsilon_lower_bound(scores, members, confidence=bad)
+        with pytest.raises(MiaValueError, match=r"'confidence' parameter must be in \[0.5, 1\)"):
+            validate_option("confidence", bad)
 
 
 def test_advantage_matches_slow_reference(separable_scores):
@@ -115,7 +143,7 @@ def test_advantage_matches_slow_reference(separable_scores):
 
 def test_epsilon_bound_matches_slow_reference(separable_scores):
     s, m = separable_scores
-    thr = M._candidate_thresholds(s)
+    thr = candidate_thresholds(s)
     fast = M.epsilon_lower_bound(s, m)
     assert fast == pytest.approx(slow_eps_bound(s, m, thr), rel=1e-9)
     assert fast > 0.3

@@ -12,7 +12,14 @@ import pandas as pd
 
 from .errors import MiaTypeError, MiaValueError
 
-__all__ = ["AuditData", "fingerprint_frame", "prepare_data"]
+__all__ = [
+    "AuditData",
+    "as_float_array",
+    "check_columns",
+    "check_frame",
+    "fingerprint_frame",
+    "prepare_data",
+]
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ class AuditData:
     @property
     def members(self) -> np.ndarray:
         """Bool array of shape (n_train + n_test,): True for members."""
-        return np.r_[np.ones(self.n_train, bool), np.zeros(self.n_test, bool)]
+        return np.concatenate([np.ones(self.n_train, bool), np.zeros(self.n_test, bool)])
 
     def model_input(self, frame: pd.DataFrame, start: int = 0, stop: int | None = None) -> Any:
         """Rows ``start:stop`` of ``frame`` in the form the model was fitted on."""
@@ -69,7 +76,7 @@ def fingerprint_frame(df: pd.DataFrame) -> str:
     return h.hexdigest()[:16]
 
 
-def _check_frame(name: str, df: object) -> pd.DataFrame:
+def check_frame(name: str, df: object) -> pd.DataFrame:
     if not isinstance(df, pd.DataFrame):
         raise MiaTypeError(
             f"The '{name}' parameter must be a pandas DataFrame. Got {type(df).__name__} instead."
@@ -82,16 +89,26 @@ def _check_frame(name: str, df: object) -> pd.DataFrame:
     return df
 
 
-def _model_feature_names(model: Any) -> list[str] | None:
+def _model_feature_names(model: Any, train: pd.DataFrame) -> list[str] | None:
+    """Column names the model was fitted on: scikit-learn's ``feature_names_in_``, or
+    another library's ``feature_names_`` (CatBoost) when they are columns of ``train``
+    (a model fitted on an array has made-up names such as '0', '1')."""
     names = getattr(model, "feature_names_in_", None)
-    return None if names is None else [str(n) for n in names]
+    if names is not None:
+        return [str(n) for n in names]
+    other = getattr(model, "feature_names_", None)
+    if isinstance(other, list | tuple) and other:
+        cols = {str(c) for c in train.columns}
+        if all(str(n) in cols for n in other):
+            return [str(n) for n in other]
+    return None
 
 
 def _resolve_features(
     model: Any, train: pd.DataFrame, target: str, features: Sequence[str] | None
 ) -> tuple[tuple[str, ...], bool]:
     """Feature columns, in model order, and whether to pass a DataFrame to the model."""
-    fitted = _model_feature_names(model)
+    fitted = _model_feature_names(model, train)
     if features is not None:
         feats = [str(f) for f in features]
         if not feats:
@@ -125,7 +142,7 @@ def _resolve_features(
     return tuple(feats), fitted is not None or n_in is None
 
 
-def _check_columns(name: str, df: pd.DataFrame, needed: Sequence[str]) -> None:
+def check_columns(name: str, df: pd.DataFrame, needed: Sequence[str]) -> None:
     cols = {str(c) for c in df.columns}
     missing = [c for c in needed if c not in cols]
     if missing:
@@ -160,17 +177,17 @@ def prepare_data(
     features: Sequence[str] | None = None,
 ) -> AuditData:
     """Validate ``train``/``test``/``target``/``features`` against ``model``."""
-    train_df = _check_frame("train", train)
-    test_df = _check_frame("test", test)
+    train_df = check_frame("train", train)
+    test_df = check_frame("test", test)
     if not isinstance(target, str) or not target:
         raise MiaTypeError(
             f"The 'target' parameter must be a column name (str). Got {target!r} instead."
         )
-    _check_columns("train", train_df, [target])
-    _check_columns("test", test_df, [target])
+    check_columns("train", train_df, [target])
+    check_columns("test", test_df, [target])
     feats, pass_frame = _resolve_features(model, train_df, target, features)
-    _check_columns("train", train_df, feats)
-    _check_columns("test", test_df, feats)
+    check_columns("train", train_df, feats)
+    check_columns("test", test_df, feats)
     for name, df in (("train", train_df), ("test", test_df)):
         n_missing = int(df[target].isna().sum())
         if n_missing:

@@ -7,10 +7,10 @@ higher score means "more likely a member".
 * TPR at a target FPR uses the largest threshold whose FPR does not exceed the target.
   Tied scores form one ROC point, so a tied group that would push the FPR past the
   target is never counted.
-* The epsilon lower bound turns one-sided Clopper-Pearson intervals on (TPR, FPR) and
-  (TNR, FNR) into a bound that holds with the stated confidence for any
-  (epsilon, delta)-DP training algorithm, simultaneously over all candidate thresholds
-  (union bound).
+* The epsilon lower bound (:mod:`.bounds`) turns one-sided Clopper-Pearson intervals
+  on (TPR, FPR) and (TNR, FNR) into a bound that holds with the stated confidence for
+  any (epsilon, delta)-DP training algorithm, simultaneously over all candidate
+  thresholds (union bound).
 """
 
 from __future__ import annotations
@@ -19,32 +19,48 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 from sklearn.metrics import auc as auc_from_curve
 from sklearn.metrics import roc_curve
 
+from .bounds import clean_scores, clopper_pearson, epsilon_lower_bound
+
 __all__ = [
+    "ADVANTAGE",
+    "AUC",
+    "BALANCED_ACCURACY",
+    "EPSILON_LB",
+    "MEMBERS",
+    "NON_MEMBERS",
+    "NOTES",
     "AttackMetrics",
+    "Note",
     "RocCurve",
     "ScoreSummary",
     "TprAtFpr",
     "attack_metrics",
     "clopper_pearson",
     "epsilon_lower_bound",
+    "fpr_label",
     "metrics_from_summary",
+    "metrics_row",
     "roc",
     "score_summary",
-    "summarize",
+    "summary_columns",
     "tpr_at_fpr",
 ]
 
-# Candidate thresholds for the epsilon bound: pooled-score quantiles at these tail
-# fractions, in each tail. Chosen without looking at membership labels, so the union
-# bound over them is valid.
-_EPS_TAIL_POINTS = 24
+# Column names of the summary and slice tables, defined here only. The TPR columns are
+# named by :func:`fpr_label` (e.g. 'TPR@0.1%FPR').
+AUC = "AUC"
+ADVANTAGE = "advantage"
+BALANCED_ACCURACY = "balanced_accuracy"
+EPSILON_LB = "epsilon_lb"
+MEMBERS = "members"
+NON_MEMBERS = "non_members"
+NOTES = "notes"
 
 
 @dataclass(frozen=True)
@@ -58,9 +74,25 @@ class RocCurve:
     n_nonmembers: int
 
 
+class Note(str, Enum):
+    """Why a TPR-at-FPR value must be read with care (``NONE``: it can be read as is)."""
+
+    NONE = ""
+    #: Fewer than 1 / FPR non-members: no threshold resolves the FPR; the value is NaN.
+    UNRESOLVABLE = "unresolvable"
+    #: Tied non-member scores span more than the target FPR: the value is limited by ties.
+    COARSE = "coarse"
+
+    def text(self, target: float) -> str:
+        """The note as the tables print it, for FPR ``target``."""
+        if self is Note.UNRESOLVABLE:
+            return f"needs ≥ {math.ceil(1.0 / target - 1e-9):,} non-members"
+        return "coarse: ties" if self is Note.COARSE else ""
+
+
 @dataclass(frozen=True)
 class TprAtFpr:
-    """TPR at a target FPR, with what is needed to judge how precise it is.
+    """TPR at a target FPR: the value, its confidence interval and a note.
 
     Attributes
     ----------
@@ -77,6 +109,9 @@ class TprAtFpr:
     coarse : bool
         True when a group of tied non-member scores spans more than ``target`` of the
         non-members right above the chosen threshold, so the figure is limited by ties.
+    interval : tuple of float
+        Two-sided Clopper-Pearson interval of ``tpr`` over the members, at the
+        ``confidence`` of the metrics ((NaN, NaN) when the curve is undefined).
     """
 
     target: float
@@ -84,15 +119,22 @@ class TprAtFpr:
     achieved_fpr: float
     resolvable: bool
     coarse: bool
+    interval: tuple[float, float] = (math.nan, math.nan)
 
     @property
-    def note(self) -> str:
+    def note(self) -> Note:
         if not self.resolvable:
-            need = math.ceil(1.0 / self.target - 1e-9)
-            return f"needs ≥ {need:,} non-members"
-        if self.coarse:
-            return "coarse: ties"
-        return ""
+            return Note.UNRESOLVABLE
+        return Note.COARSE if self.coarse else Note.NONE
+
+    @property
+    def note_text(self) -> str:
+        return self.note.text(self.target)
+
+    @property
+    def value(self) -> float:
+        """The TPR as tables show it: NaN when the FPR cannot be resolved."""
+        return self.tpr if self.resolvable else math.nan
 
 
 @dataclass(frozen=True)
@@ -108,22 +150,6 @@ class AttackMetrics:
     n_nonmembers: int
 
 
-def _as_inputs(scores: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    s = np.asarray(scores, dtype=np.float64).ravel()
-    m = np.asarray(members, dtype=bool).ravel()
-    if s.shape != m.shape:
-        raise ValueError(
-            f"scores and members must have the same length. Got {s.shape[0]} and {m.shape[0]}."
-        )
-    if not np.all(np.isfinite(s)):
-        # Map +-inf to finite extremes so the ranking is kept; NaN ranks lowest.
-        finite = s[np.isfinite(s)]
-        lo = finite.min() - 1.0 if finite.size else -1.0
-        hi = finite.max() + 1.0 if finite.size else 1.0
-        s = np.where(np.isnan(s), lo - 1.0, np.clip(s, lo, hi))
-    return s, m
-
-
 def roc(scores: np.ndarray, members: np.ndarray) -> RocCurve | None:
     """ROC curve of membership scores; ``None`` (with a warning) if a class is empty.
 
@@ -134,7 +160,7 @@ def roc(scores: np.ndarray, members: np.ndarray) -> RocCurve | None:
     members : array-like of bool, shape (n_samples,)
         True for training-set members.
     """
-    s, m = _as_inputs(scores, members)
+    s, m = clean_scores(scores, members)
     n_pos, n_neg = int(m.sum()), int((~m).sum())
     if n_pos == 0 or n_neg == 0:
         warnings.warn(
@@ -152,8 +178,9 @@ class UndefinedMetricWarning(UserWarning):
     """A metric could not be computed (e.g. no non-members in a slice)."""
 
 
-def tpr_at_fpr(curve: RocCurve | None, target: float) -> TprAtFpr:
-    """TPR at the largest threshold whose FPR does not exceed ``target``."""
+def tpr_at_fpr(curve: RocCurve | None, target: float, confidence: float = 0.95) -> TprAtFpr:
+    """TPR at the largest threshold whose FPR does not exceed ``target``, with its
+    two-sided Clopper-Pearson interval at ``confidence``."""
     if curve is None:
         return TprAtFpr(target, math.nan, math.nan, False, False)
     idx = int(np.searchsorted(curve.fpr, target + 1e-12, side="right") - 1)
@@ -162,86 +189,17 @@ def tpr_at_fpr(curve: RocCurve | None, target: float) -> TprAtFpr:
     coarse = False
     if idx + 1 < curve.fpr.size:
         coarse = bool(curve.fpr[idx + 1] - curve.fpr[idx] > target + 1e-12)
+    tpr = float(curve.tpr[idx])
+    k = round(tpr * curve.n_members)
+    lo, hi = clopper_pearson(k, curve.n_members, (1.0 - confidence) / 2.0)
     return TprAtFpr(
         target=target,
-        tpr=float(curve.tpr[idx]),
+        tpr=tpr,
         achieved_fpr=float(curve.fpr[idx]),
         resolvable=bool(resolvable),
         coarse=coarse,
+        interval=(float(lo), float(hi)),
     )
-
-
-def clopper_pearson(
-    k: np.ndarray | int, n: np.ndarray | int, alpha: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """One-sided Clopper-Pearson bounds for a binomial proportion ``k / n``.
-
-    Returns ``(lower, upper)``: each is a one-sided ``1 - alpha`` confidence bound
-    (``lower`` is 0 where ``k == 0``, ``upper`` is 1 where ``k == n``).
-    """
-    k_arr = np.asarray(k, dtype=np.float64)
-    n_arr = np.asarray(n, dtype=np.float64) * np.ones_like(k_arr)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lower = np.where(k_arr > 0, stats.beta.ppf(alpha, k_arr, n_arr - k_arr + 1), 0.0)
-        upper = np.where(k_arr < n_arr, stats.beta.ppf(1 - alpha, k_arr + 1, n_arr - k_arr), 1.0)
-    return np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
-
-
-def _candidate_thresholds(s: np.ndarray) -> np.ndarray:
-    """Label-independent thresholds: pooled-score quantiles, dense in both tails."""
-    n = s.size
-    tail = np.unique(np.geomspace(1.0 / n, 0.5, _EPS_TAIL_POINTS))
-    qs = np.unique(np.concatenate([tail, 1.0 - tail]))
-    return np.unique(np.quantile(s, qs, method="inverted_cdf"))
-
-
-def epsilon_lower_bound(
-    scores: np.ndarray,
-    members: np.ndarray,
-    *,
-    confidence: float = 0.95,
-    delta: float = 0.0,
-) -> float:
-    """Empirical lower bound on the epsilon of (epsilon, delta)-DP.
-
-    For each candidate threshold ``t`` (predict "member" when ``score >= t``), DP
-    implies ``TPR <= e^eps * FPR + delta`` and ``TNR <= e^eps * FNR + delta``. Using a
-    lower confidence bound for the numerator rate and an upper one for the
-    denominator rate gives a bound on epsilon. All intervals hold simultaneously with
-    probability ``confidence`` (Bonferroni over every interval used), so the result is
-    a lower bound at that confidence. Returns 0.0 when no threshold gives evidence, NaN
-    when a class is empty.
-
-    Parameters
-    ----------
-    scores : array-like of shape (n_samples,)
-    members : array-like of bool, shape (n_samples,)
-    confidence : float, default=0.95
-    delta : float, default=0.0
-    """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"The 'confidence' parameter must be in (0, 1). Got {confidence} instead.")
-    s, m = _as_inputs(scores, members)
-    n_pos, n_neg = int(m.sum()), int((~m).sum())
-    if n_pos == 0 or n_neg == 0:
-        return math.nan
-    thr = _candidate_thresholds(s)
-    pos_sorted = np.sort(s[m])
-    neg_sorted = np.sort(s[~m])
-    tp = n_pos - np.searchsorted(pos_sorted, thr, side="left")
-    fp = n_neg - np.searchsorted(neg_sorted, thr, side="left")
-    fn, tn = n_pos - tp, n_neg - fp
-    # 4 one-sided intervals per threshold: TPR lo, FPR hi, TNR lo, FNR hi.
-    alpha = (1.0 - confidence) / (4 * thr.size)
-    tpr_lo, _ = clopper_pearson(tp, n_pos, alpha)
-    _, fpr_hi = clopper_pearson(fp, n_neg, alpha)
-    tnr_lo, _ = clopper_pearson(tn, n_neg, alpha)
-    _, fnr_hi = clopper_pearson(fn, n_pos, alpha)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        e1 = np.log(np.clip(tpr_lo - delta, 0.0, None) / fpr_hi)
-        e2 = np.log(np.clip(tnr_lo - delta, 0.0, None) / fnr_hi)
-    best = np.nanmax(np.concatenate([e1, e2, [0.0]]))
-    return float(max(best, 0.0))
 
 
 @dataclass(frozen=True)
@@ -287,7 +245,7 @@ def score_summary(
     confidence : float, default=0.95
     delta : float, default=0.0
     """
-    s, m = _as_inputs(scores, members)
+    s, m = clean_scores(scores, members)
     n_pos, n_neg = int(m.sum()), int((~m).sum())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
@@ -312,7 +270,7 @@ def metrics_from_summary(base: ScoreSummary, fpr_targets: Sequence[float]) -> At
     """:class:`AttackMetrics` at ``fpr_targets`` from a precomputed :class:`ScoreSummary`."""
     return AttackMetrics(
         auc=base.auc,
-        tpr=tuple(tpr_at_fpr(base.curve, t) for t in fpr_targets),
+        tpr=tuple(tpr_at_fpr(base.curve, t, base.confidence) for t in fpr_targets),
         advantage=base.advantage,
         balanced_accuracy=0.5 + base.advantage / 2.0,
         epsilon_lb=base.epsilon_lb,
@@ -340,43 +298,31 @@ def fpr_label(target: float) -> str:
     return f"TPR@{pct}%FPR"
 
 
+def summary_columns(fpr_targets: Sequence[float]) -> list[str]:
+    """Columns of a summary or slice table, in order."""
+    return [
+        AUC,
+        *(fpr_label(t) for t in fpr_targets),
+        ADVANTAGE,
+        BALANCED_ACCURACY,
+        EPSILON_LB,
+        MEMBERS,
+        NON_MEMBERS,
+        NOTES,
+    ]
+
+
 def metrics_row(met: AttackMetrics) -> dict[str, object]:
-    """One summary-table row (numbers; unresolvable TPR cells are NaN)."""
-    row: dict[str, object] = {"AUC": met.auc}
-    notes = []
-    for t in met.tpr:
-        row[fpr_label(t.target)] = t.tpr if t.resolvable else math.nan
-        if t.note:
-            notes.append(f"{fpr_label(t.target)}: {t.note}")
-    row.update(
-        {
-            "advantage": met.advantage,
-            "balanced_accuracy": met.balanced_accuracy,
-            "epsilon_lb": met.epsilon_lb,
-            "members": met.n_members,
-            "non_members": met.n_nonmembers,
-            "notes": "; ".join(notes),
-        }
-    )
-    return row
-
-
-def summarize(
-    scores: pd.DataFrame,
-    members: np.ndarray,
-    fpr_targets: Sequence[float],
-    *,
-    confidence: float = 0.95,
-    delta: float = 0.0,
-) -> pd.DataFrame:
-    """Summary table, one row per attack (a column of ``scores``)."""
-    rows = {
-        name: metrics_row(
-            attack_metrics(scores[name].to_numpy(), members, fpr_targets,
-                           confidence=confidence, delta=delta)
-        )
-        for name in scores.columns
+    """One summary-table row: numbers (unresolvable TPR cells are NaN), and the notes
+    of the TPR cells as one text cell (the typed notes are ``met.tpr[i].note``)."""
+    notes = [f"{fpr_label(t.target)}: {t.note_text}" for t in met.tpr if t.note is not Note.NONE]
+    return {
+        AUC: met.auc,
+        **{fpr_label(t.target): t.value for t in met.tpr},
+        ADVANTAGE: met.advantage,
+        BALANCED_ACCURACY: met.balanced_accuracy,
+        EPSILON_LB: met.epsilon_lb,
+        MEMBERS: met.n_members,
+        NON_MEMBERS: met.n_nonmembers,
+        NOTES: "; ".join(notes),
     }
-    out = pd.DataFrame.from_dict(rows, orient="index")
-    out.index.name = "attack"
-    return out

@@ -1,24 +1,44 @@
-"""Progress reporting for long engine steps (training reference models).
+"""Progress of long engine steps (training reference models): one protocol, three forms.
 
-The engine only knows the small :class:`Progress` protocol. Plain Python gets
-:class:`TextProgress`, a one-line bar on stderr that erases itself when done; the notebook
-layer registers its own implementation with :func:`set_default_progress` (the engine
-never imports IPython).
+The engine calls only the small :class:`Progress` protocol. ``audit(progress=True)``
+picks the form that suits where the audit runs (:func:`default_progress`):
+
+* in a Jupyter kernel, :class:`NotebookProgress`: an HTML bar updated in place through
+  a display handle, emptied when done so a saved notebook keeps no trace;
+* on a terminal, :class:`TextProgress`: a one-line bar rewritten with ``\\r`` on stderr
+  and erased when done;
+* anywhere else (CI logs, a file, nbconvert's captured stderr), :class:`LineProgress`:
+  a handful of plain lines (start, each quarter, end) instead of a run of ``\\r`` updates.
+
+The engine never imports IPython at import time: the kernel is detected from
+``sys.modules`` (IPython is loaded already when there is one), and
+:class:`NotebookProgress` imports ``IPython.display`` only when it first draws, unless
+a ``display`` function is injected.
 """
 
 from __future__ import annotations
 
+import html
 import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import IO, Protocol, runtime_checkable
+from typing import IO, Any, Protocol, runtime_checkable
+
+from .errors import MiaTypeError
 
 __all__ = [
     "BarProgress",
+    "LineProgress",
+    "NotebookProgress",
     "NullProgress",
     "Progress",
     "TextProgress",
+    "bar_text",
+    "default_progress",
+    "eta_seconds",
+    "format_eta",
+    "in_notebook",
     "make_progress",
     "set_default_progress",
 ]
@@ -118,7 +138,7 @@ class BarProgress(ABC):
 
 
 class TextProgress(BarProgress):
-    """A one-line bar rewritten in place on a stream (stderr); erased by :meth:`close`.
+    """A one-line bar rewritten in place on a terminal stream; erased by :meth:`close`.
 
     Parameters
     ----------
@@ -148,17 +168,145 @@ class TextProgress(BarProgress):
             self._width = 0
 
 
-_DEFAULT_FACTORY: Callable[[], Progress] = TextProgress
+class LineProgress(BarProgress):
+    """Plain lines for streams that are not terminals: start, each quarter, end.
+
+    A CI log or a file shows every ``\\r`` redraw of a live bar as text; this writes at
+    most six lines for any number of steps.
+
+    Parameters
+    ----------
+    stream : file-like, default=sys.stderr
+    """
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        super().__init__(min_interval=0.0)
+        self.stream = stream
+        self._quarter = 0
+        self._done = 0
+        self._open = False
+
+    def _write(self, text: str) -> None:
+        stream = self.stream or sys.stderr
+        stream.write(text + "\n")
+        stream.flush()
+
+    def draw(self, done: int) -> None:
+        self._done = done
+        if done == 0:
+            self._open, self._quarter = True, 0
+            self._write(f"{self.description}: 0/{self.total}")
+            return
+        quarter = 4 * done // self.total if self.total else 4
+        if quarter > self._quarter and done < self.total:
+            self._quarter = quarter
+            self._write(
+                f"{self.description}: {done}/{self.total} ({done / self.total:.0%}), "
+                f"ETA {format_eta(eta_seconds(done, self.total, self.elapsed))}"
+            )
+
+    def close(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        took = format_eta(self.elapsed)
+        if self._done >= self.total:
+            self._write(f"{self.description}: done, {self.total}/{self.total} in {took}")
+        else:
+            self._write(f"{self.description}: stopped at {self._done}/{self.total} after {took}")
+
+
+class NotebookProgress(BarProgress):
+    """A bar in the cell output, updated in place through one display handle.
+
+    When done it is replaced by an empty ``text/plain`` output, so a saved notebook
+    keeps no trace of it.
+
+    Parameters
+    ----------
+    min_interval : float, default=0.2
+    display : callable, default=None
+        ``IPython.display.display`` or a stand-in with its signature; None imports
+        IPython's on first draw (so the engine does not import IPython).
+    """
+
+    def __init__(
+        self, min_interval: float = 0.2, display: Callable[..., Any] | None = None
+    ) -> None:
+        super().__init__(min_interval)
+        self._display = display
+        self._handle: Any = None
+
+    def _bundle(self, done: int) -> dict[str, str]:
+        eta = format_eta(eta_seconds(done, self.total, self.elapsed))
+        frac = done / self.total if self.total else 1.0
+        return {
+            "text/plain": bar_text(self.description, done, self.total, self.elapsed),
+            "text/html": (
+                f"<div class='mia-progress'><progress value='{done}' max='{self.total}' "
+                "style='width:16em;vertical-align:middle'></progress> "
+                f"{html.escape(self.description)} {done}/{self.total} "
+                f"({frac:.0%}, ETA {eta})</div>"
+            ),
+        }
+
+    def draw(self, done: int) -> None:
+        if self._handle is None:
+            show = self._display or _ipython_display()
+            self._handle = show(self._bundle(done), raw=True, display_id=True)
+        else:
+            self._handle.update(self._bundle(done), raw=True)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.update({"text/plain": ""}, raw=True)
+            self._handle = None
+
+
+def _ipython_display() -> Callable[..., Any]:
+    from IPython import display as ipd  # only reached inside a kernel
+
+    show: Callable[..., Any] = ipd.display
+    return show
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel; never imports IPython (it is loaded if there is one)."""
+    ipython = sys.modules.get("IPython")
+    get = getattr(ipython, "get_ipython", None)
+    shell = get() if callable(get) else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+_DEFAULT_FACTORY: Callable[[], Progress] | None = None
 
 
 def set_default_progress(factory: Callable[[], Progress] | None) -> None:
-    """Make ``factory()`` the progress display of ``progress=True`` (None: the text bar).
+    """Make ``factory()`` the display of ``progress=True``; None: choose automatically.
 
-    The notebook layer calls this on ``%load_ext mia_notebook`` so that audits run in a
-    notebook show a bar that leaves nothing behind in the saved notebook.
+    Kept for callers that want one form everywhere; the automatic choice
+    (:func:`default_progress`) already gives notebooks their in-place bar.
     """
     global _DEFAULT_FACTORY
-    _DEFAULT_FACTORY = factory or TextProgress
+    _DEFAULT_FACTORY = factory
+
+
+def default_progress() -> Progress:
+    """The progress form for where the audit runs (see the module docstring)."""
+    if _DEFAULT_FACTORY is not None:
+        return _DEFAULT_FACTORY()
+    if in_notebook():
+        return NotebookProgress()
+    if _is_terminal(sys.stderr):
+        return TextProgress()
+    return LineProgress()
 
 
 def make_progress(progress: bool | Progress | None) -> Progress:
@@ -166,11 +314,9 @@ def make_progress(progress: bool | Progress | None) -> Progress:
     if progress is None or progress is False:
         return NullProgress()
     if progress is True:
-        return _DEFAULT_FACTORY()
+        return default_progress()
     if isinstance(progress, Progress):
         return progress
-    from .errors import MiaTypeError
-
     raise MiaTypeError(
         "The 'progress' parameter must be True, False or an object with start(total, "
         f"description), update(done) and close(). Got {type(progress).__name__} instead."

@@ -28,7 +28,14 @@ from sklearn.utils.validation import check_is_fitted
 from .data import AuditData, as_float_array
 from .errors import MiaTypeError, MiaValueError, ModelPredictionError
 
-__all__ = ["TargetOutputs", "fingerprint_model", "model_kind", "query_model"]
+__all__ = [
+    "TargetOutputs",
+    "decision_to_probs",
+    "fingerprint_model",
+    "label_index",
+    "model_kind",
+    "query_model",
+]
 
 Kind = Literal["proba", "decision", "regression", "label"]
 
@@ -202,7 +209,7 @@ def _clean_probs(probs: np.ndarray, n_classes: int, notes: list[str]) -> np.ndar
     return probs
 
 
-def _decision_to_probs(dec: np.ndarray, n_classes: int) -> np.ndarray:
+def decision_to_probs(dec: np.ndarray, n_classes: int) -> np.ndarray:
     dec = np.asarray(dec, dtype=np.float64)
     if dec.ndim == 1 or (dec.ndim == 2 and dec.shape[1] == 1):
         p1 = 1.0 / (1.0 + np.exp(-np.clip(dec.ravel(), -700, 700)))
@@ -223,7 +230,7 @@ def _classes(model: Any, labels: pd.Series) -> np.ndarray:
     return np.asarray(pd.unique(labels.dropna()))
 
 
-def _label_index(classes: np.ndarray, values: Any) -> np.ndarray:
+def label_index(classes: np.ndarray, values: Any) -> np.ndarray:
     idx = pd.Index(classes).get_indexer(pd.Index(np.asarray(values)))
     return np.asarray(idx, dtype=np.int64)
 
@@ -250,7 +257,7 @@ def query_model(model: Any, data: AuditData) -> TargetOutputs:
     if unseen:
         notes.append(f"{unseen} test record(s) have a label the model never saw (probability 0)")
     if kind == "label":
-        pred = _label_index(classes, _both(model.predict, data, "predict").ravel())
+        pred = label_index(classes, _both(model.predict, data, "predict").ravel())
         _check_deterministic(model.predict, data, classes[pred], notes)
         return TargetOutputs(kind, None, pred, y_idx, None, classes, notes)
     if kind == "proba":
@@ -260,7 +267,7 @@ def query_model(model: Any, data: AuditData) -> TargetOutputs:
     else:
         dec = _both(model.decision_function, data, "decision_function")
         _check_deterministic(model.decision_function, data, dec, notes)
-        probs = _decision_to_probs(dec, len(classes))
+        probs = decision_to_probs(dec, len(classes))
         notes.append("scores from decision_function, mapped to probabilities by sigmoid/softmax")
     pred = probs.argmax(axis=1)
     return TargetOutputs(kind, probs, pred, y_idx, None, classes, notes)
@@ -275,7 +282,7 @@ def _check_labels(classes: np.ndarray, labels: pd.Series, data: AuditData) -> np
                 f"'{data.target}'. Membership metrics need each split to cover the classes: "
                 "use a stratified split."
             )
-    y_idx = _label_index(classes, labels)
+    y_idx = label_index(classes, labels)
     foreign = int((y_idx[: data.n_train] < 0).sum())
     if foreign:
         example = labels.iloc[int(np.argmax(y_idx[: data.n_train] < 0))]

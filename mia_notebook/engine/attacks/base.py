@@ -10,13 +10,16 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from ..errors import MiaValueError
-from ..references import clone_problem
+from ..options import AuditOptions
+from ..references.signals import ReferenceSignals
 from ..target import TargetOutputs
 
 __all__ = [
     "Attack",
     "AttackContext",
+    "AttackResult",
     "AttackUnavailable",
+    "attack_class",
     "available_attacks",
     "create_attack",
     "register_attack",
@@ -36,58 +39,86 @@ class AttackUnavailable(Exception):
     """
 
 
+@dataclass(frozen=True)
+class AttackResult:
+    """What one attack returns: its scores and what it learned on the way.
+
+    Attributes
+    ----------
+    scores : ndarray of float64, shape (n_samples,)
+        Membership scores, higher = more likely a member.
+    learned : dict of str to float
+        Values the attack fitted (e.g. offline RMIA's calibrated ``a``), for the report.
+    """
+
+    scores: np.ndarray
+    learned: dict[str, float] = field(default_factory=dict)
+
+
 @dataclass
 class AttackContext:
-    """Everything an attack may look at.
+    """Everything an attack may look at. The target's membership is not here: no attack
+    sees the ground truth (the shadow attack learns from reference models' known IN/OUT).
 
     Attributes
     ----------
     outputs : TargetOutputs
         The target model's signals on every record (members first).
-    members : ndarray of bool, shape (n_samples,)
-        Ground-truth membership. Attacks must not use it to score records; it is here
-        for attacks that train on *reference* models' known membership.
-    random_state : int
-    extras : dict
-        Lazily computed shared state (e.g. reference-model signals), keyed by name.
-    providers : dict of str to callable
-        Functions computing ``extras`` entries on first :meth:`get`.
-    model : object or None
-        The audited model (reference attacks check that it can be cloned and refitted).
-    n_references : int
-        Reference models the audit will train (0: reference attacks unavailable).
-    options : dict
-        Attack settings chosen by the caller (e.g. ``lira_variance``).
+    options : AuditOptions
+        The audit's validated settings (seed, references, lira_variance, rmia_a...).
+    references : callable or None
+        Computes the audit's :class:`ReferenceSignals` (the expensive stage), called at
+        most once through :meth:`reference_signals`; None: no reference models.
+    reference_problem : str or None
+        Why reference models cannot be built from the audited model (None: they can).
     """
 
     outputs: TargetOutputs
-    members: np.ndarray
-    random_state: int = 0
-    extras: dict[str, Any] = field(default_factory=dict)
-    providers: dict[str, Callable[[], Any]] = field(default_factory=dict)
-    model: Any = None
-    n_references: int = 0
-    options: dict[str, Any] = field(default_factory=dict)
-    _failures: dict[str, AttackUnavailable] = field(default_factory=dict, repr=False)
+    options: AuditOptions = field(default_factory=AuditOptions)
+    references: Callable[[], ReferenceSignals] | None = None
+    reference_problem: str | None = None
+    _signals: ReferenceSignals | None = field(default=None, init=False, repr=False)
+    _failure: AttackUnavailable | None = field(default=None, init=False, repr=False)
 
-    def get(self, key: str) -> Any:
-        """Shared state ``key``, computed once by its provider.
+    @classmethod
+    def from_signals(
+        cls, outputs: TargetOutputs, signals: ReferenceSignals, options: AuditOptions
+    ) -> AttackContext:
+        """A context whose reference material is already computed."""
+        return cls(outputs=outputs, options=options, references=lambda: signals)
 
-        A provider that raises :class:`AttackUnavailable` is not called again: later
+    @property
+    def random_state(self) -> int:
+        return self.options.seed
+
+    @property
+    def n_references(self) -> int:
+        """Reference models the audit trains (0 without reference models)."""
+        return 0 if self.references is None else self.options.references
+
+    @property
+    def signals(self) -> ReferenceSignals | None:
+        """The reference material if it has been computed (None otherwise)."""
+        return self._signals
+
+    def reference_signals(self) -> ReferenceSignals:
+        """The shared reference material, computed on first call.
+
+        A provider that raised :class:`AttackUnavailable` is not called again: later
         calls re-raise the same error (so a failed expensive stage is not retried by
         every attack that shares it).
         """
-        if key in self._failures:
-            raise self._failures[key]
-        if key not in self.extras:
-            if key not in self.providers:
-                raise MiaValueError(f"No provider for '{key}' in this audit.")
+        if self._failure is not None:
+            raise self._failure
+        if self._signals is None:
+            if self.references is None:
+                raise AttackUnavailable("this audit has no reference models")
             try:
-                self.extras[key] = self.providers[key]()
+                self._signals = self.references()
             except AttackUnavailable as e:
-                self._failures[key] = e
+                self._failure = e
                 raise
-        return self.extras[key]
+        return self._signals
 
 
 class Attack(ABC):
@@ -118,9 +149,8 @@ class Attack(ABC):
         return None
 
     def _reference_problem(self, ctx: AttackContext) -> str | None:
-        problem = clone_problem(ctx.model)
-        if problem is not None:
-            return f"needs reference models: {problem}"
+        if ctx.reference_problem is not None:
+            return f"needs reference models: {ctx.reference_problem}"
         if ctx.n_references < self.min_references:
             return (
                 f"needs at least {self.min_references} reference models; "
@@ -132,6 +162,10 @@ class Attack(ABC):
     def score(self, ctx: AttackContext) -> np.ndarray:
         """Membership scores of shape (n_samples,), higher = more likely a member."""
 
+    def run(self, ctx: AttackContext) -> AttackResult:
+        """Scores and learned values; attacks that fit something override this."""
+        return AttackResult(np.asarray(self.score(ctx), dtype=np.float64))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -141,7 +175,11 @@ A = TypeVar("A", bound=type[Attack])
 
 
 def register_attack(cls: A) -> A:
-    """Class decorator: make ``cls`` available by ``cls.name``."""
+    """Class decorator: make ``cls`` available by ``cls.name``.
+
+    A registered attack runs like a built-in one: ``audit(attacks="myname")``, and
+    ``'all'`` (or ``'auto'`` when its ``auto`` is true) includes it.
+    """
     if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
         raise ValueError(f"An attack named '{cls.name}' is already registered.")
     _REGISTRY[cls.name] = cls

@@ -17,12 +17,12 @@ per-record from 64 reference models on.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from scipy.special import log_ndtr
 
-from ..errors import MiaValueError
+from ..options import LIRA_VARIANCES, validate_lira_variance
 from .base import AttackContext, register_attack
 from .reference import ReferenceAttack, desaturate, fill_missing_means, masked_moments
 
@@ -31,11 +31,10 @@ __all__ = [
     "LiraOfflineAttack",
     "lira_scores",
     "resolve_variance",
-    "validate_variance",
 ]
 
 Variance = Literal["auto", "per-record", "global"]
-VARIANCES = ("auto", "per-record", "global")
+VARIANCES = LIRA_VARIANCES
 #: ``variance='auto'`` uses per-record variances from this many reference models on.
 PER_RECORD_FROM = 64
 #: Per-record sigmas are floored at this fraction of the global sigma (a record whose
@@ -44,26 +43,14 @@ MIN_STD_FRACTION = 0.1
 _MIN_STD = 1e-3
 
 
-def validate_variance(variance: Any) -> str:
-    """``variance`` if it is one of :data:`VARIANCES`, else a MiaValueError."""
-    if variance not in VARIANCES:
-        raise MiaValueError(
-            f"The 'lira_variance' parameter must be one of {list(VARIANCES)}. "
-            f"Got {variance!r} instead."
-        )
-    return str(variance)
-
-
 def resolve_variance(variance: str, n_refs: int) -> str:
     """``'per-record'`` or ``'global'`` for a ``variance`` option and model count."""
-    if validate_variance(variance) == "auto":
+    if validate_lira_variance(variance) == "auto":
         return "per-record" if n_refs >= PER_RECORD_FROM else "global"
     return variance
 
 
-def pooled_std(
-    groups: list[tuple[np.ndarray, np.ndarray]], signal: np.ndarray
-) -> float:
+def pooled_std(groups: list[tuple[np.ndarray, np.ndarray]], signal: np.ndarray) -> float:
     """One within-record standard deviation pooled over every record and group.
 
     ``groups`` holds (count, variance) per record of e.g. its IN and its OUT models
@@ -118,8 +105,7 @@ def lira_scores(
     n_in, mu_in, var_in = masked_moments(signal, in_mask)
     n_out, mu_out, var_out = masked_moments(signal, ~in_mask)
     mu_in, mu_out = fill_missing_means(mu_in, mu_out)
-    sigma = pooled_std([(n_in, var_in), (n_out, var_out)] if online else [(n_out, var_out)],
-                       signal)
+    sigma = pooled_std([(n_in, var_in), (n_out, var_out)] if online else [(n_out, var_out)], signal)
     t = np.asarray(target, dtype=np.float64)
     if variance == "per-record":
         s_in: np.ndarray | float = _record_std(var_in, sigma)
@@ -127,7 +113,7 @@ def lira_scores(
     else:
         s_in = s_out = sigma
     if online:
-        return _gauss_logpdf(t, mu_in, s_in) - _gauss_logpdf(t, mu_out, s_out)
+        return np.asarray(_gauss_logpdf(t, mu_in, s_in) - _gauss_logpdf(t, mu_out, s_out))
     # One-sided: -log P[T >= t | OUT] = -log Phi(-(t - mu_out) / sigma_out).
     return np.asarray(-log_ndtr(-(t - mu_out) / s_out))
 
@@ -137,12 +123,14 @@ class _Lira(ReferenceAttack):
     kinds = frozenset({"proba", "decision", "regression"})
 
     def __init__(self, *, variance: Variance | None = None) -> None:
+        if variance is not None:
+            validate_lira_variance(variance)
         super().__init__(variance=variance)
+        self.variance = variance
 
     def score(self, ctx: AttackContext) -> np.ndarray:
         refs = self.references(ctx)
-        variance = resolve_variance(self.option(ctx, "lira_variance", "auto"),
-                                    refs.n_references)
+        variance = resolve_variance(self.variance or ctx.options.lira_variance, refs.n_references)
         signal, target = refs.signal, refs.target
         if refs.kind != "regression":
             signal, target = desaturate(signal, target)

@@ -1,7 +1,7 @@
 """Shared pieces of the reference-model attacks (LiRA, RMIA, shadow).
 
 All of them read one :class:`~mia_notebook.engine.references.ReferenceSignals` from the
-audit context (``ctx.get("references")``), computed once per audit and shared, and work
+audit context (``ctx.reference_signals()``), computed once per audit and shared, and work
 on the (n_records, n_refs) float32 signal matrix with vectorised numpy: no Python loop
 over records.
 """
@@ -12,31 +12,29 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..references import EPS, ReferenceSignals
+from ..references.signals import ReferenceSignals
+from ..references.statistics import EPS
 from .base import Attack, AttackContext
 
 __all__ = ["ReferenceAttack", "desaturate", "fill_missing_means", "masked_moments"]
 
 
 class ReferenceAttack(Attack):
-    """Base of attacks that compare the target with reference models."""
+    """Base of attacks that compare the target with reference models.
+
+    Subclasses take their settings as keyword-only ``__init__`` parameters (None: the
+    audit's option of the same meaning), validated there.
+    """
 
     needs_references: ClassVar[bool] = True
 
     def __init__(self, **params: Any) -> None:
         self.params = params
 
-    def option(self, ctx: AttackContext, name: str, default: Any) -> Any:
-        """Setting ``name``: this instance's params, then the audit's options, else default."""
-        if self.params.get(name) is not None:
-            return self.params[name]
-        value = ctx.options.get(name)
-        return default if value is None else value
-
     @staticmethod
     def references(ctx: AttackContext) -> ReferenceSignals:
-        refs: ReferenceSignals = ctx.get("references")
-        return refs
+        """The audit's shared reference material (trained on first use)."""
+        return ctx.reference_signals()
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

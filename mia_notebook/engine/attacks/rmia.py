@@ -24,14 +24,13 @@ at.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from scipy.special import expit, log_expit
 from scipy.stats import rankdata
 
 from ..errors import MiaValueError
-from .base import AttackContext, register_attack
+from ..options import validate_rmia_a
+from .base import AttackContext, AttackResult, register_attack
 from .reference import ReferenceAttack, masked_moments
 
 __all__ = [
@@ -41,7 +40,6 @@ __all__ = [
     "dominance_scores",
     "log_likelihood_ratio",
     "rmia_scores",
-    "validate_rmia_a",
 ]
 
 #: ``a`` when it cannot be calibrated (a single reference model).
@@ -162,21 +160,6 @@ def calibrate_a(signal: np.ndarray, in_mask: np.ndarray, *, random_state: int = 
     return float(A_GRID[int(np.argmax(aucs))]) if used else DEFAULT_A
 
 
-def validate_rmia_a(a: Any) -> float | str:
-    """``a`` as 'auto' or a float in [0, 1]."""
-    if isinstance(a, str) and a == "auto":
-        return a
-    try:
-        value = float(a)
-    except (TypeError, ValueError):
-        raise MiaValueError(
-            f"The 'rmia_a' parameter must be 'auto' or a number in [0, 1]. Got {a!r} instead."
-        ) from None
-    if not 0.0 <= value <= 1.0:
-        raise MiaValueError(f"The 'rmia_a' parameter must be in [0, 1]. Got {value} instead.")
-    return value
-
-
 def rmia_scores(
     signal: np.ndarray,
     in_mask: np.ndarray,
@@ -221,27 +204,39 @@ class _Rmia(ReferenceAttack):
     kinds = frozenset({"proba", "decision"})
 
     def __init__(self, *, a: float | str | None = None, gamma: float | None = None) -> None:
+        if a is not None:
+            a = validate_rmia_a(a)
+        if gamma is not None and not (isinstance(gamma, int | float) and gamma > 0):
+            raise MiaValueError(f"The 'gamma' parameter must be > 0. Got {gamma!r} instead.")
         super().__init__(a=a, gamma=gamma)
+        self.a, self.gamma = a, gamma
 
     def _a(self, ctx: AttackContext, signal: np.ndarray, in_mask: np.ndarray) -> float:
-        a = validate_rmia_a(self.option(ctx, "rmia_a", "auto"))
-        if self.online:
-            return DEFAULT_A  # unused online
+        """Offline ``a``: this attack's, else the audit's; 'auto' calibrates it."""
+        a = ctx.options.rmia_a if self.a is None else self.a
         if a == "auto":
             return calibrate_a(signal, in_mask, random_state=ctx.random_state)
         return float(a)
 
-    def score(self, ctx: AttackContext) -> np.ndarray:
+    def run(self, ctx: AttackContext) -> AttackResult:
         refs = self.references(ctx)
-        gamma = float(self.option(ctx, "rmia_gamma", 1.0))
-        if not gamma > 0:
-            raise MiaValueError(f"The 'rmia_gamma' parameter must be > 0. Got {gamma} instead.")
-        a = self._a(ctx, refs.signal, refs.in_mask)
-        ctx.extras.setdefault("rmia_a", {})[self.name] = a
-        return rmia_scores(
-            refs.signal, refs.in_mask, refs.target, online=self.online, a=a, gamma=gamma,
-            z_signal=refs.pop_signal, z_in_mask=refs.pop_in_mask, z_target=refs.pop_target,
+        a = DEFAULT_A if self.online else self._a(ctx, refs.signal, refs.in_mask)
+        scores = rmia_scores(
+            refs.signal,
+            refs.in_mask,
+            refs.target,
+            online=self.online,
+            a=a,
+            gamma=1.0 if self.gamma is None else float(self.gamma),
+            z_signal=refs.pop_signal,
+            z_in_mask=refs.pop_in_mask,
+            z_target=refs.pop_target,
         )
+        # online RMIA does not use ``a``; the offline one reports the value it used
+        return AttackResult(scores, {} if self.online else {"a": a})
+
+    def score(self, ctx: AttackContext) -> np.ndarray:
+        return self.run(ctx).scores
 
 
 @register_attack
@@ -250,8 +245,8 @@ class RmiaAttack(_Rmia):
 
     Parameters
     ----------
-    gamma : float, default=None
-        None: the audit's ``rmia_gamma`` (default 1).
+    gamma : float > 0, default=None
+        The dominance threshold of LR(x) / LR(z); None: 1.
     """
 
     name = "rmia"
@@ -267,8 +262,8 @@ class RmiaOfflineAttack(_Rmia):
     ----------
     a : float in [0, 1] or 'auto', default=None
         None: the audit's ``rmia_a`` (default 'auto': calibrated on reference models).
-    gamma : float, default=None
-        None: the audit's ``rmia_gamma`` (default 1).
+    gamma : float > 0, default=None
+        The dominance threshold of LR(x) / LR(z); None: 1.
     """
 
     name = "rmia-offline"

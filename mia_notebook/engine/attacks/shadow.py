@@ -111,5 +111,6 @@ class ShadowAttack(ReferenceAttack):
     def score(self, ctx: AttackContext) -> np.ndarray:
         refs = self.references(ctx)
         groups = ctx.outputs.y_idx if ctx.outputs.kind != "regression" else None
-        return shadow_scores(refs.signal, refs.in_mask, refs.target, groups,
-                             random_state=ctx.random_state)
+        return shadow_scores(
+            refs.signal, refs.in_mask, refs.target, groups, random_state=ctx.random_state
+        )

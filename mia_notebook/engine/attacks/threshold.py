@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..references import logit_statistic
+from ..references.statistics import logit_statistic
 from .base import Attack, AttackContext, register_attack
 
 _EPS = 1e-12
@@ -24,7 +24,7 @@ __all__ = [
 
 
 def _clip(p: np.ndarray) -> np.ndarray:
-    return np.clip(p, _EPS, 1.0 - _EPS)
+    return np.asarray(np.clip(p, _EPS, 1.0 - _EPS))
 
 
 @register_attack
@@ -42,8 +42,8 @@ class LossAttack(Attack):
         out = ctx.outputs
         if out.kind == "regression":
             assert out.y is not None
-            return -np.square(out.pred - out.y)
-        return np.log(np.maximum(out.true_class_proba, _EPS))
+            return np.asarray(-np.square(out.pred - out.y))
+        return np.asarray(np.log(np.maximum(out.true_class_proba, _EPS)))
 
 
 @register_attack
@@ -88,7 +88,7 @@ class EntropyAttack(Attack):
     def score(self, ctx: AttackContext) -> np.ndarray:
         p = ctx.outputs.probs
         assert p is not None
-        return np.sum(p * np.log(np.clip(p, _EPS, 1.0)), axis=1)
+        return np.asarray(np.sum(p * np.log(np.clip(p, _EPS, 1.0)), axis=1))
 
 
 @register_attack
@@ -113,7 +113,7 @@ class ModifiedEntropyAttack(Attack):
         rows = np.arange(p.shape[0])
         own = np.where(out.y_idx >= 0, others[rows, np.clip(out.y_idx, 0, None)], 0.0)
         mentr = term_y + others.sum(axis=1) - own
-        return -mentr
+        return np.asarray(-mentr)
 
 
 @register_attack

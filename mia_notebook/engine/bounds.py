@@ -1,0 +1,112 @@
+"""Confidence bounds: Clopper-Pearson intervals and the epsilon lower bound of DP.
+
+The epsilon lower bound turns one-sided Clopper-Pearson intervals on (TPR, FPR) and
+(TNR, FNR) into a bound that holds with the stated confidence for any
+(epsilon, delta)-DP training algorithm, simultaneously over all candidate thresholds
+(union bound). Members are the positive class; higher scores = more likely a member.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from .options import validate_confidence
+
+__all__ = ["candidate_thresholds", "clean_scores", "clopper_pearson", "epsilon_lower_bound"]
+
+# Candidate thresholds for the epsilon bound: pooled-score quantiles at these tail
+# fractions, in each tail. Chosen without looking at membership labels, so the union
+# bound over them is valid.
+_EPS_TAIL_POINTS = 24
+
+
+def clean_scores(scores: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scores as finite float64 (ranking kept; NaN lowest) and members as bool."""
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    m = np.asarray(members, dtype=bool).ravel()
+    if s.shape != m.shape:
+        raise ValueError(
+            f"scores and members must have the same length. Got {s.shape[0]} and {m.shape[0]}."
+        )
+    if not np.all(np.isfinite(s)):
+        # Map +-inf to finite extremes so the ranking is kept; NaN ranks lowest.
+        finite = s[np.isfinite(s)]
+        lo = finite.min() - 1.0 if finite.size else -1.0
+        hi = finite.max() + 1.0 if finite.size else 1.0
+        s = np.where(np.isnan(s), lo - 1.0, np.clip(s, lo, hi))
+    return s, m
+
+
+def clopper_pearson(
+    k: np.ndarray | int, n: np.ndarray | int, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided Clopper-Pearson bounds for a binomial proportion ``k / n``.
+
+    Returns ``(lower, upper)``: each is a one-sided ``1 - alpha`` confidence bound
+    (``lower`` is 0 where ``k == 0``, ``upper`` is 1 where ``k == n``).
+    """
+    k_arr = np.asarray(k, dtype=np.float64)
+    n_arr = np.asarray(n, dtype=np.float64) * np.ones_like(k_arr)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lower = np.where(k_arr > 0, stats.beta.ppf(alpha, k_arr, n_arr - k_arr + 1), 0.0)
+        upper = np.where(k_arr < n_arr, stats.beta.ppf(1 - alpha, k_arr + 1, n_arr - k_arr), 1.0)
+    return np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
+
+
+def candidate_thresholds(s: np.ndarray) -> np.ndarray:
+    """Label-independent thresholds: pooled-score quantiles, dense in both tails."""
+    n = s.size
+    tail = np.unique(np.geomspace(1.0 / n, 0.5, _EPS_TAIL_POINTS))
+    qs = np.unique(np.concatenate([tail, 1.0 - tail]))
+    return np.unique(np.quantile(s, qs, method="inverted_cdf"))
+
+
+def epsilon_lower_bound(
+    scores: np.ndarray,
+    members: np.ndarray,
+    *,
+    confidence: float = 0.95,
+    delta: float = 0.0,
+) -> float:
+    """Empirical lower bound on the epsilon of (epsilon, delta)-DP.
+
+    For each candidate threshold ``t`` (predict "member" when ``score >= t``), DP
+    implies ``TPR <= e^eps * FPR + delta`` and ``TNR <= e^eps * FNR + delta``. Using a
+    lower confidence bound for the numerator rate and an upper one for the
+    denominator rate gives a bound on epsilon. All intervals hold simultaneously with
+    probability ``confidence`` (Bonferroni over every interval used), so the result is
+    a lower bound at that confidence. Returns 0.0 when no threshold gives evidence, NaN
+    when a class is empty.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+    members : array-like of bool, shape (n_samples,)
+    confidence : float, default=0.95
+    delta : float, default=0.0
+    """
+    confidence = validate_confidence(confidence)
+    s, m = clean_scores(scores, members)
+    n_pos, n_neg = int(m.sum()), int((~m).sum())
+    if n_pos == 0 or n_neg == 0:
+        return math.nan
+    thr = candidate_thresholds(s)
+    pos_sorted = np.sort(s[m])
+    neg_sorted = np.sort(s[~m])
+    tp = n_pos - np.searchsorted(pos_sorted, thr, side="left")
+    fp = n_neg - np.searchsorted(neg_sorted, thr, side="left")
+    fn, tn = n_pos - tp, n_neg - fp
+    # 4 one-sided intervals per threshold: TPR lo, FPR hi, TNR lo, FNR hi.
+    alpha = (1.0 - confidence) / (4 * thr.size)
+    tpr_lo, _ = clopper_pearson(tp, n_pos, alpha)
+    _, fpr_hi = clopper_pearson(fp, n_neg, alpha)
+    tnr_lo, _ = clopper_pearson(tn, n_neg, alpha)
+    _, fnr_hi = clopper_pearson(fn, n_pos, alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e1 = np.log(np.clip(tpr_lo - delta, 0.0, None) / fpr_hi)
+        e2 = np.log(np.clip(tnr_lo - delta, 0.0, None) / fnr_hi)
+    best = np.nanmax(np.concatenate([e1, e2, [0.0]]))
+    return float(max(best, 0.0))

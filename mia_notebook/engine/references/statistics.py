@@ -1,0 +1,87 @@
+"""Per-record statistics of a model: what reference models and the target are compared on.
+
+The threshold attacks use them too, so this module needs nothing from the trainer.
+Sign convention: higher = the model fits the record better (members: higher).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..data import as_float_array
+from ..target import TargetOutputs, decision_to_probs, label_index
+
+__all__ = [
+    "EPS",
+    "REG_EPS",
+    "logit_statistic",
+    "regression_statistic",
+    "statistic",
+    "target_statistic",
+]
+
+#: Probabilities are clipped to [EPS, 1 - EPS] in the logit statistic (as the
+#: ``logit`` threshold attack does), so it lies in about [-27.6, 27.6].
+EPS = 1e-12
+#: Regression statistic: -log(squared error + REG_EPS * var(y)).
+REG_EPS = 1e-9
+
+
+def logit_statistic(probs: np.ndarray, y_idx: np.ndarray) -> np.ndarray:
+    """log(p_y) - log(sum_{j != y} p_j) per row; p_y = 0 for a label index of -1.
+
+    Higher = the model is more confident in the true label (members: higher).
+    Invariant to the rows' normalisation, and exact when p_y is within 1e-16 of 1.
+
+    Parameters
+    ----------
+    probs : ndarray of shape (n_samples, n_classes)
+    y_idx : ndarray of int, shape (n_samples,)
+
+    Returns
+    -------
+    ndarray of float64, shape (n_samples,)
+    """
+    rows = np.arange(probs.shape[0])
+    p_y = np.where(y_idx >= 0, probs[rows, np.clip(y_idx, 0, None)], 0.0)
+    rest = probs.sum(axis=1) - p_y
+    return np.asarray(np.log(np.maximum(p_y, EPS)) - np.log(np.maximum(rest, EPS)))
+
+
+def regression_statistic(pred: np.ndarray, y: np.ndarray, y_scale: float) -> np.ndarray:
+    """-log(squared error + REG_EPS * y_scale): higher = smaller error (members: higher)."""
+    err2 = np.square(np.asarray(pred, dtype=np.float64).ravel() - y)
+    return np.asarray(-np.log(err2 + REG_EPS * y_scale))
+
+
+def statistic(
+    model: Any, X: Any, labels: np.ndarray, kind: str, y_scale: float = 1.0
+) -> np.ndarray:
+    """The per-record statistic of a fitted ``model`` on ``X`` with true ``labels``.
+
+    Classifiers (``kind`` 'proba' or 'decision'): logit-scaled true-class confidence
+    (:func:`logit_statistic`). Regressors: :func:`regression_statistic`.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_samples,)
+    """
+    if kind == "regression":
+        return regression_statistic(model.predict(X), as_float_array(labels), y_scale)
+    classes = np.asarray(model.classes_)
+    if kind == "proba":
+        probs = np.asarray(model.predict_proba(X), dtype=np.float64)
+    else:
+        probs = decision_to_probs(model.decision_function(X), len(classes))
+    return logit_statistic(probs, label_index(classes, labels))
+
+
+def target_statistic(outputs: TargetOutputs, y_scale: float) -> np.ndarray:
+    """:func:`statistic` of the target model, from its already-queried outputs."""
+    if outputs.kind == "regression":
+        assert outputs.y is not None
+        return regression_statistic(outputs.pred, outputs.y, y_scale)
+    assert outputs.probs is not None and outputs.y_idx is not None
+    return logit_statistic(outputs.probs, outputs.y_idx)

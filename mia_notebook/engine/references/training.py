@@ -1,0 +1,355 @@
+"""Train the reference models: unfitted copies of the user's model, fitted on IN halves.
+
+Each reference model is an unfitted copy of the model (``sklearn.base.clone``, or, when
+clone refuses an estimator such as ``CatBoostClassifier(cat_features=[...])``, a rebuild
+from ``type(model)(**model.get_params())``) fitted on its IN rows of the
+:class:`~.population.Population`, then queried on every row for one statistic per
+record. The user's model and dataframes are never touched.
+
+Training runs through :class:`joblib.Parallel`, so ``joblib.parallel_config(backend=
+"dask")`` sends it to a Dask cluster. Every finished reference model's statistics go
+into :data:`~mia_notebook.engine.cache.CACHE` at once (one entry per reference model,
+keyed by the model's parameters, the data fingerprint, the seed and the settings): an
+interrupted run resumes from the models already trained, and a failing fit costs only
+its own column.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from joblib.parallel import get_active_backend
+from sklearn.base import clone
+
+from ..cache import CACHE
+from ..data import AuditData
+from ..errors import MiaValueError, ModelPredictionError
+from ..options import validate_n_jobs
+from ..progress import NullProgress, Progress
+from ..target import TargetOutputs, fingerprint_model
+from .population import Population, in_out_mask, make_population, take_rows
+from .signals import ReferenceSignals
+from .statistics import statistic, target_statistic
+
+__all__ = [
+    "SEQUENTIAL_BELOW_S",
+    "ReferencesFailed",
+    "clone_problem",
+    "compute_references",
+    "error_text",
+    "fit_reference",
+    "params_fingerprint",
+    "rebuild_note",
+    "resolve_n_jobs",
+    "train_references",
+    "unfitted_copy",
+]
+
+#: With the default n_jobs, the first reference model is fitted in-process; when the
+#: rest would take less than this many seconds in-process, they stay there too, since
+#: starting worker processes costs seconds (much more on a busy machine).
+SEQUENTIAL_BELOW_S = 3.0
+
+
+class ReferencesFailed(MiaValueError):
+    """Not one reference model could be trained."""
+
+
+def error_text(e: BaseException) -> str:
+    """``Type: first line of the message`` of an exception."""
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return f"{type(e).__name__}: {msg}" if msg else type(e).__name__
+
+
+def unfitted_copy(model: Any) -> Any:
+    """``sklearn.base.clone(model)``; if clone refuses it, ``type(model)(**get_params())``.
+
+    Raises
+    ------
+    Exception
+        clone's own error, when the rebuild fails too.
+    """
+    try:
+        return clone(model)
+    except Exception as e:
+        try:
+            return type(model)(**model.get_params(deep=False))
+        except Exception:
+            raise e from None
+
+
+def rebuild_note(model: Any) -> str | None:
+    """The report note when reference models are rebuilt instead of cloned (else None)."""
+    try:
+        clone(model)
+    except Exception as e:
+        name = type(model).__name__
+        return (
+            f"sklearn.base.clone refused {name} ({error_text(e)}); reference models were "
+            f"rebuilt as {name}(**model.get_params()) instead"
+        )
+    return None
+
+
+def clone_problem(model: Any) -> str | None:
+    """Why reference models cannot be built from ``model`` (None if they can)."""
+    if not hasattr(model, "fit"):
+        return (
+            f"{type(model).__name__} has no fit method, so no reference models can be "
+            "trained; audit the estimator itself (e.g. the scikit-learn model or Pipeline)"
+        )
+    try:
+        unfitted_copy(model)
+    except Exception as e:
+        return (
+            f"sklearn.base.clone({type(model).__name__}) failed ({error_text(e)}); "
+            "reference attacks need a scikit-learn compatible estimator (get_params)"
+        )
+    return None
+
+
+def params_fingerprint(model: Any) -> str:
+    """Hash of the model's parameters only (an unfitted copy), not its learned state."""
+    try:
+        return str(joblib.hash(unfitted_copy(model)))[:16]
+    except Exception:
+        return f"id-{id(model):x}"
+
+
+def fit_reference(
+    index: int,
+    template: Any,
+    X: Any,
+    labels: np.ndarray,
+    rows: np.ndarray,
+    kind: str,
+    y_scale: float,
+) -> tuple[int, np.ndarray | None, str | None]:
+    """Fit a copy of ``template`` on ``rows``; return (index, float32 statistic, error).
+
+    Runs in a joblib worker. Exceptions become an error message so that one failing fit
+    does not cancel the others (KeyboardInterrupt still propagates).
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. ConvergenceWarning, once per copy
+            est = unfitted_copy(template)
+            est.fit(take_rows(X, rows), labels[rows])
+            stat = statistic(est, X, labels, kind, y_scale)
+    except Exception as e:
+        return index, None, error_text(e)
+    if not np.isfinite(stat).all():
+        return index, None, "the reference model returned NaN or inf"
+    return index, stat.astype(np.float32), None
+
+
+def resolve_n_jobs(n_jobs: int | None) -> int | None:
+    """``n_jobs`` for joblib: None defers to the n_jobs of an active
+    ``joblib.parallel_config``, else means every core (or Dask worker)."""
+    if n_jobs is not None:
+        return validate_n_jobs(n_jobs)
+    _, configured = get_active_backend()
+    return None if configured is not None else -1
+
+
+def _default_local_backend(n_jobs: int | None) -> bool:
+    """No n_jobs given and no ``joblib.parallel_config`` active: joblib's own loky."""
+    backend, configured = get_active_backend()
+    return n_jobs is None and configured is None and type(backend).__name__ == "LokyBackend"
+
+
+class _Collector:
+    """Receives finished jobs: caches each at once, counts progress, keeps failures."""
+
+    def __init__(self, key: tuple[Hashable, ...], progress: Progress) -> None:
+        self.key, self.progress = key, progress
+        self.done: dict[int, np.ndarray] = {}
+        self.failed: dict[int, str] = {}
+
+    def add(self, result: tuple[int, np.ndarray | None, str | None]) -> None:
+        j, stat, err = result
+        if stat is None:
+            self.failed[j] = err or "unknown error"
+        else:
+            CACHE.put((*self.key, j), stat)
+            self.done[j] = stat
+        self.progress.update(len(self.done) + len(self.failed))
+
+
+def train_references(
+    todo: Sequence[int],
+    template: Any,
+    pop: Population,
+    mask: np.ndarray,
+    kind: str,
+    n_jobs: int | None,
+    progress: Progress,
+    key: tuple[Hashable, ...],
+) -> tuple[dict[int, np.ndarray], dict[int, str]]:
+    """Fit the reference models ``todo`` (columns of ``mask``), caching each when done.
+
+    Returns
+    -------
+    done : dict of int to ndarray of float32, shape (n_rows,)
+        Statistic of every population row under each trained model.
+    failed : dict of int to str
+        Models whose fit or query raised, with the error.
+    """
+    out = _Collector(key, progress)
+    if not todo:
+        return out.done, out.failed
+
+    def job(j: int) -> Any:
+        rows = np.flatnonzero(mask[:, j])
+        return joblib.delayed(fit_reference)(
+            j, template, pop.X, pop.labels, rows, kind, pop.y_scale
+        )
+
+    progress.start(len(todo), "Training reference models")
+    try:
+        rest = list(todo)
+        n = resolve_n_jobs(n_jobs)
+        if _default_local_backend(n_jobs):  # maybe stay in-process
+            t0 = time.perf_counter()
+            func, args, kwargs = job(rest.pop(0))
+            out.add(func(*args, **kwargs))
+            if (time.perf_counter() - t0) * len(rest) < SEQUENTIAL_BELOW_S:
+                n = 1
+        if rest:
+            parallel = joblib.Parallel(n_jobs=n, return_as="generator_unordered")
+            for result in parallel(job(j) for j in rest):
+                out.add(result)
+    finally:
+        progress.close()
+    return out.done, out.failed
+
+
+def _extra_target_statistic(
+    model: Any, pop: Population, kind: str, key: tuple[Any, ...]
+) -> np.ndarray:
+    """The target model's statistic on the extra population rows (cached)."""
+    if pop.n_extra == 0:
+        return np.empty(0, dtype=np.float64)
+    cached = CACHE.get(("population-target", *key))
+    if cached is None:
+        X = take_rows(pop.X, np.arange(pop.n_records, pop.n_rows))
+        try:
+            cached = statistic(model, X, pop.labels[pop.n_records :], kind, pop.y_scale)
+        except Exception as e:
+            raise ModelPredictionError(
+                f"The model raised {error_text(e)} on the 'population' rows. Check that "
+                "they are preprocessed like the training data (same columns and dtypes, "
+                "missing values imputed)."
+            ) from e
+        CACHE.put(("population-target", *key), cached)
+    return np.asarray(cached)
+
+
+def _train_or_resume(
+    model: Any,
+    pop: Population,
+    mask: np.ndarray,
+    key: tuple[Hashable, ...],
+    kind: str,
+    n_jobs: int | None,
+    progress: Progress,
+) -> tuple[dict[int, np.ndarray], dict[int, str], int]:
+    """Statistics of every reference model (cached or trained now), failures, n cached."""
+    n_references = mask.shape[1]
+    have = {j: CACHE.get((*key, j)) for j in range(n_references)}
+    cached = {j: s for j, s in have.items() if s is not None}
+    todo = [j for j in range(n_references) if j not in cached]
+    try:
+        trained, failed = train_references(
+            todo, unfitted_copy(model), pop, mask, kind, n_jobs, progress, key
+        )
+    except KeyboardInterrupt:
+        n_done = sum((*key, j) in CACHE for j in range(n_references))
+        raise KeyboardInterrupt(
+            f"Interrupted while training reference models: {n_done} of {n_references} are "
+            "trained and cached; run the audit again to resume from them."
+        ) from None
+    return {**cached, **trained}, failed, len(cached)
+
+
+def compute_references(
+    model: Any,
+    data: AuditData,
+    outputs: TargetOutputs,
+    *,
+    n_references: int,
+    seed: int,
+    population: pd.DataFrame | None = None,
+    n_jobs: int | None = None,
+    progress: Progress | None = None,
+    model_fingerprint: str | None = None,
+) -> ReferenceSignals:
+    """Train (or fetch from the cache) the reference models and collect their statistics.
+
+    Parameters
+    ----------
+    model : fitted estimator
+        The target model; only unfitted copies of it are fitted.
+    data : AuditData
+    outputs : TargetOutputs
+        The target model's outputs on ``data`` (for its own statistic).
+    n_references : int
+        Reference models to train.
+    seed : int
+        Seed of the IN/OUT split.
+    population : DataFrame, default=None
+        Extra rows from the same distribution, validated by ``check_population``.
+    n_jobs : int, default=None
+        joblib ``n_jobs``; None: the active ``joblib.parallel_config`` or all cores.
+    progress : Progress, default=None
+    model_fingerprint : str, default=None
+        Fingerprint of the fitted target (for the cached population statistic).
+
+    Returns
+    -------
+    ReferenceSignals
+
+    Raises
+    ------
+    ReferencesFailed
+        When every reference fit failed.
+    KeyboardInterrupt
+        When interrupted; the models finished so far stay cached.
+    """
+    kind = outputs.kind
+    pop = make_population(data, population, kind)
+    mask = in_out_mask(pop.n_rows, n_references, seed)
+    key = ("reference", params_fingerprint(model), pop.fingerprint, kind, seed, n_references)
+    stats, failed, n_cached = _train_or_resume(
+        model, pop, mask, key, kind, n_jobs, progress or NullProgress()
+    )
+    ids = np.array(sorted(stats), dtype=np.int64)
+    if ids.size == 0:
+        first = next(iter(sorted(failed.items())))
+        raise ReferencesFailed(
+            f"All {n_references} reference model fits failed (model {first[0]}: {first[1]})."
+        )
+    full = np.stack([stats[int(j)] for j in ids], axis=1).astype(np.float32, copy=False)
+    in_mask, n = mask[:, ids], pop.n_records
+    fp = model_fingerprint or fingerprint_model(model)
+    return ReferenceSignals(
+        signal=full[:n],
+        in_mask=in_mask[:n],
+        target=target_statistic(outputs, pop.y_scale),
+        pop_signal=full[n:],
+        pop_in_mask=in_mask[n:],
+        pop_target=_extra_target_statistic(model, pop, kind, (fp, pop.fingerprint)),
+        kind=kind,
+        n_requested=n_references,
+        reference_ids=ids,
+        failed=failed,
+        n_trained=len(stats) - n_cached,
+        n_cached=n_cached,
+        rebuilt=rebuild_note(model),
+    )
