@@ -27,9 +27,9 @@ from sklearn.linear_model import LogisticRegression
 
 import mia_notebook as mn
 from bench._results import machine, max_rss_mib, write_section
-from mia_notebook import widgets as widgets_module
 from mia_notebook.engine.attacks import attack_class
-from mia_notebook.widgets import AuditPanel
+from mia_notebook.panel import AuditPanel
+from mia_notebook.panel import view as panel_view
 
 TARGET_MS = 300.0
 
@@ -92,7 +92,7 @@ def run(n: int, repeats: int) -> str:
     panel = AuditPanel(report, model=model)
     # As if displayed in a notebook: every change builds the display bundle (widget view,
     # static HTML, text) and hands it to update_display (a no-op here: no kernel).
-    widgets_module.update_display = lambda *args, **kwargs: None
+    panel_view.update_display = lambda *args, **kwargs: None  # type: ignore[assignment]
     panel._displayed = True
 
     rows: list[tuple[str, list[float], list[dict[str, float]]]] = []

@@ -1,4 +1,8 @@
-"""AuditPanel logic without a browser: set controls in Python, check the report."""
+"""AuditPanel logic without a browser: set controls in Python, check the report.
+
+Runs use the real :func:`mia_notebook.audit` with cheap settings (small forests, few
+reference models); nothing stands in for it.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +18,11 @@ from conftest import features
 from sklearn.ensemble import RandomForestClassifier
 
 import mia_notebook as mn
-from mia_notebook import widgets
 from mia_notebook.engine import metrics
-from mia_notebook.widgets import AuditPanel, show_panel
+from mia_notebook.panel import AuditPanel, show_panel
+from mia_notebook.panel import runner as panel_runner
+from mia_notebook.panel import view as panel_view
+from mia_notebook.render.format import fmt_number
 
 THRESHOLD = ["loss", "confidence", "entropy"]
 
@@ -47,9 +53,11 @@ def panel(fitted, base_report):
 def published(monkeypatch):
     """Capture display / update_display calls made by the panel."""
     calls: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-    monkeypatch.setattr(widgets, "display", lambda b, **kw: calls.append(("display", b, kw)))
     monkeypatch.setattr(
-        widgets, "update_display", lambda b, **kw: calls.append(("update", b, kw))
+        panel_view, "display", lambda b, **kw: calls.append(("display", b, kw))
+    )
+    monkeypatch.setattr(
+        panel_view, "update_display", lambda b, **kw: calls.append(("update", b, kw))
     )
     return calls
 
@@ -81,7 +89,11 @@ def test_fpr_target_changes_tpr_column_and_table(panel):
 
 
 def test_view_reuses_scores_no_reaudit(panel, monkeypatch):
-    monkeypatch.setattr(mn, "audit", lambda *a, **k: pytest.fail("instant change re-audited"))
+    def fail(*a: Any, **k: Any) -> None:
+        pytest.fail("instant change re-audited")
+
+    monkeypatch.setattr(panel_runner, "audit", fail)
+    monkeypatch.setattr(panel_view, "audit", fail)
     scores = panel.report.scores
     panel.fpr.value = 0.05
     panel.flag.value = 4
@@ -114,7 +126,7 @@ def test_redaction_masks_and_caller_redaction_is_locked(panel, fitted):
     panel.flag.value = 5
     assert "999-" not in panel.view.value
     col = "mean texture"
-    shown = [f"{v:.4f}" for v in tr[col].iloc[panel.report.flagged_positions()]]
+    shown = [fmt_number(v) for v in tr[col].iloc[panel.report.flagged_positions()]]
     assert any(s in panel.view.value for s in shown)
     panel.redact.value = (*panel.redact.value, col)
     assert col in panel.report.options.redact
@@ -189,7 +201,7 @@ def test_callback_error_is_shown_in_panel(panel, monkeypatch):
     def boom(report: Any) -> str:
         raise RuntimeError("renderer exploded <b>")
 
-    monkeypatch.setattr(widgets, "render_html", boom)
+    monkeypatch.setattr(panel_view, "render_html", boom)
     panel.fpr.value = 0.05  # must not raise
     assert panel.last_error == "RuntimeError: renderer exploded <b>"
     assert "renderer exploded &lt;b&gt;" in panel.status.value
@@ -208,100 +220,64 @@ def test_construct_from_model_arguments(fitted):
 
 
 # ------------------------------------------------------------------ Run / Cancel
-def test_run_reaudits_with_new_seed_and_keeps_view(panel, monkeypatch):
-    real = mn.audit
-    seen: list[dict[str, Any]] = []
-
-    def spy(model: Any, **kwargs: Any) -> mn.AuditReport:
-        seen.append(kwargs)
-        kwargs.pop("progress", None)
-        return real(model, **{k: v for k, v in kwargs.items() if k != "progress"})
-
-    monkeypatch.setattr(mn, "audit", spy)
+def test_run_reaudits_with_new_seed_and_keeps_view(panel):
     panel.fpr.value = 0.1
     panel.seed.value = 7
     assert not panel.run_button.disabled
+    kwargs = panel.audit_arguments()
+    assert kwargs["seed"] == 7 and kwargs["fpr"] == (0.1,) and kwargs["target"] == "label"
+    assert set(kwargs["attacks"]) == set(THRESHOLD)
     panel.run()
     assert panel.wait(120)
-    assert panel.last_error is None
-    assert seen[0]["seed"] == 7 and seen[0]["fpr"] == (0.1,) and seen[0]["target"] == "label"
-    assert set(seen[0]["attacks"]) == set(THRESHOLD)
+    assert panel.last_error is None and panel.runner.outcome == "done"
     assert panel.report.run["seed"] == 7
+    assert panel.report.run["target"] == "label"
+    assert set(panel.report.computed_attacks) == set(THRESHOLD)
     assert panel.report.options.fpr == (0.1,)
     assert panel.run_button.disabled and panel.cancel_button.disabled
     assert "Done" in panel.progress_label.value
 
 
-def _blocking_audit(release: threading.Event, cooperative: bool):
-    """A stand-in audit that trains 'forever' until released or cancelled."""
-    calls = {"n": 0, "cancelled": False}
-
-    def slow(model: Any, *, train: Any, test: Any, target: str, seed: int = 0,
-             progress: Any = None, **kw: Any) -> Any:
-        calls["n"] += 1
-        try:
-            if progress is not None:
-                progress.start(100, "Training reference models")
-            for i in range(1000):
-                if release.wait(0.01):
-                    break
-                if progress is not None:
-                    progress.update(min(i, 100))
-        except widgets.AuditCancelled:
-            calls["cancelled"] = True
-            raise
-        return mn.audit(model, train=train, test=test, target=target, seed=seed,
-                        attacks=THRESHOLD)
-
-    if not cooperative:
-        def plain(model: Any, *, train: Any, test: Any, target: str, seed: int = 0,
-                  **kw: Any) -> Any:
-            return slow(model, train=train, test=test, target=target, seed=seed)
-
-        return plain, calls
-    return slow, calls
+def _wait_for(condition: Any, seconds: float = 120.0) -> bool:
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return True
+        threading.Event().wait(0.01)
+    return False
 
 
-@pytest.mark.parametrize("cooperative", [True, False])
-def test_cancel_reenables_controls_and_discards_result(panel, monkeypatch, cooperative):
-    release = threading.Event()
-    fake, calls = _blocking_audit(release, cooperative)
-    monkeypatch.setattr(mn, "audit", fake)
+def test_cancel_stops_training_reenables_controls_and_discards_result(fitted, base_report):
+    """A real audit training many reference models: Cancel stops it at the next model."""
+    panel = AuditPanel(base_report, model=fitted[0], n_jobs=1)
     before = panel.report
-    panel.seed.value = 3
+    panel.attacks.value = ("loss", "lira-offline")
+    panel.references.value = 200
+    panel.seed.value = 1234  # a seed no other test trains, so nothing comes from the cache
     panel.run()
     assert panel.running and panel.attacks.disabled and panel.seed.disabled
     assert not panel.cancel_button.disabled and panel.run_button.disabled
-    if cooperative:  # progress reaches the panel
-        for _ in range(500):
-            if panel.progress.value > 0:
-                break
-            threading.Event().wait(0.01)
-        assert panel.progress.max == 100 and "Training reference models" in (
-            panel.progress_label.value
-        )
+    assert _wait_for(lambda: panel.progress.value > 0), "no progress reached the panel"
+    assert panel.progress.max == 200
+    assert "Training reference models" in panel.progress_label.value
     panel.cancel()
     assert not panel.running and not panel.seed.disabled and panel.cancel_button.disabled
-    assert not panel.run_button.disabled  # the seed change is still pending
+    assert not panel.run_button.disabled  # the changes are still pending
     assert "Cancelled" in panel.progress_label.value
-    if not cooperative:  # it runs to its end, then the result is dropped
-        release.set()
-    assert panel.wait(60)  # cooperative: stops at its next progress step
-    release.set()
-    assert calls["cancelled"] is cooperative
+    assert panel.wait(120)  # stops at its next progress step
+    assert panel.runner.outcome == "cancelled"
+    assert panel.progress.value < 200
     assert panel.report.scores is before.scores and panel.report.run["seed"] == 0
     assert panel.last_error is None
+    panel.cancel()  # nothing running: a no-op
 
 
-def test_run_error_is_shown(panel, monkeypatch):
-    def failing(model: Any, **kwargs: Any) -> Any:
-        raise mn.MiaValueError("The 'references' parameter must be >= 1. Got 0 instead.")
-
-    monkeypatch.setattr(mn, "audit", failing)
+def test_run_error_is_shown(fitted, base_report):
+    panel = AuditPanel(base_report, model=fitted[0], confidence=2.0)
     panel.seed.value = 5
     panel.run()
     assert panel.wait(30)
-    assert "references" in (panel.last_error or "")
+    assert panel.runner.outcome == "error"
+    assert "confidence" in (panel.last_error or "")
     assert "MiaValueError" in panel.status.value
     assert not panel.seed.disabled and not panel.run_button.disabled
 
@@ -361,3 +337,10 @@ def test_run_adds_reference_attack_and_inspector_uses_it(fitted, base_report):
     panel.flag.value = 2
     panel.record.value = panel.record.options[1][1]
     assert "data:image/png;base64," in panel.record_view.value
+
+
+def test_widgets_module_is_an_alias_of_panel():
+    from mia_notebook import widgets
+
+    assert widgets.AuditPanel is AuditPanel and widgets.show_panel is show_panel
+    assert mn.AuditPanel is AuditPanel and mn.show_panel is show_panel

@@ -1,0 +1,277 @@
+"""The panel's controls: stock ipywidgets, built from a report, and what they mean as
+:meth:`AuditReport.with_options` view options and :func:`audit` arguments."""
+
+from __future__ import annotations
+
+import html
+import traceback
+from typing import Any
+
+import ipywidgets as W
+import pandas as pd
+
+from ..engine.attacks import attack_class, available_attacks
+from ..engine.errors import MiaValueError
+from ..engine.references import DEFAULT_REFERENCES, MAX_REFERENCES
+from ..engine.results import AuditReport
+
+__all__ = [
+    "FPR_CHOICES",
+    "NO_RECORD",
+    "PanelControls",
+    "attack_options",
+    "fpr_text",
+    "needs_references",
+]
+
+#: FPR targets offered by the panel's slider (a report's own targets are added).
+FPR_CHOICES: tuple[float, ...] = (
+    0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5
+)  # fmt: skip
+#: Value of the record dropdown when no record is chosen.
+NO_RECORD = -1
+_WIDE = {"description_width": "initial"}
+
+
+def fpr_text(value: float) -> str:
+    """``0.001`` as ``0.1%``."""
+    return f"{value * 100:g}%"
+
+
+def needs_references(name: str) -> bool:
+    """Whether attack ``name`` trains reference models (False for unknown names)."""
+    try:
+        return bool(attack_class(name).needs_references)
+    except MiaValueError:
+        return False
+
+
+def attack_options(report: AuditReport) -> list[tuple[str, str]]:
+    """Every attack, computed ones first, labelled with what selecting it needs."""
+    computed = set(report.computed_attacks)
+    names = list(dict.fromkeys([*report.computed_attacks, *available_attacks()]))
+    out = []
+    for name in names:
+        if name in computed:
+            label = name
+        elif name in report.skipped:
+            label = f"{name} (not run: Run to retry)"
+        else:
+            label = f"{name} (needs Run)"
+        out.append((label, name))
+    return out
+
+
+def initial_fpr(report: AuditReport) -> float:
+    """The report's smallest FPR target that its non-members can resolve."""
+    targets = report.options.fpr
+    resolvable = [t for t in targets if report.data.n_test * t >= 1.0 - 1e-9]
+    return float(resolvable[0] if resolvable else targets[-1])
+
+
+class PanelControls:
+    """The widgets of an :class:`~mia_notebook.panel.AuditPanel`, set from ``report``.
+
+    Run settings (need training): ``attacks``, ``references``, ``seed``, the buttons
+    and the progress bar. Instant settings (re-view cached scores): ``fpr``, ``flag``,
+    ``slice``, ``redact``. Outputs: ``status``, ``view``, ``record``, ``record_view``;
+    ``widget`` holds them all.
+
+    Parameters
+    ----------
+    report : AuditReport
+        The audit the controls start from.
+    train, test : DataFrame
+        The frames every Run audits.
+    audit_kwargs : dict
+        Further :func:`audit` arguments for every Run.
+    """
+
+    def __init__(
+        self,
+        report: AuditReport,
+        *,
+        train: pd.DataFrame,
+        test: pd.DataFrame,
+        audit_kwargs: dict[str, Any],
+    ) -> None:
+        self._base = report
+        self.train, self.test = train, test
+        self._audit_kwargs = {
+            k: v for k, v in audit_kwargs.items() if k not in ("train", "test", "target")
+        }
+        self._locked_redact = tuple(report.options.redact)
+        self.last_error: str | None = None
+        self._build_run(report)
+        self._build_view(report)
+        self.status = W.HTML("")
+        self.view = W.HTML("")
+        self.record = W.Dropdown(
+            options=[("— choose a flagged record —", NO_RECORD)], value=NO_RECORD,
+            description="Inspect record", style=_WIDE, layout=W.Layout(width="420px"),
+        )  # fmt: skip
+        self.record_view = W.HTML("")
+        self.widget = self._layout()
+
+    def _build_run(self, report: AuditReport) -> None:
+        self.attacks = W.SelectMultiple(
+            options=attack_options(report), value=tuple(report.attacks),
+            rows=min(8, max(4, len(available_attacks()))), description="Attacks", style=_WIDE,
+        )  # fmt: skip
+        self.references = W.BoundedIntText(
+            value=int(report.run.get("references") or DEFAULT_REFERENCES), min=1,
+            max=MAX_REFERENCES, description="Reference models", style=_WIDE,
+            layout=W.Layout(width="220px"),
+        )  # fmt: skip
+        self.seed = W.BoundedIntText(
+            value=int(report.run.get("seed", 0)), min=0, max=2**32 - 1, description="Seed",
+            style=_WIDE, layout=W.Layout(width="220px"),
+        )  # fmt: skip
+        self.run_button = W.Button(description="Run", icon="play", disabled=True)
+        self.cancel_button = W.Button(description="Cancel", icon="stop", disabled=True)
+        self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="160px"))
+        self.progress.layout.visibility = "hidden"
+        self.progress_label = W.Label("")
+
+    def _build_view(self, report: AuditReport) -> None:
+        values = sorted({*FPR_CHOICES, *report.options.fpr})
+        self.fpr = W.SelectionSlider(
+            options=[(fpr_text(v), v) for v in values], value=initial_fpr(report),
+            description="FPR target", continuous_update=False, style=_WIDE,
+            layout=W.Layout(width="360px"),
+        )  # fmt: skip
+        n_train, flag = report.data.n_train, report.options.flag
+        self.flag = W.IntSlider(
+            value=flag, min=0, max=max(min(100, n_train), flag), description="Flagged records",
+            continuous_update=False, style=_WIDE, layout=W.Layout(width="360px"),
+        )  # fmt: skip
+        cols = [str(c) for c in report.data.train.columns]
+        test_cols = {str(c) for c in report.data.test.columns}
+        both = [c for c in cols if c in test_cols and c != report.data.target]
+        choices = ["", *both]
+        self.slice = W.Dropdown(
+            options=[("(none)", ""), *[(c, c) for c in both]],
+            value=report.options.slice if report.options.slice in choices else "",
+            description="Slice by", style=_WIDE,
+        )  # fmt: skip
+        self.redact = W.SelectMultiple(
+            options=cols, value=tuple(report.options.redact), rows=min(6, max(3, len(cols))),
+            description="Redact", style=_WIDE,
+        )  # fmt: skip
+
+    def _layout(self) -> W.VBox:
+        run_box = W.VBox(
+            [
+                W.HTML("<b>Needs a Run</b> (training)"),
+                self.attacks,
+                self.references,
+                self.seed,
+                W.HBox([self.run_button, self.cancel_button]),
+                W.HBox([self.progress, self.progress_label]),
+            ],
+            layout=W.Layout(margin="0 24px 0 0"),
+        )
+        title = W.HTML("<b>Instant</b> (from cached scores)")
+        view_box = W.VBox([title, self.fpr, self.flag, self.slice, self.redact])
+        widget = W.VBox(
+            [
+                W.HBox([run_box, view_box]),
+                self.status,
+                self.view,
+                W.HTML("<b>Record inspector</b>"),
+                self.record,
+                self.record_view,
+            ]
+        )
+        widget.add_class("mia-audit-panel")
+        return widget
+
+    def set_running(self, running: bool, message: str, *, pending: bool) -> None:
+        """Lock the run settings while a run is in progress; show ``message``."""
+        for w in (self.attacks, self.references, self.seed):
+            w.disabled = running
+        self.cancel_button.disabled = not running
+        self.run_button.disabled = running or not pending
+        if running:
+            self.run_button.button_style = ""
+            self.progress.value, self.progress.max = 0, 1
+            self.progress.bar_style = "info"
+        self.progress.layout.visibility = "visible" if running else "hidden"
+        self.progress_label.value = message
+
+    def show_progress(self, done: int, total: int, description: str) -> None:
+        """Draw one engine progress step."""
+        self.progress.max = max(int(total), 1)
+        self.progress.value = min(int(done), self.progress.max)
+        self.progress_label.value = f"{description}: {done}/{total}"
+
+    # ------------------------------------------------------------ what they mean
+    def view_options(self) -> dict[str, Any]:
+        """The instant settings as :meth:`AuditReport.with_options` arguments."""
+        computed = self._base.computed_attacks
+        shown = tuple(a for a in self.attacks.value if a in computed)
+        return {
+            "fpr": (float(self.fpr.value),),
+            "flag": int(self.flag.value),
+            "slice": self.slice.value or None,
+            "redact": tuple(dict.fromkeys([*self._locked_redact, *self.redact.value])),
+            "attacks": shown or None,
+        }
+
+    def pending(self) -> list[str]:
+        """Settings changed since the last audit that need a Run, described."""
+        run = self._base.run
+        computed = set(self._base.computed_attacks)
+        out = []
+        missing = [a for a in self.attacks.value if a not in computed]
+        if missing:
+            out.append("attacks not computed yet: " + ", ".join(missing))
+        uses_refs = any(needs_references(a) for a in [*computed, *self.attacks.value])
+        ran_with = run.get("references")
+        if uses_refs and ran_with is not None and int(self.references.value) != int(ran_with):
+            out.append(f"reference models: {ran_with} → {self.references.value}")
+        if int(self.seed.value) != int(run.get("seed", 0)):
+            out.append(f"seed: {run.get('seed', 0)} → {self.seed.value}")
+        return out
+
+    def audit_arguments(self) -> dict[str, Any]:
+        """Keyword arguments of the next Run's :func:`audit` call (no model, no
+        progress)."""
+        run = self._base.run
+        view = self.view_options()
+        return {
+            **self._audit_kwargs,
+            "train": self.train,
+            "test": self.test,
+            "target": run.get("target", self._base.data.target),
+            "features": list(run.get("features", self._base.data.features)),
+            "attacks": list(dict.fromkeys([*self._base.computed_attacks, *self.attacks.value])),
+            "seed": int(self.seed.value),
+            "references": int(self.references.value),
+            "fpr": view["fpr"],
+            "flag": view["flag"],
+            "slice": view["slice"],
+            "redact": list(view["redact"]),
+        }
+
+    # ------------------------------------------------------------------ messages
+    def _note(self, text: str) -> None:
+        self.status.value = (
+            f"<div style='color:#57606a;font-size:12px'>{html.escape(text)}</div>" if text else ""
+        )
+
+    def _clear_error(self) -> None:
+        self.last_error = None
+        self.status.value = ""
+
+    def _show_error(self, error: BaseException) -> None:
+        """Show ``error`` in the panel (not only in the browser console or kernel log)."""
+        text = f"{type(error).__name__}: {error}"
+        self.last_error = text
+        tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        self.status.value = (
+            "<div class='mia-error' style='color:#cf222e;border-left:3px solid #cf222e;"
+            f"padding:2px 8px'><b>Error:</b> {html.escape(text)}"
+            "<details><summary>Traceback</summary>"
+            f"<pre style='font-size:11px'>{html.escape(tb)}</pre></details></div>"
+        )
