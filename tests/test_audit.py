@@ -321,3 +321,77 @@ def test_reset_index_splits_are_not_mistaken_for_shared_rows(cancer_splits, fitt
         fitted, train=tr.reset_index(drop=True), test=te.reset_index(drop=True), target="label"
     )
     assert rep.run["n_members"] == len(tr)
+
+
+# ------------------------------------------------------------- attack registry
+@pytest.fixture
+def own_registry(monkeypatch):
+    """A copy of the attack registry, so attacks registered by a test do not leak."""
+    from mia_notebook.engine.attacks import base
+
+    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
+
+
+@pytest.fixture(scope="module")
+def scaled(cancer_splits):
+    """A logistic regression that converges fast (reference models refit it)."""
+    tr, _ = cancer_splits
+    return make_pipeline(StandardScaler(), LogisticRegression()).fit(features(tr), tr["label"])
+
+
+def test_a_registered_attack_runs_by_name_and_never_sees_membership(cancer_splits, scaled,
+                                                                     own_registry):
+    from dataclasses import fields
+
+    from mia_notebook.engine.attacks import Attack, AttackContext, register_attack
+
+    tr, te = cancer_splits
+    seen = []
+
+    @register_attack
+    class MarginAttack(Attack):
+        """Distance of the true-class probability from 1/2."""
+
+        name = "margin"
+        title = "Margin"
+        kinds = frozenset({"proba"})
+        auto = False
+
+        def score(self, ctx: AttackContext) -> np.ndarray:
+            seen.append({f.name for f in fields(ctx)})
+            return np.abs(ctx.outputs.true_class_proba - 0.5)
+
+    rep = mn.audit(scaled, train=tr, test=te, target="label", attacks="margin,loss")
+    p_y = np.r_[
+        scaled.predict_proba(features(tr))[np.arange(len(tr)), tr["label"]],
+        scaled.predict_proba(features(te))[np.arange(len(te)), te["label"]],
+    ]
+    np.testing.assert_allclose(rep.scores["margin"], np.abs(p_y - 0.5))
+    assert rep.summary.loc["margin", "AUC"] == pytest.approx(
+        roc_auc_score(rep.members, np.abs(p_y - 0.5))
+    )
+    assert "member" not in str(seen[0]) and "outputs" in seen[0]  # no ground truth
+    assert "margin" not in audit(scaled, train=tr, test=te, target="label",
+                                 attacks="auto").summary.index  # auto = False
+    assert "margin" in mn.audit(scaled, train=tr, test=te, target="label",
+                                attacks="all", references=2, n_jobs=1,
+                                progress=False).summary.index
+
+
+def test_attack_instances_run_with_their_settings_and_report_what_they_learned(
+    cancer_splits, scaled
+):
+    tr, te = cancer_splits
+    fixed = mn.create_attack("rmia-offline", a=0.5)
+    rep = mn.audit(scaled, train=tr, test=te, target="label", attacks=[fixed, "loss"],
+                   references=4, n_jobs=1, progress=False)
+    assert list(rep.summary.index) == ["loss", "rmia-offline"]
+    assert rep.run["rmia_a"] == {"rmia-offline": 0.5}  # returned by the attack, not set
+    auto = mn.audit(scaled, train=tr, test=te, target="label", attacks="rmia-offline,rmia",
+                    references=4, n_jobs=1, progress=False)
+    assert set(auto.run["rmia_a"]) == {"rmia-offline"}  # online RMIA has no 'a'
+    assert 0.0 <= auto.run["rmia_a"]["rmia-offline"] <= 1.0
+    with pytest.raises(MiaValueError, match="The 'rmia_a' parameter must be in"):
+        mn.create_attack("rmia-offline", a=3)
+    with pytest.raises(MiaValueError, match="The 'lira_variance' parameter must be one of"):
+        mn.create_attack("lira", variance="wide")
