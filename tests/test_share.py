@@ -165,17 +165,20 @@ def to_html(nb: nbformat.NotebookNode, path: Path) -> Path:
 
 
 def risk_tables(pg: Any) -> list[dict[str, dict[str, str]]]:
-    """The text of each report's risk table: {attack name: {column header: cell text}}."""
+    """The text of each report's risk table: {attack name: {column header: cell text}}.
+
+    A row names every attack of a rank-equivalent group (``Title [name]`` each); each
+    of them maps to that row's cells."""
     return pg.evaluate("""() => [...document.querySelectorAll('div.mia-report')].map(div => {
         const t = div.querySelector('table.mia-table');
         const heads = [...t.querySelectorAll('thead th')].map(th => th.innerText.trim());
         const out = {};
         for (const tr of t.querySelectorAll('tbody tr')) {
             const cells = [...tr.querySelectorAll('td')].map(td => td.innerText.trim());
-            const m = cells[0].match(/\\[([^\\]]+)\\]$/);
+            const names = [...cells[0].matchAll(/\\[([^\\]]+)\\]/g)].map(m => m[1]);
             const row = {};
             heads.forEach((h, i) => { if (i > 0) row[h] = cells[i]; });
-            out[m ? m[1] : cells[0]] = row;
+            for (const name of (names.length ? names : [cells[0]])) out[name] = row;
         }
         return out;
     })""")
@@ -341,7 +344,7 @@ def test_hostile_data_in_standalone_page(page: Page, tmp_path: Path) -> None:
     summary = report.summary.drop(columns=["notes"])
     assert_tables_match(risk_tables(pg), [{"summary": summary.to_dict(orient="index")}])
     # the page holds the settings, versions and fingerprints a reader needs
-    pg.locator("div.mia-report details summary").click()
+    pg.locator("div.mia-report details summary", has_text="Settings").click()
     text = pg.inner_text("body")
     for needle in ["Settings", "Versions", "Fingerprints", "scikit-learn", "numpy", "python",
                    report.fingerprints["model"], report.fingerprints["train"]]:

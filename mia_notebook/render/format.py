@@ -47,6 +47,7 @@ CSS = """
 .mia-report table.mia-table th{background:#f3f4f6}
 .mia-report table.mia-table td.mia-text,.mia-report table.mia-table th.mia-text{text-align:left}
 .mia-report .mia-na{color:#8c959f;font-style:italic}
+.mia-report table.mia-table td.mia-na{white-space:normal;min-width:7em;max-width:11em}
 .mia-report .mia-warn{color:#9a6700}
 .mia-report .mia-risk-high{background:#ffebe9}
 .mia-report .mia-note{color:#57606a;font-size:12px}
@@ -183,7 +184,7 @@ _TAG_STYLE = {
 }
 _CLASS_STYLE = {
     "mia-text": "text-align:left",
-    "mia-na": "color:#8c959f;font-style:italic",
+    "mia-na": "color:#8c959f;font-style:italic;white-space:normal;min-width:7em;max-width:11em",
     "mia-warn": "color:#9a6700",
     "mia-risk-high": "background-color:#ffebe9",
     "mia-note": "color:#57606a;font-size:12px",

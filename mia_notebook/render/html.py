@@ -26,7 +26,7 @@ def _head_html(report: AuditReport, verdict: str | None) -> str:
     run = report.run
     line = f"<p class='mia-verdict'>{esc(verdict)}</p>" if verdict else ""
     return (
-        f"<h3>{esc(report_title(report))}</h3>{line}"
+        f"{line}<h3>{esc(report_title(report))}</h3>"
         f"<p class='mia-note'>{run.get('n_members', 0):,} members (train) vs "
         f"{run.get('n_nonmembers', 0):,} non-members (test); target "
         f"<code>{esc(run.get('target', ''))}</code>; model output: "

@@ -1,0 +1,231 @@
+"""The render layer: grouped summary, ROC styling, flagged and slice tables, numbers by
+dtype, the render memo, the renderer hook and the deprecated shim."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_hex
+from scipy.stats import rankdata
+from sklearn.ensemble import RandomForestClassifier
+
+import mia_notebook as mn
+from mia_notebook.engine.exposure import REDACTED
+from mia_notebook.engine.grouping import rank_equivalent_groups, value_groups
+from mia_notebook.engine.outputs import set_renderer
+from mia_notebook.render import install, memo
+from mia_notebook.render.format import fmt_number
+from mia_notebook.render.html import render_html
+from mia_notebook.render.plots import plot_roc
+from mia_notebook.render.text import render_text
+
+ROOT = Path(__file__).parents[1]
+ATTACKS = "loss,confidence,logit,entropy,mentropy,gap"
+
+
+@pytest.fixture(scope="module")
+def report(cancer_splits: tuple[pd.DataFrame, pd.DataFrame]) -> mn.AuditReport:
+    tr, te = cancer_splits
+    tr = tr.assign(ssn=[f"999-{i:04d}" for i in range(len(tr))], visits=range(len(tr)))
+    te = te.assign(ssn=[f"888-{i:04d}" for i in range(len(te))], visits=range(len(te)))
+    feats = [c for c in tr.columns if c not in ("label", "ssn", "visits")]
+    clf = RandomForestClassifier(n_estimators=20, random_state=0).fit(tr[feats], tr["label"])
+    return mn.audit(
+        clf, train=tr, test=te, target="label", features=feats, attacks=ATTACKS,
+        redact=["ssn"], flag=5, slice="mean radius", progress=False,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------ rank equivalence
+def _same_order(a: np.ndarray, b: np.ndarray) -> bool:
+    """Slow reference: identical dense ranks, pair by pair."""
+    return bool(np.array_equal(rankdata(a, method="dense"), rankdata(b, method="dense")))
+
+
+def test_rank_groups_match_pairwise_reference(report):
+    groups = report.rank_groups()
+    assert sorted(a for g in groups for a in g) == sorted(report.attacks)
+    scores = {a: report.scores[a].to_numpy() for a in report.attacks}
+    where = {a: i for i, g in enumerate(groups) for a in g}
+    for a in report.attacks:
+        for b in report.attacks:
+            assert _same_order(scores[a], scores[b]) == (where[a] == where[b]), (a, b)
+    # on a binary task, loss, confidence and logit order the records identically
+    assert where["loss"] == where["confidence"] == where["logit"]
+
+
+def test_rank_groups_of_synthetic_scores():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=500).round(2)  # with ties
+    frame = pd.DataFrame({"a": x, "b": np.exp(x), "c": -x, "d": x + rng.normal(0, 1e-3, 500)})
+    assert rank_equivalent_groups(frame, ["a", "b", "c", "d"]) == [("a", "b"), ("c",), ("d",)]
+
+
+def test_grouped_summary_has_one_row_per_group_and_summary_keeps_all(report):
+    summ, grouped = report.summary, report.grouped_summary()
+    assert list(summ.index) == report.attacks  # every row stays available
+    assert len(grouped) == len(report.rank_groups()) < len(summ)
+    for first, names in zip(grouped.index, grouped["group"], strict=True):
+        for name in names.split(", "):
+            pd.testing.assert_series_equal(
+                summ.loc[name].drop("notes"), summ.loc[first].drop("notes"), check_names=False
+            )
+
+
+def test_risk_table_names_every_attack_of_a_group(report):
+    html = render_html(report)
+    table = html.split("<table", 2)[1]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table)[1:]
+    assert len(rows) == len(report.rank_groups())
+    for name in report.attacks:
+        assert f"[{name}]" in table
+    text = render_text(report)
+    assert "loss = confidence = logit" in text.replace("mentropy = ", "")
+
+
+# ------------------------------------------------------------------ ROC figure
+def test_roc_legend_outside_distinct_styles_highlight_thickest(report):
+    ax = plot_roc(report, highlight="gap")
+    fig = ax.get_figure()
+    fig.canvas.draw()  # type: ignore[union-attr]
+    legend = ax.get_legend()
+    assert legend.get_window_extent().x0 >= ax.get_window_extent().x1  # beside the axes
+    lines = [ln for ln in ax.get_lines() if ln.get_label() != "chance" and ln.get_gid()]
+    assert len(lines) == len(report.rank_groups())  # one curve per group
+    colours = [to_hex(ln.get_color()) for ln in lines]
+    dashes = [(ln.get_linestyle(), str(ln._dash_pattern)) for ln in lines]
+    assert len(set(colours)) == len(lines) and len(set(dashes)) == len(lines)
+    chance = [ln for ln in ax.get_lines() if ln.get_label() == "chance"]
+    assert len(chance) == 1 and to_hex(chance[0].get_color()) not in colours
+    np.testing.assert_allclose(chance[0].get_xdata(), chance[0].get_ydata())
+    widths = {ln.get_gid(): ln.get_linewidth() for ln in lines}
+    thick = max(widths, key=lambda g: widths[g])
+    assert "gap" in thick.split(",") and sorted(widths.values())[-2] < widths[thick]
+
+
+# ------------------------------------------------------------------ flagged records
+def test_flagged_values_first_then_score_and_rank_among_members(report):
+    flagged = report.flagged(attack="gap")
+    n_cols = report.data.train.shape[1]
+    assert list(flagged.columns[:n_cols]) == list(report.data.train.columns)
+    assert list(flagged.columns[n_cols:]) == [
+        "score (gap)",
+        f"rank among {report.n_members:,} members",
+    ]
+    assert (flagged["ssn"] == REDACTED).all()
+    members = report.scores["gap"].to_numpy()[: report.n_members]
+    for score, rank in zip(flagged["score (gap)"], flagged.iloc[:, -1], strict=True):
+        assert rank == 1 + int((members > score).sum())  # slow reference, ties share
+    ranks = report.flagged_ranks(attack="gap")
+    assert list(ranks.index) == list(flagged.index) and list(ranks.columns) == report.attacks
+    for a in report.attacks:
+        col = report.scores[a].to_numpy()[: report.n_members]
+        pos = [report.data.train.index.get_loc(i) for i in ranks.index]
+        expected = [1 + int((col > col[p]).sum()) for p in pos]
+        assert ranks[a].tolist() == expected
+
+
+def test_flagged_html_formats_by_dtype_and_collapses_ranks(report):
+    html = render_html(report)
+    section = html.split("Most exposed members", 1)[1].split("<h4>", 1)[0]
+    assert "<details><summary>Rank among the members under every attack" in section
+    head = re.findall(r"<th[^>]*>([^<]*)</th>", section.split("</thead>", 1)[0])
+    assert head[1:3] == ["mean radius", "mean texture"] and head[-1].startswith("rank among")
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", section.split("<details>", 1)[0])
+    assert not [c for c in cells if re.fullmatch(r"-?\d+\.\d*0000", c)]  # no 22.0000
+    flagged = report.flagged()
+    for v in flagged["visits"]:  # an integer column prints as integers
+        assert f">{v:,}<" in section
+    for v in flagged["mean radius"]:
+        assert f">{fmt_number(v)}<" in section
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(22.0, "22"), (0.123456, "0.1235"), (12345.6, "12,346"), (5, "5"), (np.int64(1234), "1,234"),
+     (float("nan"), "–"), (None, "–"), (1.5e-5, "1.5e-05"), (-3.14159, "-3.142"), (True, "True"),
+     ("x", "x")],
+)  # fmt: skip
+def test_fmt_number(value, text):
+    assert fmt_number(value) == text
+
+
+# ------------------------------------------------------------------ slices
+def test_slices_sorted_by_value_with_human_headers(report):
+    sl = report.slices("mean radius")
+    lefts = [float(str(g).split(" – ")[0]) for g in sl.index]
+    assert lefts == sorted(lefts) and len(lefts) == 4
+    assert list(report.slices().index) == ["0", "1"]
+    html = render_html(report)
+    for raw in ("epsilon_lb", "non_members", "balanced_accuracy"):
+        assert raw not in html
+    assert html.count("ε lower bound (95%)") >= 3  # risk table and both slice tables
+
+
+def test_value_groups_order_and_masking():
+    values = pd.Series(["b", "a", None, "c", "a"])
+    groups = value_groups(values, masked=False)
+    assert groups.order == ["a", "b", "c", "missing"]
+    masked = value_groups(values, masked=True)
+    assert masked.order == ["group 1", "group 2", "group 3", "group 4"]
+    assert masked.labels.tolist() == ["group 2", "group 1", "group 4", "group 3", "group 1"]
+
+
+# ------------------------------------------------------------------ highlight / verdict
+def test_highlight_and_verdict_line(report):
+    html = render_html(report, highlight="gap", verdict="Risk: LOW. A plain sentence.")
+    body = html.split("</style>", 1)[1]
+    assert body.startswith("<p class='mia-verdict'") and "Risk: LOW. A plain sentence." in body
+    marked = re.findall(r'<tr class="mia-risk-high"[^>]*>(.*?)</tr>', html)
+    assert len(marked) == 1 and "[gap]" in marked[0]
+    assert "top 5 by Label-only gap" in html
+    none = render_html(report, highlight=None)
+    assert 'class="mia-risk-high"' not in none and "No records listed" in none
+    assert render_text(report, verdict="Risk: LOW.").splitlines()[0] == "Risk: LOW."
+
+
+# ------------------------------------------------------------------ architecture
+def test_no_render_artefacts_in_the_report(report):
+    view = report.with_options(fpr=(0.05,))
+    view.to_html()
+    for key, value in view._memo.items():
+        assert not isinstance(value, bytes), key
+        assert not (isinstance(value, str) and "<" in value), key  # no HTML
+        assert key[0] not in ("roc_png", "roc_canvas", "versions_html", "record_html"), key
+        assert "matplotlib" not in type(value).__module__, key
+    assert memo.memoized(view, ("roc_canvas",), lambda: None) is not None
+
+
+def test_engine_imports_nothing_from_the_layers_above():
+    for path in (ROOT / "mia_notebook" / "engine").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        depth = len(path.relative_to(ROOT / "mia_notebook" / "engine").parts)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                target = node.module or ""
+                if node.level > depth:  # climbs out of the engine
+                    pytest.fail(f"{path.name} imports from {'.' * node.level}{target}")
+                assert not target.startswith(("mia_notebook.render", "mia_notebook.report")), path
+
+
+def test_without_a_renderer_reports_say_how_to_fix(report):
+    set_renderer(None)
+    try:
+        with pytest.raises(mn.MiaError, match="renderer"):
+            report.to_html()
+        assert repr(report).startswith("<AuditReport")
+    finally:
+        install()
+    assert repr(report).startswith("AuditReport")
+
+
+def test_report_module_is_a_deprecated_shim():
+    with pytest.warns(DeprecationWarning, match="mia_notebook.render"):
+        shim = importlib.reload(importlib.import_module("mia_notebook.report"))
+    assert shim.render_html is render_html and shim.plot_roc is plot_roc
