@@ -71,5 +71,17 @@ def test_report_page_screenshot(chromium: Any, look_report: mn.AuditReport, tmp_
         assert width > 0
         text = page.locator("div.mia-report").inner_text()
         assert "999-" not in text
+        # the risk table fits the page: no horizontal scrolling to reach a column
+        box = page.evaluate(
+            "() => { const b = document.querySelector('div.mia-scroll');"
+            " return [b.scrollWidth, b.clientWidth]; }"
+        )
+        assert box[0] <= box[1] + 1, box
+        # the ROC picture is shown at a readable size, legend included (wider than tall)
+        size = page.evaluate(
+            "() => { const r = document.querySelector('img.mia-roc').getBoundingClientRect();"
+            " return [r.width, r.height]; }"
+        )
+        assert size[0] >= 600 and size[0] > size[1], size
     finally:
         context.close()

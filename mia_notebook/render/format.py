@@ -47,7 +47,6 @@ CSS = """
 .mia-report table.mia-table th{background:#f3f4f6}
 .mia-report table.mia-table td.mia-text,.mia-report table.mia-table th.mia-text{text-align:left}
 .mia-report .mia-na{color:#8c959f;font-style:italic}
-.mia-report table.mia-table td.mia-na{white-space:normal;min-width:7em;max-width:11em}
 .mia-report .mia-warn{color:#9a6700}
 .mia-report .mia-risk-high{background:#ffebe9}
 .mia-report .mia-note{color:#57606a;font-size:12px}
@@ -184,7 +183,7 @@ _TAG_STYLE = {
 }
 _CLASS_STYLE = {
     "mia-text": "text-align:left",
-    "mia-na": "color:#8c959f;font-style:italic;white-space:normal;min-width:7em;max-width:11em",
+    "mia-na": "color:#8c959f;font-style:italic",
     "mia-warn": "color:#9a6700",
     "mia-risk-high": "background-color:#ffebe9",
     "mia-note": "color:#57606a;font-size:12px",
@@ -192,7 +191,7 @@ _CLASS_STYLE = {
     "mia-scroll": "overflow-x:auto;max-width:100%",
     "mia-roc": "max-width:760px;width:100%;height:auto",
 }
-_STYLED_TAG = re.compile(r"<(table|th|td|tr|p|ul|span|img|div)\b([^>]*)>")
+_STYLED_TAG = re.compile(r"<(table|th|td|tr|p|ul|span|sup|img|div)\b([^>]*)>")
 _CLASS_ATTR = re.compile(r"""class=(?:"([^"]*)"|'([^']*)')""")
 
 

@@ -7,7 +7,6 @@ Numbers come from the report; this module only formats and escapes them.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -39,27 +38,45 @@ def _notes_by_cell(frame: pd.DataFrame) -> dict[tuple[Any, str], str]:
     return out
 
 
-def _metric_cell(
-    report: AuditReport, frame: pd.DataFrame
-) -> Callable[[str, Any, Any], tuple[str, str]]:
-    """Cell renderer for metric tables: explains unresolvable / coarse TPR cells."""
-    tpr_cols = {fpr_label(t) for t in report.options.fpr}
-    headers = column_headers(report.options.confidence)
-    tpr_headers = {headers.get(c, c): c for c in tpr_cols}
-    notes = _notes_by_cell(frame)
+class _MetricCells:
+    """Cell renderer for metric tables. A TPR cell with a note (unresolvable: n/a;
+    coarse) gets a numbered mark; :meth:`footnotes` lists each note once, so the
+    columns stay narrow."""
 
-    def cell(col: str, idx: Any, val: Any) -> tuple[str, str]:
-        raw = tpr_headers.get(col)
-        if raw is None:
-            return esc(fmt_metric(val)), ""
-        note = notes.get((idx, raw))
+    def __init__(self, report: AuditReport, frame: pd.DataFrame) -> None:
+        tpr_cols = {fpr_label(t) for t in report.options.fpr}
+        headers = column_headers(report.options.confidence)
+        self.tpr_headers = {headers.get(c, c): c for c in tpr_cols}
+        self.notes = _notes_by_cell(frame)
+        self.marks: dict[str, int] = {}
+
+    def _mark(self, note: str) -> str:
+        number = self.marks.setdefault(note, len(self.marks) + 1)
+        return f"<sup class='mia-warn'>{number}</sup>"
+
+    def __call__(self, col: str, idx: Any, val: Any) -> tuple[str, str]:
+        raw = self.tpr_headers.get(col)
+        note = self.notes.get((idx, raw)) if raw is not None else None
         if isinstance(val, float) and math.isnan(val):
-            return (f"n/a: {esc(note)}", "mia-na") if note else ("–", "mia-na")
+            return ("n/a " + self._mark(note), "mia-na") if note else ("–", "mia-na")
         if note:
-            return f"{fmt_metric(val)} <span class='mia-warn'>({esc(note)})</span>", ""
+            return f"{fmt_metric(val)} {self._mark(note)}", ""
         return esc(fmt_metric(val)), ""
 
-    return cell
+    def footnotes(self) -> str:
+        """The notes marked so far, one line (empty when none)."""
+        if not self.marks:
+            return ""
+        items = " · ".join(f"<sup>{n}</sup> {esc(note)}" for note, n in self.marks.items())
+        return f"<p class='mia-note'>TPR notes: {items}.</p>"
+
+
+def _metric_table(report: AuditReport, frame: pd.DataFrame, shown: pd.DataFrame, **kw: Any) -> str:
+    """``shown`` (the displayed columns of metric ``frame``) as a table, then its notes."""
+    cells = _MetricCells(report, frame)
+    index_label = kw.pop("index_label", None)
+    table = HTMLTable(cell=cells, **kw).render(shown, index_label=index_label)
+    return table + cells.footnotes()
 
 
 def risk_table_html(report: AuditReport, highlight: str | None) -> str:
@@ -70,8 +87,11 @@ def risk_table_html(report: AuditReport, highlight: str | None) -> str:
     shown = frame.drop(columns=["group", "notes"]).rename(
         columns=column_headers(report.options.confidence)
     )
-    table = HTMLTable(
-        cell=_metric_cell(report, frame),
+    table = _metric_table(
+        report,
+        frame,
+        shown,
+        index_label="attack",
         row_class=lambda idx: "mia-risk-high" if highlight in groups[idx] else "",
         index_html=lambda idx: "<br>".join(esc(attack_label(a)) for a in groups[idx]),
     )
@@ -82,7 +102,7 @@ def risk_table_html(report: AuditReport, highlight: str | None) -> str:
         if merged
         else ""
     )
-    return "<h4>Risk by attack</h4>" + table.render(shown, index_label="attack") + note
+    return "<h4>Risk by attack</h4>" + table + note
 
 
 def _record_cell(col: str, idx: Any, val: Any) -> tuple[str, str]:
@@ -127,7 +147,7 @@ def slices_html(report: AuditReport, highlight: str | None) -> str:
         masked = " (group labels redacted)" if col in report.options.redact else ""
         parts.append(
             f"<h4>By {esc(col)}{masked}: {esc(title(highlight))}</h4>"
-            + HTMLTable(cell=_metric_cell(report, frame)).render(shown)
+            + _metric_table(report, frame, shown)
         )
     return "".join(parts)
 
