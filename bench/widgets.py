@@ -13,6 +13,7 @@ display bundle (no kernel here, so no messages are sent). The baseline is a full
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import os
 import statistics
@@ -57,26 +58,28 @@ def _timed(action: Callable[[], Any]) -> float:
     return time.perf_counter() - t0
 
 
-def _series(panel: AuditPanel, values: list[Any], set_value: Callable[[Any], None],
-            ) -> tuple[list[float], list[dict[str, float]]]:
-    times, parts = [], []
+def _series(
+    panel: AuditPanel,
+    values: list[Any],
+    set_value: Callable[[Any], None],
+) -> tuple[list[float], list[dict[str, float]]]:
+    times: list[float] = []
+    parts: list[dict[str, float]] = []
     for v in values:
-        times.append(_timed(lambda v=v: set_value(v)))
+        times.append(_timed(functools.partial(set_value, v)))
         parts.append(dict(panel.timings))
         if panel.last_error:
             raise RuntimeError(panel.last_error)
     return times, parts
 
 
-def run(n: int, repeats: int) -> str:
-    train, test, model, feats = _data(n)
-    attacks = [a for a in mn.available_attacks() if not attack_class(a).needs_references]
+Rows = list[tuple[str, list[float], list[dict[str, float]]]]
 
-    def full_audit() -> mn.AuditReport:
-        return mn.audit(model, train=train, test=test, target="label", features=feats,
-                        attacks=attacks, redact=["name"])
 
-    mn.CACHE.clear()
+def _baseline(
+    full_audit: Callable[[], mn.AuditReport], repeats: int
+) -> tuple[mn.AuditReport, float, float]:
+    """The report, and the median seconds of a full audit cold (empty cache) and warm."""
     cold: list[float] = []
     report = None
     for _ in range(max(1, repeats // 3)):
@@ -86,50 +89,37 @@ def run(n: int, repeats: int) -> str:
         cold.append(time.perf_counter() - t0)
     assert report is not None
     warm = [_timed(full_audit) for _ in range(max(1, repeats // 3))]
-    baseline = statistics.median(cold)
+    return report, statistics.median(cold), statistics.median(warm)
 
-    t_panel = _timed(lambda: AuditPanel(report, model=model))
-    panel = AuditPanel(report, model=model)
-    # As if displayed in a notebook: every change builds the display bundle (widget view,
-    # static HTML, text) and hands it to update_display (a no-op here: no kernel).
-    panel_view.update_display = lambda *args, **kwargs: None  # type: ignore[assignment]
-    panel._displayed = True
 
-    rows: list[tuple[str, list[float], list[dict[str, float]]]] = []
-    fpr_cycle = list(itertools.islice(itertools.cycle([0.002, 0.01, 0.05, 0.1, 0.0005,
-                                                       0.02, 0.001]), repeats))
+def _measure(panel: AuditPanel, attacks: list[str], repeats: int) -> Rows:
+    """Time each kind of instant change, ``repeats`` times (cold rows fewer)."""
+    fpr_cycle = list(
+        itertools.islice(itertools.cycle([0.002, 0.01, 0.05, 0.1, 0.0005, 0.02, 0.001]), repeats)
+    )
 
-    def set_fpr(v: Any) -> None:
-        panel.fpr.value = v
+    def setter(name: str) -> Callable[[Any], None]:
+        return lambda v: setattr(getattr(panel, name), "value", v)
 
-    def set_flag(v: Any) -> None:
-        panel.flag.value = v
+    subsets = [tuple(attacks[:k]) for k in range(len(attacks), 0, -1)]
+    plan: list[tuple[str, list[Any], str]] = [
+        ("FPR target", fpr_cycle, "fpr"),
+        ("flagged records", [5 + (i % 4) * 10 for i in range(repeats)], "flag"),
+        ("slice column, first time (cold)", ["region", "age"], "slice"),
+        ("slice column, seen before", [["region", "age", ""][i % 3] for i in range(repeats)],
+         "slice"),
+        ("redacted columns",
+         [("name",) if i % 2 else ("name", "region") for i in range(repeats)], "redact"),
+        ("attacks shown, new subset (cold)", subsets[1:], "attacks"),
+        ("attacks shown, seen before", [subsets[i % len(subsets)] for i in range(repeats)],
+         "attacks"),
+    ]  # fmt: skip
+    return [(name, *_series(panel, values, setter(w))) for name, values, w in plan]
 
-    def set_slice(v: Any) -> None:
-        panel.slice.value = v
 
-    def set_redact(v: Any) -> None:
-        panel.redact.value = v
-
-    def set_attacks(v: Any) -> None:
-        panel.attacks.value = v
-
-    rows.append(("FPR target", *_series(panel, fpr_cycle, set_fpr)))
-    rows.append(("flagged records", *_series(
-        panel, [5 + (i % 4) * 10 for i in range(repeats)], set_flag)))
-    rows.append(("slice column, first time (cold)", *_series(
-        panel, ["region", "age"], set_slice)))
-    rows.append(("slice column, seen before", *_series(
-        panel, [["region", "age", ""][i % 3] for i in range(repeats)], set_slice)))
-    rows.append(("redacted columns", *_series(
-        panel, [("name",) if i % 2 else ("name", "region") for i in range(repeats)],
-        set_redact)))
-    subsets = [tuple(attacks[: k]) for k in range(len(attacks), 0, -1)]
-    rows.append(("attacks shown, new subset (cold)", *_series(
-        panel, subsets[1:], set_attacks)))
-    rows.append(("attacks shown, seen before", *_series(
-        panel, [subsets[i % len(subsets)] for i in range(repeats)], set_attacks)))
-
+def _markdown(
+    n: int, attacks: list[str], rows: Rows, baseline: float, warm: float, t_panel: float
+) -> str:
     load = os.getloadavg()
     lines = [
         "## Audit panel: instant settings (`python -m bench.widgets`)",
@@ -144,7 +134,7 @@ def run(n: int, repeats: int) -> str:
         "update the widget and the display bundle.",
         "",
         f"Baseline, same run: full `audit()` {baseline * 1e3:,.0f} ms with an empty cache, "
-        f"{statistics.median(warm) * 1e3:,.0f} ms with the model outputs cached; building "
+        f"{warm * 1e3:,.0f} ms with the model outputs cached; building "
         f"the panel (first render) {t_panel * 1e3:,.0f} ms.",
         "",
         "| change | n | median ms | max ms | median view / render / publish ms "
@@ -158,7 +148,7 @@ def run(n: int, repeats: int) -> str:
             for k in ("view", "render", "publish")
         )
         ok = "yes" if max(times) * 1e3 < TARGET_MS else (
-            "median only" if med < TARGET_MS else "no")
+            "median only" if med < TARGET_MS else "no")  # fmt: skip
         lines.append(
             f"| {name} | {len(times)} | {med:.0f} | {max(times) * 1e3:.0f} | {split} | "
             f"{med / (baseline * 1e3):.2f}× | {ok} |"
@@ -171,6 +161,26 @@ def run(n: int, repeats: int) -> str:
         "instant by design.",
     ]
     return "\n".join(lines)
+
+
+def run(n: int, repeats: int) -> str:
+    train, test, model, feats = _data(n)
+    attacks = [a for a in mn.available_attacks() if not attack_class(a).needs_references]
+
+    def full_audit() -> mn.AuditReport:
+        return mn.audit(model, train=train, test=test, target="label", features=feats,
+                        attacks=attacks, redact=["name"])  # fmt: skip
+
+    mn.CACHE.clear()
+    report, baseline, warm = _baseline(full_audit, repeats)
+    t_panel = _timed(lambda: AuditPanel(report, model=model))
+    panel = AuditPanel(report, model=model)
+    # As if displayed in a notebook: every change builds the display bundle (widget view,
+    # static HTML, text) and hands it to update_display (a no-op here: no kernel).
+    panel_view.update_display = lambda *args, **kwargs: None
+    panel._displayed = True
+    rows = _measure(panel, attacks, repeats)
+    return _markdown(n, attacks, rows, baseline, warm, t_panel)
 
 
 def main() -> None:

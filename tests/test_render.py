@@ -29,17 +29,25 @@ ROOT = Path(__file__).parents[1]
 ATTACKS = "loss,confidence,logit,entropy,mentropy,gap"
 
 
-@pytest.fixture(scope="module")
-def report(cancer_splits: tuple[pd.DataFrame, pd.DataFrame]) -> mn.AuditReport:
-    tr, te = cancer_splits
+def build_report(
+    splits: tuple[pd.DataFrame, pd.DataFrame], *, attacks: str, **kwargs: object
+) -> mn.AuditReport:
+    """A forest audited on the cancer data, with an id-like column (redacted) and an
+    integer column; sliced by ``mean radius``."""
+    tr, te = splits
     tr = tr.assign(ssn=[f"999-{i:04d}" for i in range(len(tr))], visits=range(len(tr)))
     te = te.assign(ssn=[f"888-{i:04d}" for i in range(len(te))], visits=range(len(te)))
     feats = [c for c in tr.columns if c not in ("label", "ssn", "visits")]
     clf = RandomForestClassifier(n_estimators=20, random_state=0).fit(tr[feats], tr["label"])
     return mn.audit(
-        clf, train=tr, test=te, target="label", features=feats, attacks=ATTACKS,
-        redact=["ssn"], flag=5, slice="mean radius", progress=False,
+        clf, train=tr, test=te, target="label", features=feats, attacks=attacks,
+        redact=["ssn"], flag=5, slice="mean radius", progress=False, **kwargs,
     )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def report(cancer_splits: tuple[pd.DataFrame, pd.DataFrame]) -> mn.AuditReport:
+    return build_report(cancer_splits, attacks=ATTACKS)
 
 
 # ------------------------------------------------------------------ rank equivalence

@@ -53,9 +53,7 @@ def panel(fitted, base_report):
 def published(monkeypatch):
     """Capture display / update_display calls made by the panel."""
     calls: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-    monkeypatch.setattr(
-        panel_view, "display", lambda b, **kw: calls.append(("display", b, kw))
-    )
+    monkeypatch.setattr(panel_view, "display", lambda b, **kw: calls.append(("display", b, kw)))
     monkeypatch.setattr(
         panel_view, "update_display", lambda b, **kw: calls.append(("update", b, kw))
     )
