@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 
 from ._version import __version__
-from .attacks import Attack, AttackContext, AttackUnavailable, attack_class, available_attacks
+from .attacks import Attack, AttackContext, AttackUnavailable
 from .attacks.base import AttackResult
+from .attacks.select import resolve_attacks, run_attacks, split_attacks
 from .cache import CACHE
 from .data import AuditData, fingerprint_frame, prepare_data
-from .errors import MiaTypeError, MiaValueError
-from .options import DEFAULT_FPR, AuditOptions, check_view_columns, parse_names
+from .options import DEFAULT_FPR, AuditOptions, check_view_columns
 from .progress import Progress, make_progress
 from .references import ReferenceSignals, check_population
 from .references.training import ReferencesFailed, clone_problem, compute_references
@@ -30,64 +30,6 @@ from .results import AuditReport
 from .target import TargetOutputs, fingerprint_model, query_model
 
 __all__ = ["audit", "resolve_attacks", "versions"]
-
-
-def _split_attacks(requested: Any) -> tuple[tuple[str, ...], list[Attack]]:
-    """Names (validated by :class:`AuditOptions`) and attack instances of ``attacks``."""
-    if isinstance(requested, Attack):
-        requested = [requested]
-    if isinstance(requested, str) or requested is None:
-        return parse_names(requested, "attacks"), []
-    if not isinstance(requested, Iterable):
-        raise MiaTypeError(
-            "The 'attacks' parameter must be 'auto', 'all', attack names or Attack "
-            f"instances. Got {type(requested).__name__} instead."
-        )
-    items = list(requested)
-    instances = [a for a in items if isinstance(a, Attack)]
-    names = parse_names([a for a in items if not isinstance(a, Attack)], "attacks")
-    return names, instances
-
-
-def resolve_attacks(
-    requested: str | Iterable[str | Attack], ctx: AttackContext
-) -> tuple[list[Attack], dict[str, str]]:
-    """Instantiate the requested attacks; returns (runnable, skipped-with-reason).
-
-    ``'auto'`` takes every attack marked ``auto`` that fits the model, ``'all'`` every
-    registered attack that fits; inapplicable ones are listed as skipped. Attack
-    instances (e.g. from :func:`create_attack`) run as given. Naming an attack that
-    cannot run on this model is an error.
-    """
-    names, instances = _split_attacks(requested)
-    if not names and not instances:
-        raise MiaValueError("The 'attacks' parameter is empty. Use 'auto', 'all' or names.")
-    explicit = not set(names) & {"auto", "all"}
-    if "all" in names:
-        pool = available_attacks()
-    elif "auto" in names:
-        pool = [n for n in available_attacks() if attack_class(n).auto]
-    else:
-        pool = list(dict.fromkeys(names))
-    given = {a.name: a for a in instances}
-    candidates = [given.pop(n) if n in given else attack_class(n)() for n in pool]
-    candidates += given.values()
-    runnable, skipped = [], {}
-    for attack in candidates:
-        reason = attack.unavailable_reason(ctx)
-        if reason is None:
-            runnable.append(attack)
-        elif explicit or attack in instances:
-            raise MiaValueError(f"The '{attack.name}' attack cannot run on this model: {reason}.")
-        else:
-            skipped[attack.name] = reason
-    if not runnable:
-        raise MiaValueError(f"No attack can run on this model ({_reasons(skipped)}).")
-    return runnable, skipped
-
-
-def _reasons(skipped: dict[str, str]) -> str:
-    return "; ".join(f"{k}: {v}" for k, v in skipped.items())
 
 
 def versions() -> dict[str, str]:
@@ -145,21 +87,6 @@ class _ReferenceStage:
             raise AttackUnavailable(str(e)) from e
         finally:
             self.elapsed = time.perf_counter() - t0
-
-
-def _run_all(
-    runnable: list[Attack], ctx: AttackContext, skipped: dict[str, str]
-) -> dict[str, AttackResult]:
-    """Results of every runnable attack; those that turn out unavailable go to ``skipped``."""
-    results = {}
-    for attack in runnable:
-        try:
-            results[attack.name] = attack.run(ctx)
-        except AttackUnavailable as e:
-            skipped[attack.name] = str(e)
-    if not results:
-        raise MiaValueError(f"No attack could be computed ({_reasons(skipped)}).")
-    return results
 
 
 def _scores_frame(data: AuditData, scores: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -220,21 +147,21 @@ def _report(
     model: Any,
     data: AuditData,
     outputs: TargetOutputs,
-    opts: AuditOptions,
     ctx: AttackContext,
-    stage: _ReferenceStage,
-    requested: list[str],
     results: dict[str, AttackResult],
     skipped: dict[str, str],
-    fps: dict[str, str],
-    times: list[float],
+    provenance: tuple[list[str], dict[str, str], dict[str, float]],
 ) -> AuditReport:
-    """Assemble the :class:`AuditReport` of a finished audit."""
-    refs = ctx.signals
+    """Assemble the :class:`AuditReport` of a finished audit.
+
+    ``provenance`` is (attacks asked for, fingerprints, timings).
+    """
+    refs, opts = ctx.signals, ctx.options
+    requested, fps, timings = provenance
     run = _run_info(model, outputs, data, opts, requested)
     if refs is not None:
-        run.update(_reference_run_info(refs, stage.population, opts, results))
-    t0, t1, t2, t3 = times
+        assert isinstance(ctx.references, _ReferenceStage)
+        run.update(_reference_run_info(refs, ctx.references.population, opts, results))
     return AuditReport(
         scores=_scores_frame(data, {name: r.scores for name, r in results.items()}),
         options=opts.view,
@@ -243,16 +170,46 @@ def _report(
         notes=tuple([*outputs.notes, *(refs.notes() if refs is not None else [])]),
         versions=versions(),
         fingerprints=fps,
-        timings={
-            "validate_s": t1 - t0,
-            "query_model_s": t2 - t1,
-            "attacks_s": t3 - t2,
-            "references_s": stage.elapsed,
-            "total_s": time.perf_counter() - t0,
-        },
+        timings=timings,
         data=data,
         evidence={} if refs is None else {"references": refs},
     )
+
+
+def _execute(
+    model: Any,
+    data: AuditData,
+    opts: AuditOptions,
+    population: pd.DataFrame | None,
+    progress: Progress,
+    attacks: list[str | Attack],
+    t0: float,
+) -> AuditReport:
+    """Query the model, run the attacks (training reference models on first need)."""
+    fps = {
+        "model": fingerprint_model(model),
+        "train": fingerprint_frame(data.train),
+        "test": fingerprint_frame(data.test),
+    }
+    t1 = time.perf_counter()
+    outputs = _target_outputs(model, data, fps)
+    t2 = time.perf_counter()
+    stage = _ReferenceStage(model, data, outputs, fps["model"], opts, population, progress)
+    ctx = AttackContext(
+        outputs=outputs, options=opts, references=stage, reference_problem=clone_problem(model)
+    )
+    runnable, skipped = resolve_attacks(attacks, ctx)
+    results = run_attacks(runnable, ctx, skipped)
+    t3 = time.perf_counter()
+    timings = {
+        "validate_s": t1 - t0,
+        "query_model_s": t2 - t1,
+        "attacks_s": t3 - t2,
+        "references_s": stage.elapsed,
+        "total_s": t3 - t0,
+    }
+    requested = [a if isinstance(a, str) else a.name for a in attacks]
+    return _report(model, data, outputs, ctx, results, skipped, (requested, fps, timings))
 
 
 def audit(
@@ -343,9 +300,7 @@ def audit(
         ``in_mask``, ``target``) when a reference attack ran.
     """
     t0 = time.perf_counter()
-    names, instances = _split_attacks(attacks)
-    if not names and not instances:
-        raise MiaValueError("The 'attacks' parameter is empty. Use 'auto', 'all' or names.")
+    names, instances = split_attacks(attacks)
     opts = AuditOptions.create(
         attacks=names,
         features=features,
@@ -365,31 +320,4 @@ def audit(
     check_view_columns(opts.view, data.train.columns, data.test.columns)
     extra = check_population(population, data)
     bar = make_progress(progress)
-    fps = {
-        "model": fingerprint_model(model),
-        "train": fingerprint_frame(data.train),
-        "test": fingerprint_frame(data.test),
-    }
-    t1 = time.perf_counter()
-    outputs = _target_outputs(model, data, fps)
-    t2 = time.perf_counter()
-    stage = _ReferenceStage(model, data, outputs, fps["model"], opts, extra, bar)
-    ctx = AttackContext(
-        outputs=outputs, options=opts, references=stage, reference_problem=clone_problem(model)
-    )
-    runnable, skipped = resolve_attacks([*names, *instances], ctx)
-    results = _run_all(runnable, ctx, skipped)
-    requested = [*names, *(a.name for a in instances)]
-    return _report(
-        model,
-        data,
-        outputs,
-        opts,
-        ctx,
-        stage,
-        requested,
-        results,
-        skipped,
-        fps,
-        [t0, t1, t2, time.perf_counter()],
-    )
+    return _execute(model, data, opts, extra, bar, [*names, *instances], t0)
