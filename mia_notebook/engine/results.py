@@ -151,13 +151,12 @@ class AuditReport:
         """One row per attack: AUC, TPR at each FPR target, advantage, epsilon bound."""
         return self.memoized(("summary", *self._view_key()), self._compute_summary)
 
+    def attack_metrics(self, attack: str) -> metrics.AttackMetrics:
+        """Typed metrics of ``attack`` at the FPR targets (values, intervals, notes)."""
+        return metrics.metrics_from_summary(self._score_summary(attack), self.options.fpr)
+
     def _compute_summary(self) -> pd.DataFrame:
-        rows = {
-            name: metrics.metrics_row(
-                metrics.metrics_from_summary(self._score_summary(name), self.options.fpr)
-            )
-            for name in self.attacks
-        }
+        rows = {name: metrics.metrics_row(self.attack_metrics(name)) for name in self.attacks}
         out = pd.DataFrame.from_dict(rows, orient="index")
         out.index.name = "attack"
         return out
@@ -204,7 +203,7 @@ class AuditReport:
             return None
         keys = [metrics.fpr_label(t) for t in self.options.fpr]
         resolvable = [k for k in keys if summ[k].notna().any()]
-        order = [*resolvable[:1], "AUC"]
+        order = [*resolvable[:1], metrics.AUC]
         ranked = summ[order].fillna(-np.inf).sort_values(order, ascending=False, kind="stable")
         return str(ranked.index[0])
 
@@ -317,16 +316,22 @@ class AuditReport:
         are replaced by ``group 1``, ``group 2``...
         """
         col = col or self.data.target
-        attack = attack or self.strongest
-        if attack is None:
+        rows = {g: metrics.metrics_row(m) for g, m in self.slice_metrics(col, attack).items()}
+        if not rows:
             return pd.DataFrame()
-        rows = {
-            g: metrics.metrics_row(metrics.metrics_from_summary(base, self.options.fpr))
-            for g, base in self._slice_summaries(col, attack).items()
-        }
         out = pd.DataFrame.from_dict(rows, orient="index")
         out.index.name = col
         return out
+
+    def slice_metrics(
+        self, col: str | None = None, attack: str | None = None
+    ) -> dict[str, metrics.AttackMetrics]:
+        """Typed metrics of :meth:`slices`, per group label (same order)."""
+        attack = attack or self.strongest
+        if attack is None:
+            return {}
+        summaries = self._slice_summaries(col or self.data.target, attack)
+        return {g: metrics.metrics_from_summary(b, self.options.fpr) for g, b in summaries.items()}
 
     def _slice_summaries(self, col: str, attack: str) -> dict[str, metrics.ScoreSummary]:
         """FPR-independent metrics of ``attack`` in each group of ``col`` (memoized), in

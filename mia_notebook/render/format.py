@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..engine import metrics
 from ..engine.attacks import attack_class
 from ..engine.errors import MiaValueError
 from ..engine.results import AuditReport
@@ -108,10 +109,10 @@ def fmt_metric(value: Any) -> str:
 def column_headers(confidence: float) -> dict[str, str]:
     """Human headers of the metric columns (summary and slices alike)."""
     return {
-        "balanced_accuracy": "balanced acc.",
-        "epsilon_lb": f"ε lower bound ({confidence:.0%})",
-        "members": "members",
-        "non_members": "non-members",
+        metrics.BALANCED_ACCURACY: "balanced acc.",
+        metrics.EPSILON_LB: f"ε lower bound ({confidence:.0%})",
+        metrics.MEMBERS: "members",
+        metrics.NON_MEMBERS: "non-members",
     }
 
 

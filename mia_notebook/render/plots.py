@@ -62,7 +62,7 @@ def curve_styles(report: AuditReport) -> dict[tuple[str, ...], CurveStyle]:
     out = {}
     for group in report.rank_groups():
         i = position[group[0]] % len(_COLOURS)
-        auc = float(report.summary.at[group[0], "AUC"])  # type: ignore[arg-type]
+        auc = report.attack_metrics(group[0]).auc
         names = textwrap.fill(", ".join(title(a) for a in group), 30)
         out[group] = CurveStyle(_COLOURS[i], _DASHES[i], f"{names}\n(AUC {auc:.3f})")
     return out

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ..engine.exposure import REDACTED
-from ..engine.metrics import fpr_label
+from ..engine.metrics import BALANCED_ACCURACY, NOTES, AttackMetrics, Note, fpr_label
 from ..engine.results import AuditReport
 from . import memo
 from .format import (
@@ -27,15 +27,18 @@ from .format import (
 
 __all__ = ["flagged_html", "footer_html", "risk_table_html", "slices_html"]
 
+#: Columns of the metric frames that tables do not show as columns (notes become marks).
+_HIDDEN = (NOTES,)
 
-def _notes_by_cell(frame: pd.DataFrame) -> dict[tuple[Any, str], str]:
-    """The per-cell notes of a metric frame: ``(row, column) -> note``."""
-    out = {}
-    for idx, text in frame["notes"].items():
-        for part in str(text).split("; ") if text else []:
-            col, _, note = part.partition(": ")
-            out[idx, col] = note
-    return out
+
+def _notes_by_cell(records: dict[Any, AttackMetrics]) -> dict[tuple[Any, str], str]:
+    """The TPR notes of typed metric records: ``(row, column) -> note text``."""
+    return {
+        (idx, fpr_label(t.target)): t.note_text
+        for idx, met in records.items()
+        for t in met.tpr
+        if t.note is not Note.NONE
+    }
 
 
 class _MetricCells:
@@ -43,11 +46,11 @@ class _MetricCells:
     coarse) gets a numbered mark; :meth:`footnotes` lists each note once, so the
     columns stay narrow."""
 
-    def __init__(self, report: AuditReport, frame: pd.DataFrame) -> None:
+    def __init__(self, report: AuditReport, records: dict[Any, AttackMetrics]) -> None:
         tpr_cols = {fpr_label(t) for t in report.options.fpr}
         headers = column_headers(report.options.confidence)
         self.tpr_headers = {headers.get(c, c): c for c in tpr_cols}
-        self.notes = _notes_by_cell(frame)
+        self.notes = _notes_by_cell(records)
         self.marks: dict[str, int] = {}
 
     def _mark(self, note: str) -> str:
@@ -71,10 +74,16 @@ class _MetricCells:
         return f"<p class='mia-note'>TPR notes: {items}.</p>"
 
 
-def _metric_table(report: AuditReport, frame: pd.DataFrame, shown: pd.DataFrame, **kw: Any) -> str:
-    """``shown`` (the displayed columns of metric ``frame``) as a table, then its notes."""
-    cells = _MetricCells(report, frame)
+def _metric_table(
+    report: AuditReport, records: dict[Any, AttackMetrics], frame: pd.DataFrame, **kw: Any
+) -> str:
+    """Metric ``frame`` (one row per key of ``records``) as a table with human headers,
+    then the notes of its TPR cells."""
+    cells = _MetricCells(report, records)
     index_label = kw.pop("index_label", None)
+    shown = frame.drop(columns=[c for c in _HIDDEN if c in frame.columns]).rename(
+        columns=column_headers(report.options.confidence)
+    )
     table = HTMLTable(cell=cells, **kw).render(shown, index_label=index_label)
     return table + cells.footnotes()
 
@@ -84,13 +93,10 @@ def risk_table_html(report: AuditReport, highlight: str | None) -> str:
     highlighted attack's row marked."""
     frame = report.grouped_summary()
     groups = {g[0]: g for g in report.rank_groups()}
-    shown = frame.drop(columns=["group", "notes"]).rename(
-        columns=column_headers(report.options.confidence)
-    )
     table = _metric_table(
         report,
-        frame,
-        shown,
+        {first: report.attack_metrics(first) for first in groups},
+        frame.drop(columns=["group"]),
         index_label="attack",
         row_class=lambda idx: "mia-risk-high" if highlight in groups[idx] else "",
         index_html=lambda idx: "<br>".join(esc(attack_label(a)) for a in groups[idx]),
@@ -141,13 +147,14 @@ def slices_html(report: AuditReport, highlight: str | None) -> str:
         frame = report.slices(col, highlight)
         if frame.empty:
             continue
-        shown = frame.drop(columns=["balanced_accuracy", "notes"]).rename(
-            columns=column_headers(report.options.confidence)
-        )
         masked = " (group labels redacted)" if col in report.options.redact else ""
         parts.append(
             f"<h4>By {esc(col)}{masked}: {esc(title(highlight))}</h4>"
-            + _metric_table(report, frame, shown)
+            + _metric_table(
+                report,
+                report.slice_metrics(col, highlight),
+                frame.drop(columns=[BALANCED_ACCURACY]),
+            )
         )
     return "".join(parts)
 

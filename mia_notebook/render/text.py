@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..engine.metrics import NOTES
 from ..engine.results import AuditReport
 from .format import column_headers
 from .headline import AUTO, Highlight, highlighted, verdict_line
@@ -26,7 +27,7 @@ def render_text(
     attack = highlighted(report, highlight)
     line = verdict_line(report, verdict)
     grouped = report.grouped_summary()
-    summ = grouped.drop(columns=["notes", "group"]).rename(
+    summ = grouped.drop(columns=[NOTES, "group"]).rename(
         columns=column_headers(report.options.confidence)
     )
     summ.index = pd.Index([g.replace(", ", " = ") for g in grouped["group"]], name="attack")
@@ -38,7 +39,7 @@ def render_text(
     )
     lines = [head] if line is None else [line, head]
     lines.append(table)
-    for name, note in report.summary["notes"].items():
+    for name, note in report.summary[NOTES].items():
         if note:
             lines.append(f"  {name}: {note}")
     for k, v in report.skipped.items():
