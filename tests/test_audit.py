@@ -391,6 +391,9 @@ def test_attack_instances_run_with_their_settings_and_report_what_they_learned(
                     references=4, n_jobs=1, progress=False)
     assert set(auto.run["rmia_a"]) == {"rmia-offline"}  # online RMIA has no 'a'
     assert 0.0 <= auto.run["rmia_a"]["rmia-offline"] <= 1.0
+    with pytest.raises(MiaValueError, match="holds several 'lira' attacks"):
+        mn.audit(scaled, train=tr, test=te, target="label", attacks=[
+            mn.create_attack("lira", variance="global"), mn.create_attack("lira")])
     with pytest.raises(MiaValueError, match="The 'rmia_a' parameter must be in"):
         mn.create_attack("rmia-offline", a=3)
     with pytest.raises(MiaValueError, match="The 'lira_variance' parameter must be one of"):

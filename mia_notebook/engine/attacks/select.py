@@ -41,6 +41,12 @@ def split_attacks(requested: Any) -> tuple[tuple[str, ...], list[Attack]]:
     names = parse_names([a for a in items if not isinstance(a, Attack)], "attacks")
     if not names and not instances:
         raise MiaValueError("The 'attacks' parameter is empty. Use 'auto', 'all' or names.")
+    twice = sorted({a.name for a in instances if sum(b.name == a.name for b in instances) > 1})
+    if twice:
+        raise MiaValueError(
+            f"The 'attacks' parameter holds several '{twice[0]}' attacks; their scores would "
+            "share one column. Audit each setting separately."
+        )
     return names, instances
 
 
