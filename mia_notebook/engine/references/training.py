@@ -70,6 +70,11 @@ def error_text(e: BaseException) -> str:
 def unfitted_copy(model: Any) -> Any:
     """``sklearn.base.clone(model)``; if clone refuses it, ``type(model)(**get_params())``.
 
+    The fallback copies each parameter as clone does (estimators cloned, other values
+    deep-copied), so the copy shares no mutable parameter (e.g. a ``cat_features``
+    list) with the user's model; it skips only clone's strict check that the
+    constructor stores every parameter unchanged.
+
     Raises
     ------
     Exception
@@ -79,7 +84,8 @@ def unfitted_copy(model: Any) -> Any:
         return clone(model)
     except Exception as e:
         try:
-            return type(model)(**model.get_params(deep=False))
+            params = model.get_params(deep=False)
+            return type(model)(**{k: clone(v, safe=False) for k, v in params.items()})
         except Exception:
             raise e from None
 
