@@ -3,7 +3,10 @@
 Pure functions of the scores and the data; nothing here renders.
 
 Two attacks are *rank-equivalent* when one score is a strictly increasing function of
-the other on the audited records (equal scores stay equal, order is kept). Every
+the other on the audited records (equal scores stay equal, order is kept), up to
+floating-point noise: values within 1e-10 of each other, relative to the larger of
+their size and the vector's largest finite size, count as equal (the same quantity
+computed two ways differs in its last bits, near zero too). Every
 metric of the report (ROC, AUC, TPR at an FPR, the epsilon bound) depends on the
 scores only through that order, so a group's attacks share every number: a reader
 needs one row and one curve per group. On a binary task, loss, confidence and logit
@@ -35,10 +38,25 @@ MISSING = "missing"
 _NUMERIC_BINS = 4
 
 
+#: Scores closer than this (relative) count as equal when comparing orders: the same
+#: quantity computed two ways (a loss and a confidence) differs in the last bits.
+_RTOL = 1e-10
+
+
 def _dense_ranks(scores: np.ndarray) -> np.ndarray:
-    """Dense rank of every score (ties share a rank; NaNs share the last rank)."""
-    _, inverse = np.unique(np.asarray(scores, dtype=np.float64), return_inverse=True)
-    return inverse.reshape(-1)
+    """Dense rank of every score: ties share a rank, and so do neighbouring values within
+    floating-point noise (``_RTOL`` of the larger of their size and the largest finite
+    size); NaNs share the last rank."""
+    values, inverse = np.unique(np.asarray(scores, dtype=np.float64), return_inverse=True)
+    gap = np.diff(values)
+    finite = values[np.isfinite(values)]
+    # noise is relative to each value, and to the vector's range near zero
+    floor = np.abs(finite).max() if finite.size else 0.0
+    scale = np.maximum(np.maximum(np.abs(values[:-1]), np.abs(values[1:])), floor)
+    # NaN gaps (next to NaN) and infinite gaps (next to +-inf) always start a new rank
+    new = ~(gap <= _RTOL * scale) | np.isinf(gap)
+    cluster = np.r_[0, np.cumsum(new)]
+    return cluster[inverse.reshape(-1)]
 
 
 def rank_equivalent_groups(scores: pd.DataFrame, attacks: Sequence[str]) -> list[tuple[str, ...]]:
