@@ -252,3 +252,9 @@ def test_report_module_is_a_deprecated_shim():
     with pytest.warns(DeprecationWarning, match="mia_notebook.render"):
         shim = importlib.reload(importlib.import_module("mia_notebook.report"))
     assert shim.render_html is render_html and shim.plot_roc is plot_roc
+
+
+def test_package_and_engine_versions_agree():
+    from mia_notebook.engine._version import __version__ as engine_version
+
+    assert mn.__version__ == engine_version
