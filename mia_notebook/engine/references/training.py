@@ -284,6 +284,20 @@ def _train_or_resume(
     return {**cached, **trained}, failed, len(cached)
 
 
+def _columns(
+    stats: dict[int, np.ndarray], failed: dict[int, str], n_references: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ids of the trained models and their statistics as (n_rows, n_ok) float32 columns."""
+    ids = np.array(sorted(stats), dtype=np.int64)
+    if ids.size == 0:
+        first = next(iter(sorted(failed.items())))
+        raise ReferencesFailed(
+            f"All {n_references} reference model fits failed (model {first[0]}: {first[1]})."
+        )
+    full = np.stack([stats[int(j)] for j in ids], axis=1).astype(np.float32, copy=False)
+    return ids, full
+
+
 def compute_references(
     model: Any,
     data: AuditData,
@@ -296,19 +310,16 @@ def compute_references(
     progress: Progress | None = None,
     model_fingerprint: str | None = None,
 ) -> ReferenceSignals:
-    """Train (or fetch from the cache) the reference models and collect their statistics.
+    """Train (or fetch from the cache) the reference models; returns their statistics.
 
     Parameters
     ----------
     model : fitted estimator
         The target model; only unfitted copies of it are fitted.
-    data : AuditData
-    outputs : TargetOutputs
-        The target model's outputs on ``data`` (for its own statistic).
-    n_references : int
-        Reference models to train.
-    seed : int
-        Seed of the IN/OUT split.
+    data, outputs : AuditData, TargetOutputs
+        The audited records, and the target model's outputs on them.
+    n_references, seed : int
+        Reference models to train, and the seed of their IN/OUT split.
     population : DataFrame, default=None
         Extra rows from the same distribution, validated by ``check_population``.
     n_jobs : int, default=None
@@ -317,16 +328,10 @@ def compute_references(
     model_fingerprint : str, default=None
         Fingerprint of the fitted target (for the cached population statistic).
 
-    Returns
-    -------
-    ReferenceSignals
-
     Raises
     ------
     ReferencesFailed
-        When every reference fit failed.
-    KeyboardInterrupt
-        When interrupted; the models finished so far stay cached.
+        When every fit failed. After a KeyboardInterrupt, finished models stay cached.
     """
     kind = outputs.kind
     pop = make_population(data, population, kind)
@@ -335,13 +340,7 @@ def compute_references(
     stats, failed, n_cached = _train_or_resume(
         model, pop, mask, key, kind, n_jobs, progress or NullProgress()
     )
-    ids = np.array(sorted(stats), dtype=np.int64)
-    if ids.size == 0:
-        first = next(iter(sorted(failed.items())))
-        raise ReferencesFailed(
-            f"All {n_references} reference model fits failed (model {first[0]}: {first[1]})."
-        )
-    full = np.stack([stats[int(j)] for j in ids], axis=1).astype(np.float32, copy=False)
+    ids, full = _columns(stats, failed, n_references)
     in_mask, n = mask[:, ids], pop.n_records
     fp = model_fingerprint or fingerprint_model(model)
     return ReferenceSignals(
