@@ -172,8 +172,8 @@ def test_flagged_html_formats_by_dtype_and_collapses_ranks(report):
 @pytest.mark.parametrize(
     ("value", "text"),
     [(22.0, "22"), (0.123456, "0.1235"), (12345.6, "12,346"), (5, "5"), (np.int64(1234), "1,234"),
-     (float("nan"), "–"), (None, "–"), (1.5e-5, "1.5e-05"), (-3.14159, "-3.142"), (True, "True"),
-     ("x", "x")],
+     (float("nan"), "–"), (None, "–"), (1.5e-5, "1.5e-05"), (-3.14159, "-3.142"),
+     (-0.0, "0"), (True, "True"), ("x", "x")],
 )  # fmt: skip
 def test_fmt_number(value, text):
     assert fmt_number(value) == text

@@ -42,6 +42,8 @@ CSS = """
 .mia-report h3{font-size:16px;margin:6px 0}
 .mia-report h4{font-size:14px;margin:14px 0 4px}
 .mia-report .mia-scroll{overflow-x:auto;max-width:100%}
+.mia-report table.mia-table td.mia-key{position:sticky;left:0;background:#fff}
+.mia-report table.mia-table th.mia-key-head{position:sticky;left:0}
 .mia-report table.mia-table{border-collapse:collapse;margin:4px 0}
 .mia-report table.mia-table th,.mia-report table.mia-table td{border:1px solid #d0d7de;
  padding:3px 8px;text-align:right;white-space:nowrap}
@@ -90,7 +92,7 @@ def fmt_number(value: Any) -> str:
     if isinstance(value, int | np.integer):
         return f"{int(value):,}"
     if isinstance(value, float | np.floating):
-        v = float(value)
+        v = float(value) + 0.0  # -0.0 prints as 0
         if math.isinf(v):
             return "∞" if v > 0 else "-∞"
         if abs(v) >= 1000 or v.is_integer():
@@ -133,6 +135,8 @@ class HTMLTable:
         ``row_class(index) -> css class`` of the row.
     index_html : callable, default=escaped text
         ``index_html(index) -> inner html`` of the row's first cell.
+    sticky_index : bool, default=False
+        Keep the first column in view while a wide table scrolls sideways.
     """
 
     def __init__(
@@ -141,13 +145,17 @@ class HTMLTable:
         cell: Cell | None = None,
         row_class: Callable[[Any], str] | None = None,
         index_html: Callable[[Any], str] | None = None,
+        sticky_index: bool = False,
     ) -> None:
         self.cell = cell or plain_cell
         self.row_class = row_class
         self.index_html = index_html or esc
+        self.key, self.key_head = (
+            ("mia-text mia-key", "mia-text mia-key-head") if sticky_index else ("mia-text",) * 2
+        )
 
     def _row(self, idx: Any, row: np.ndarray, columns: pd.Index) -> str:
-        tds = [f'<td class="mia-text">{self.index_html(idx)}</td>']
+        tds = [f'<td class="{self.key}">{self.index_html(idx)}</td>']
         for col, val in zip(columns, row, strict=True):
             content, cls = self.cell(str(col), idx, val)
             tds.append(f'<td class="{cls}">{content}</td>' if cls else f"<td>{content}</td>")
@@ -158,7 +166,7 @@ class HTMLTable:
         """The table (in a horizontally scrolling box when wider than the page)."""
         name = index_label if index_label is not None else (frame.index.name or "")
         head = "".join(
-            [f'<th class="mia-text">{esc(name)}</th>']
+            [f'<th class="{self.key_head}">{esc(name)}</th>']
             + [f"<th>{esc(c)}</th>" for c in frame.columns]
         )
         # object dtype keeps ints as ints (a row Series would upcast a mixed row to float);
@@ -190,6 +198,9 @@ _CLASS_STYLE = {
     "mia-note": "color:#57606a;font-size:12px",
     "mia-verdict": "font-size:14px;font-weight:600;margin:4px 0 8px",
     "mia-scroll": "overflow-x:auto;max-width:100%",
+    # after the tag's own style, so the white background of a key cell wins
+    "mia-key": "position:sticky;left:0;background-color:#fff",
+    "mia-key-head": "position:sticky;left:0",
     "mia-roc": "max-width:760px;width:100%;height:auto",
 }
 _STYLED_TAG = re.compile(r"<(table|th|td|tr|p|ul|span|sup|img|div)\b([^>]*)>")

@@ -129,7 +129,7 @@ def flagged_html(report: AuditReport, highlight: str | None) -> str:
     ranks.columns = [attack_label(a) for a in ranks.columns]
     return (
         f"<h4>Most exposed members (top {len(flagged)} by {esc(title(highlight or ''))})</h4>"
-        + HTMLTable(cell=_record_cell).render(flagged, index_label=index_label)
+        + HTMLTable(cell=_record_cell, sticky_index=True).render(flagged, index_label=index_label)
         + "<details><summary>Rank among the members under every attack</summary>"
         + HTMLTable().render(ranks, index_label=index_label)
         + "</details>"
