@@ -16,7 +16,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 import mia_notebook as mn
 from mia_notebook.engine.exposure import REDACTED
-from mia_notebook.engine.grouping import rank_equivalent_groups, value_groups
+from mia_notebook.engine.grouping import ValueGroups, rank_equivalent_groups, value_groups
 from mia_notebook.engine.outputs import set_renderer
 from mia_notebook.render import install, memo
 from mia_notebook.render.format import fmt_number
@@ -258,3 +258,56 @@ def test_package_and_engine_versions_agree():
     from mia_notebook.engine._version import __version__ as engine_version
 
     assert mn.__version__ == engine_version
+
+
+# ------------------------------------------------------------------ most exposed group
+def test_auc_with_variance_matches_sklearn_and_bootstrap():
+    from sklearn.metrics import roc_auc_score
+
+    from mia_notebook.engine.grouping import auc_with_variance
+
+    rng = np.random.default_rng(1)
+    members = rng.random(400) < 0.5
+    scores = rng.normal(size=400).round(1) + 0.6 * members  # with ties
+    auc, var = auc_with_variance(scores, members)
+    assert auc == pytest.approx(roc_auc_score(members, scores), abs=1e-12)
+    boot = []  # slow reference: the bootstrap variance of the AUC
+    for _ in range(2000):
+        i = rng.integers(0, 400, 400)
+        if 0 < members[i].sum() < 400:
+            boot.append(roc_auc_score(members[i], scores[i]))
+    assert var == pytest.approx(np.var(boot), rel=0.2)
+
+
+def _grouped(labels: np.ndarray) -> ValueGroups:
+    return value_groups(pd.Series(labels), masked=False)
+
+
+def test_exposed_group_finds_a_leaking_group_and_no_false_alarms():
+    from mia_notebook.engine.grouping import exposed_group
+
+    alarms = 0
+    for seed in range(20):  # membership-independent scores: nothing to find
+        rng = np.random.default_rng(seed)
+        labels = rng.choice(["a", "b", "c", "d"], 2000)
+        members = rng.random(2000) < 0.5
+        scores = rng.normal(size=2000)
+        alarms += exposed_group(scores, members, _grouped(labels), confidence=0.95) is not None
+    assert alarms <= 1
+    rng = np.random.default_rng(0)
+    labels = rng.choice(["a", "b", "c", "d"], 2000)
+    members = rng.random(2000) < 0.5
+    scores = rng.normal(size=2000) + 1.0 * (members & (labels == "c"))
+    found = exposed_group(scores, members, _grouped(labels), confidence=0.95)
+    assert found is not None and found.label == "c" and found.n_tested == 4
+    assert found.auc > found.auc_rest and found.p_value < 0.05 / 4
+
+
+def test_exposed_group_sentence_in_html(report):
+    html = render_html(report)
+    for col in ("label", "mean radius"):
+        found = report.exposed_group(col)
+        section = html.split(f"<h4>By {col}", 1)[1].split("<table", 1)[0]
+        assert ("Most exposed:" in section) == (found is not None)
+        if found is not None:
+            assert f"{col} = {found.label}" in section

@@ -17,7 +17,7 @@ from .errors import MiaValueError
 if TYPE_CHECKING:
     from .results import AuditReport
 
-__all__ = ["REDACTED", "flagged_table", "mask", "record_table"]
+__all__ = ["REDACTED", "flagged_table", "mask", "ranks_table", "record_table"]
 
 #: What a redacted value is replaced with in every output.
 REDACTED = "■■■"
@@ -47,6 +47,13 @@ def flagged_table(report: AuditReport, order: np.ndarray, attack: str) -> pd.Dat
         index=rows.index,
     )
     return pd.concat([rows, tail], axis=1)
+
+
+def ranks_table(report: AuditReport, order: np.ndarray) -> pd.DataFrame:
+    """Rank among the members under every shown attack of the train rows at positions
+    ``order`` (:meth:`AuditReport.flagged_ranks`): one int column per attack."""
+    ranks = {a: report.member_ranks(a)[order].astype("int64") for a in report.attacks}
+    return pd.DataFrame(ranks, index=report.data.train.index[order], columns=report.attacks)
 
 
 def record_table(report: AuditReport, position: int) -> pd.DataFrame:

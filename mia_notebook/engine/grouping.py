@@ -15,10 +15,13 @@ are such a group.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from . import metrics
 from .data import AuditData
@@ -26,7 +29,10 @@ from .errors import MiaValueError
 
 __all__ = [
     "MISSING",
+    "ExposedGroup",
     "ValueGroups",
+    "auc_with_variance",
+    "exposed_group",
     "group_summaries",
     "rank_equivalent_groups",
     "slice_groups",
@@ -187,3 +193,87 @@ def slice_groups(data: AuditData, col: str, *, masked: bool) -> ValueGroups:
             f"Choose one of {sorted(cols)[:12]}."
         )
     return value_groups(data.column(col), masked=masked)
+
+
+def auc_with_variance(scores: np.ndarray, members: np.ndarray) -> tuple[float, float]:
+    """AUC of ``scores`` for ``members`` and its DeLong variance (DeLong et al. 1988).
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_records,)
+    members : ndarray of bool, shape (n_records,)
+
+    Returns
+    -------
+    auc, variance : float
+        NaN when there are fewer than two members or non-members.
+    """
+    pos, neg = scores[members], scores[~members]
+    if pos.size < 2 or neg.size < 2:
+        return math.nan, math.nan
+    neg_sorted, pos_sorted = np.sort(neg), np.sort(pos)
+    # placement values: share of the other class each record beats (ties count half)
+    below = np.searchsorted(neg_sorted, pos, "left") + np.searchsorted(neg_sorted, pos, "right")
+    v10 = below / (2.0 * neg.size)
+    at_or_below = np.searchsorted(pos_sorted, neg, "left") + np.searchsorted(
+        pos_sorted, neg, "right"
+    )
+    v01 = 1.0 - at_or_below / (2.0 * pos.size)
+    variance = v10.var(ddof=1) / pos.size + v01.var(ddof=1) / neg.size
+    return float(v10.mean()), float(variance)
+
+
+@dataclass(frozen=True)
+class ExposedGroup:
+    """A group whose records the attack separates better than the rest's, beyond chance.
+
+    Attributes
+    ----------
+    label : str
+        The group.
+    auc, auc_rest : float
+        AUC of the attack within the group and on all other records.
+    n_members : int
+        Members in the group.
+    p_value : float
+        One-sided p-value of ``auc > auc_rest`` (DeLong variances, normal test), before
+        the Bonferroni correction over ``n_tested`` groups.
+    n_tested : int
+        Groups compared (each needs two members and two non-members, in and out).
+    """
+
+    label: str
+    auc: float
+    auc_rest: float
+    n_members: int
+    p_value: float
+    n_tested: int
+
+
+def exposed_group(
+    scores: np.ndarray, members: np.ndarray, groups: ValueGroups, *, confidence: float
+) -> ExposedGroup | None:
+    """The group at the highest risk, when its AUC exceeds the rest's beyond chance.
+
+    Each group's AUC is compared with the AUC on the other records (disjoint records,
+    so the DeLong variances add); a group counts when its one-sided p-value is below
+    ``(1 - confidence) / n_tested`` (Bonferroni over the groups compared). Of those,
+    the one with the largest z is returned; None when no group counts.
+    """
+    tested: list[tuple[float, ExposedGroup]] = []
+    labels = groups.labels.to_numpy()
+    for g in groups.order:
+        inside = labels == g
+        auc, var = auc_with_variance(scores[inside], members[inside])
+        rest, var_rest = auc_with_variance(scores[~inside], members[~inside])
+        if math.isnan(auc + rest) or var + var_rest <= 0:
+            continue
+        z = (auc - rest) / math.sqrt(var + var_rest)
+        found = ExposedGroup(g, auc, rest, int(members[inside].sum()), float(norm.sf(z)), 0)
+        tested.append((z, found))
+    alpha = (1.0 - confidence) / max(len(tested), 1)
+    passing = [(z, f) for z, f in tested if f.p_value < alpha]
+    if not passing:
+        return None
+    best = max(passing, key=lambda t: t[0])[1]
+    return ExposedGroup(**{**best.__dict__, "n_tested": len(tested)})

@@ -18,7 +18,15 @@ from .errors import MiaError
 if TYPE_CHECKING:
     from .results import AuditReport
 
-__all__ = ["ReportRenderer", "jsonable", "records", "renderer", "report_dict", "set_renderer"]
+__all__ = [
+    "ReportRenderer",
+    "jsonable",
+    "records",
+    "renderer",
+    "report_dict",
+    "report_settings",
+    "set_renderer",
+]
 
 
 class ReportRenderer(Protocol):
@@ -95,3 +103,18 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
     if report.options.slice:
         out["slices"][report.options.slice] = records(report.slices(report.options.slice))
     return out
+
+
+def report_settings(report: AuditReport) -> dict[str, Any]:
+    """:attr:`AuditReport.settings`: the computation's settings, then the view's."""
+    opts = report.options
+    view = {
+        "fpr": list(opts.fpr),
+        "flag": opts.flag,
+        "slice": opts.slice,
+        "redact": list(opts.redact),
+        "confidence": opts.confidence,
+        "delta": opts.delta,
+        "attacks_shown": report.attacks,
+    }
+    return {**report.run, **view}

@@ -19,9 +19,17 @@ import pandas as pd
 from . import metrics
 from .data import AuditData
 from .errors import MiaValueError
-from .exposure import REDACTED, flagged_table, record_table
-from .grouping import ValueGroups, group_summaries, rank_equivalent_groups, slice_groups
-from .outputs import RENDERERS, jsonable, renderer, report_dict
+from .exposure import REDACTED, flagged_table, ranks_table, record_table
+from .grouping import (
+    ExposedGroup,
+    ValueGroups,
+    exposed_group,
+    group_summaries,
+    rank_equivalent_groups,
+    slice_groups,
+)
+from .options import check_view_columns
+from .outputs import RENDERERS, jsonable, renderer, report_dict, report_settings
 from .spec import ViewOptions
 
 __all__ = ["REDACTED", "AuditReport"]
@@ -102,16 +110,7 @@ class AuditReport:
     @property
     def settings(self) -> dict[str, Any]:
         """Every setting of this report: computation and view."""
-        view = {
-            "fpr": list(self.options.fpr),
-            "flag": self.options.flag,
-            "slice": self.options.slice,
-            "redact": list(self.options.redact),
-            "confidence": self.options.confidence,
-            "delta": self.options.delta,
-            "attacks_shown": self.attacks,
-        }
-        return {**self.run, **view}
+        return report_settings(self)
 
     def with_options(self, **changes: Any) -> AuditReport:
         """A report with other view options, sharing these scores (no recomputation).
@@ -128,7 +127,12 @@ class AuditReport:
                 f"Unknown option(s) {sorted(unknown)}; these need a new audit, not a new view."
             )
         opts = replace(self.options, **changes).validated()
-        check_view(opts, self.data, self.computed_attacks)
+        check_view_columns(opts, self.data.train.columns, self.data.test.columns)
+        missing = [a for a in opts.attacks or () if a not in self.computed_attacks]
+        if missing:
+            raise MiaValueError(
+                f"Attacks {missing} were not computed. Computed: {self.computed_attacks}."
+            )
         return replace(self, options=opts)
 
     # --------------------------------------------------------------- metrics
@@ -245,10 +249,7 @@ class AuditReport:
     def flagged_ranks(self, k: int | None = None, attack: str | None = None) -> pd.DataFrame:
         """Rank among the members under every shown attack, for the records of
         :meth:`flagged` (same rows, same order; one int column per attack)."""
-        order = self.flagged_positions(k, attack or self.strongest)
-        index = self.data.train.index[order]
-        ranks = {a: self.member_ranks(a)[order].astype("int64") for a in self.attacks}
-        return pd.DataFrame(ranks, index=index, columns=self.attacks)
+        return ranks_table(self, self.flagged_positions(k, attack or self.strongest))
 
     def flagged_positions(self, k: int | None = None, attack: str | None = None) -> np.ndarray:
         """Row positions in :attr:`scores` (= in ``data.train``) of the records that
@@ -333,6 +334,21 @@ class AuditReport:
         summaries = self._slice_summaries(col or self.data.target, attack)
         return {g: metrics.metrics_from_summary(b, self.options.fpr) for g, b in summaries.items()}
 
+    def exposed_group(
+        self, col: str | None = None, attack: str | None = None
+    ) -> ExposedGroup | None:
+        """The group of ``col`` where ``attack`` does best, when beyond chance at
+        ``options.confidence`` after a Bonferroni correction over the groups (see
+        :func:`.grouping.exposed_group`); None otherwise."""
+        attack, col = attack or self.strongest, col or self.data.target
+        if attack is None:
+            return None
+        groups, conf = self.value_groups(col), self.options.confidence
+        scores = self.scores[attack].to_numpy()
+        key = ("exposed_group", col, groups.masked, attack, conf)
+        find = lambda: exposed_group(scores, self.members, groups, confidence=conf)  # noqa: E731
+        return self.memoized(key, find)
+
     def _slice_summaries(self, col: str, attack: str) -> dict[str, metrics.ScoreSummary]:
         """FPR-independent metrics of ``attack`` in each group of ``col`` (memoized), in
         value order; at most the ``_MAX_GROUPS`` largest groups."""
@@ -373,21 +389,3 @@ class AuditReport:
         if not RENDERERS:
             return f"<AuditReport: {len(self.scores):,} records, attacks {self.computed_attacks}>"
         return renderer().text(self)
-
-
-def check_view(opts: ViewOptions, data: AuditData, computed: list[str]) -> None:
-    """Check view options that depend on the data (slice/redact columns, attacks)."""
-    cols = {str(c) for c in data.train.columns}
-    unknown = [c for c in opts.redact if c not in cols]
-    if unknown:
-        raise MiaValueError(
-            f"Cannot redact {unknown}: no such column in train. Columns: {sorted(cols)[:12]}."
-        )
-    if opts.slice is not None and opts.slice not in cols:
-        raise MiaValueError(
-            f"Cannot slice by '{opts.slice}': no such column. Columns: {sorted(cols)[:12]}."
-        )
-    if opts.attacks is not None:
-        missing = [a for a in opts.attacks if a not in computed]
-        if missing:
-            raise MiaValueError(f"Attacks {missing} were not computed. Computed: {computed}.")

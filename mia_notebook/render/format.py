@@ -54,6 +54,7 @@ CSS = """
 .mia-report .mia-risk-high{background:#ffebe9}
 .mia-report .mia-note{color:#57606a;font-size:12px}
 .mia-report .mia-verdict{font-size:14px;font-weight:600;margin:4px 0 8px}
+.mia-report .mia-finding{font-weight:600;margin:2px 0 6px}
 .mia-report details{margin-top:10px}
 .mia-report img.mia-roc{max-width:760px;width:100%;height:auto}
 """
@@ -197,6 +198,7 @@ _CLASS_STYLE = {
     "mia-risk-high": "background-color:#ffebe9",
     "mia-note": "color:#57606a;font-size:12px",
     "mia-verdict": "font-size:14px;font-weight:600;margin:4px 0 8px",
+    "mia-finding": "font-weight:600;margin:2px 0 6px",
     "mia-scroll": "overflow-x:auto;max-width:100%",
     # after the tag's own style, so the white background of a key cell wins
     "mia-key": "position:sticky;left:0;background-color:#fff",

@@ -150,6 +150,7 @@ def slices_html(report: AuditReport, highlight: str | None) -> str:
         masked = " (group labels redacted)" if col in report.options.redact else ""
         parts.append(
             f"<h4>By {esc(col)}{masked}: {esc(title(highlight))}</h4>"
+            + _exposed_html(report, col, highlight)
             + _metric_table(
                 report,
                 report.slice_metrics(col, highlight),
@@ -157,6 +158,20 @@ def slices_html(report: AuditReport, highlight: str | None) -> str:
             )
         )
     return "".join(parts)
+
+
+def _exposed_html(report: AuditReport, col: str, attack: str) -> str:
+    """One sentence naming the group at the highest risk, when it differs from the rest
+    beyond chance (:meth:`AuditReport.exposed_group`); nothing otherwise."""
+    found = report.exposed_group(col, attack)
+    if found is None:
+        return ""
+    return (
+        f"<p class='mia-finding'>Most exposed: {esc(col)} = {esc(found.label)} "
+        f"({found.n_members:,} members): AUC {found.auc:.3f} against {found.auc_rest:.3f} "
+        f"on the other records (one-sided p = {found.p_value:.2g}; beyond chance at "
+        f"{report.options.confidence:.0%} after comparing {found.n_tested} groups).</p>"
+    )
 
 
 def _kv_table(items: dict[str, Any]) -> str:
