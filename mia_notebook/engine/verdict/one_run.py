@@ -75,24 +75,47 @@ class GuessCounts:
         return self.correct_plus + self.correct_minus
 
 
+def _kth_best(a: np.ndarray, b: np.ndarray, k: int, *, largest: bool) -> float:
+    """The k-th largest (or smallest) value of two ascending arrays together, O(log n)."""
+    if largest:  # best-first views
+        a, b = a[::-1], b[::-1]
+    lo, hi = max(0, k - b.size), min(k, a.size)
+    while lo < hi:  # smallest i (taken from a) whose next value is not better than b's
+        i = (lo + hi) // 2
+        nxt, last_b = a[i], b[k - i - 1]
+        if (nxt > last_b) if largest else (nxt < last_b):
+            lo = i + 1
+        else:
+            hi = i
+    taken = [x[n - 1] for x, n in ((a, lo), (b, k - lo)) if n > 0]
+    return float(min(taken) if largest else max(taken))
+
+
 @dataclass(frozen=True)
 class SortedScores:
-    """One attack's scores sorted three ways: all records, members, non-members.
+    """One attack's scores, sorted separately for members and non-members.
 
     Sorting values (not records) is several times faster than an argsort and makes
     every count below depend on the scores alone. NaN counts as the lowest score.
     """
 
-    pooled: np.ndarray
     members: np.ndarray
     nonmembers: np.ndarray
 
     @classmethod
     def of(cls, scores: np.ndarray, members: np.ndarray) -> SortedScores:
         s = np.asarray(scores, dtype=np.float64)
-        s = np.where(np.isnan(s), -np.inf, s)
+        if np.isnan(s).any():
+            s = np.where(np.isnan(s), -np.inf, s)
         m = np.asarray(members, dtype=bool)
-        return cls(np.sort(s), np.sort(s[m]), np.sort(s[~m]))
+        pos, neg = s[m], s[~m]  # copies, sorted in place
+        pos.sort()
+        neg.sort()
+        return cls(pos, neg)
+
+    @property
+    def size(self) -> int:
+        return int(self.members.size + self.nonmembers.size)
 
     @staticmethod
     def above(arr: np.ndarray, x: float, *, strict: bool) -> int:
@@ -108,23 +131,33 @@ class SortedScores:
         """(guesses, correct) for "member" on the top ``k``, tie groups kept whole."""
         if k <= 0:
             return 0, 0
-        v = self.pooled[self.pooled.size - k]  # the k-th largest score
-        strict = self.above(self.pooled, v, strict=False) > k  # its group straddles the cut
-        return (
-            self.above(self.pooled, v, strict=strict),
-            self.above(self.members, v, strict=strict),
+        v = _kth_best(self.members, self.nonmembers, k, largest=True)
+        pos, neg = (
+            self.above(self.members, v, strict=False),
+            self.above(self.nonmembers, v, strict=False),
         )
+        if pos + neg > k:  # v's tie group straddles the cut: leave it out
+            pos, neg = (
+                self.above(self.members, v, strict=True),
+                self.above(self.nonmembers, v, strict=True),
+            )
+        return pos + neg, pos
 
     def bottom(self, k: int) -> tuple[int, int]:
         """(guesses, correct) for "non-member" on the bottom ``k``, tie groups kept whole."""
         if k <= 0:
             return 0, 0
-        v = self.pooled[k - 1]  # the k-th smallest score
-        strict = self.below(self.pooled, v, strict=False) > k
-        return (
-            self.below(self.pooled, v, strict=strict),
-            self.below(self.nonmembers, v, strict=strict),
+        v = _kth_best(self.members, self.nonmembers, k, largest=False)
+        pos, neg = (
+            self.below(self.members, v, strict=False),
+            self.below(self.nonmembers, v, strict=False),
         )
+        if pos + neg > k:
+            pos, neg = (
+                self.below(self.members, v, strict=True),
+                self.below(self.nonmembers, v, strict=True),
+            )
+        return pos + neg, neg
 
 
 def guess_counts(
@@ -148,7 +181,7 @@ def guess_counts(
 
 def counts_from_sorted(ss: SortedScores, *, k_plus: int, k_minus: int) -> GuessCounts:
     """:func:`guess_counts` on scores already sorted by :class:`SortedScores`."""
-    n = ss.pooled.size
+    n = ss.size
     if k_plus < 0 or k_minus < 0 or k_plus + k_minus > n:
         raise ValueError(
             f"k_plus and k_minus must be >= 0 with a sum of at most {n}. "
@@ -201,6 +234,19 @@ def _correct_pmf(k_plus: int, k_minus: int, eps: float, prior: float) -> tuple[i
     return lo_p + lo_m, pmf
 
 
+def _tail(k_plus: int, k_minus: int, v: int, q_plus: float, q_minus: float) -> float:
+    """P[Binomial(k_plus, q_plus) + Binomial(k_minus, q_minus) >= v] (v >= 1)."""
+    if k_plus < k_minus:  # sum over the shorter window
+        k_plus, k_minus, q_plus, q_minus = k_minus, k_plus, q_minus, q_plus
+    if k_minus == 0:
+        return float(special.bdtrc(v - 1, k_plus, q_plus)) if v <= k_plus else 0.0
+    lo, pmf = _binom_window(k_minus, q_minus)
+    need = v - np.arange(lo, lo + pmf.size)  # the other binomial must reach this
+    sf = special.bdtrc(np.clip(need - 1, 0, k_plus), k_plus, q_plus)  # P[other >= need]
+    sf = np.where(need <= 0, 1.0, np.where(need > k_plus, 0.0, sf))
+    return min(float(pmf @ sf), 1.0)
+
+
 def one_run_p_value(
     counts: GuessCounts, eps: float, *, prior: float = 0.5, delta: float = 0.0, m: int
 ) -> float:
@@ -220,6 +266,8 @@ def one_run_p_value(
     v = counts.correct
     if v == 0:
         return 1.0
+    if delta == 0.0:
+        return _tail(counts.k_plus, counts.k_minus, v, *_accuracies(eps, prior))
     lo, pmf = _correct_pmf(counts.k_plus, counts.k_minus, eps, prior)
     # cdf[j] = P[W < lo + j]
     cdf = np.concatenate([[0.0], np.cumsum(pmf)])
@@ -261,8 +309,9 @@ def one_run_epsilon(
     def excess(eps: float) -> float:
         return one_run_p_value(counts, eps, prior=prior, delta=delta, m=m) - alpha
 
-    if excess(0.0) >= 0.0:
-        return 0.0
+    chance = counts.k_plus * prior + counts.k_minus * (1.0 - prior)
+    if counts.correct <= chance or excess(0.0) >= 0.0:
+        return 0.0  # no better than chance (0 is always a valid lower bound)
     hi = 1.0
     while excess(hi) < 0.0:
         if hi >= _EPS_MAX:
