@@ -172,33 +172,20 @@ def judge(
     arrays, m = _validate(scores, members, max_flag)
     family = Family.of(n_attacks=len(arrays), members=m, policy=pol)
     evidence = [gather_evidence(name, s, m, family) for name, s in arrays.items()]
-    best = _pick(evidence, pol)
-    level = best.level(pol)
     eps = max(evidence, key=lambda ev: ev.epsilon)
     figures = family.to_dict() | {
         "epsilon_lb": eps.epsilon,
-        "epsilon_attack": (eps.name if eps.epsilon > 0 else None),
-    }
-    if level == "none":
-        figures["attacks"] = {ev.name: ev.to_dict() for ev in evidence}
-        return Verdict(
-            level,
-            reason_for(None, None, family, 0, max_flag, labels),
-            None,
-            figures,
-            pol,
-            np.zeros(0, dtype=np.intp),
-            0,
-        )
-    point = best.verdict_point(pol)
-    identified, n_identified = identify(arrays[best.name], m, point.threshold, max_flag)
-    figures |= {
-        "fpr": point.fpr,
-        "tpr": point.tpr,
-        "tpr_lower": point.tpr_lower,
-        "p_value": point.p_value,
+        "epsilon_attack": eps.name if eps.epsilon > 0 else None,
         "attacks": {ev.name: ev.to_dict() for ev in evidence},
     }
+    best = _pick(evidence, pol)
+    level = best.level(pol)
+    if level == "none":
+        reason = reason_for(None, None, family, 0, max_flag, labels)
+        return Verdict(level, reason, None, figures, pol, np.zeros(0, dtype=np.intp), 0)
+    point = best.verdict_point(pol)
+    identified, n_identified = identify(arrays[best.name], m, point.threshold, max_flag)
+    figures |= {k: getattr(point, k) for k in ("fpr", "tpr", "tpr_lower", "p_value")}
     reason = reason_for(best, point, family, n_identified, max_flag, labels, epsilon=eps.epsilon)
     return Verdict(level, reason, best.name, figures, pol, identified, n_identified)
 

@@ -127,37 +127,25 @@ class SortedScores:
         """How many of the sorted ``arr`` are < ``x`` (strict) or <= ``x``."""
         return int(np.searchsorted(arr, x, side="left" if strict else "right"))
 
-    def top(self, k: int) -> tuple[int, int]:
-        """(guesses, correct) for "member" on the top ``k``, tie groups kept whole."""
+    def _tail(self, k: int, *, top: bool) -> tuple[int, int]:
+        """(guesses, members among them) on the top or bottom ``k``, ties kept whole."""
         if k <= 0:
             return 0, 0
-        v = _kth_best(self.members, self.nonmembers, k, largest=True)
-        pos, neg = (
-            self.above(self.members, v, strict=False),
-            self.above(self.nonmembers, v, strict=False),
-        )
+        v = _kth_best(self.members, self.nonmembers, k, largest=top)
+        count = self.above if top else self.below
+        pos, neg = count(self.members, v, strict=False), count(self.nonmembers, v, strict=False)
         if pos + neg > k:  # v's tie group straddles the cut: leave it out
-            pos, neg = (
-                self.above(self.members, v, strict=True),
-                self.above(self.nonmembers, v, strict=True),
-            )
+            pos, neg = count(self.members, v, strict=True), count(self.nonmembers, v, strict=True)
         return pos + neg, pos
+
+    def top(self, k: int) -> tuple[int, int]:
+        """(guesses, correct) for "member" on the top ``k``, tie groups kept whole."""
+        return self._tail(k, top=True)
 
     def bottom(self, k: int) -> tuple[int, int]:
         """(guesses, correct) for "non-member" on the bottom ``k``, tie groups kept whole."""
-        if k <= 0:
-            return 0, 0
-        v = _kth_best(self.members, self.nonmembers, k, largest=False)
-        pos, neg = (
-            self.below(self.members, v, strict=False),
-            self.below(self.nonmembers, v, strict=False),
-        )
-        if pos + neg > k:
-            pos, neg = (
-                self.below(self.members, v, strict=True),
-                self.below(self.nonmembers, v, strict=True),
-            )
-        return pos + neg, neg
+        guesses, members = self._tail(k, top=False)
+        return guesses, guesses - members
 
 
 def guess_counts(
