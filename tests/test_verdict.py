@@ -443,3 +443,59 @@ def test_judge_does_not_modify_its_inputs() -> None:
     judge(scores, members)
     np.testing.assert_array_equal(scores["a"], before[0])
     np.testing.assert_array_equal(members, before[1])
+
+
+# ------------------------------------------------------------------ policy at work
+
+
+def _separable(n_members: int, n_non: int, n_exposed: int) -> tuple[dict, np.ndarray]:
+    """``n_exposed`` members score above every non-member; the rest are at chance."""
+    rng = np.random.default_rng(9)
+    members = np.r_[np.ones(n_members, bool), np.zeros(n_non, bool)]
+    scores = rng.normal(size=members.size)
+    scores[:n_exposed] = 10.0 + rng.random(n_exposed)
+    return {"a": scores}, members
+
+
+def test_high_needs_the_lower_bound_not_the_point_estimate() -> None:
+    scores, members = _separable(200, 2000, 44)  # TPR 22% at 0.1% FPR, but on 200 members
+    verdict = judge(scores, members, policy={"epsilon_high": 50.0, "epsilon_elevated": 40.0})
+    assert verdict.evidence["tpr"] >= Policy().tpr_high > verdict.evidence["tpr_lower"]
+    assert verdict.level == "elevated"
+    strict = judge(
+        scores,
+        members,
+        policy={
+            "tpr_elevated": 0.3,
+            "tpr_high": 0.4,
+            "epsilon_high": 50.0,
+            "epsilon_elevated": 40.0,
+        },
+    )
+    assert strict.level == "low"
+    assert judge(scores, members, policy={"tpr_high": 0.1}).level == "high"
+
+
+def test_identified_are_the_exposed_members_capped_by_max_flag() -> None:
+    scores, members = _separable(1000, 2000, 30)
+    verdict = judge(scores, members, max_flag=5)
+    assert verdict.n_identified == 30 and verdict.level != "none"
+    assert list(verdict.identified) == list(np.argsort(-scores["a"][:30])[:5])
+    assert "30 records identified at ≤ 0.1% FPR, 5 listed" in verdict.reason
+
+
+def test_unresolvable_fpr_is_said_in_counts() -> None:
+    scores, members = _separable(300, 60, 60)  # 60 non-members cannot resolve 1%
+    verdict = judge(scores, members)
+    assert verdict.evidence["fpr_resolvable"] is False
+    assert "wrongly accuses none of the 60 non-members" in verdict.reason
+    assert verdict.n_identified == 60
+
+
+def test_delta_weakens_the_epsilon_bound_and_everything_is_json() -> None:
+    scores, members = _separable(1000, 1000, 200)
+    pure = judge(scores, members)
+    approx = judge(scores, members, policy={"delta": 1e-5})
+    assert 0 < approx.evidence["epsilon_lb"] < pure.evidence["epsilon_lb"]
+    for v in (pure, approx, judge({"a": np.zeros(2000)}, members)):
+        assert json.loads(json.dumps(v.to_dict()))["level"] == v.level

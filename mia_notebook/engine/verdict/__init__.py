@@ -43,7 +43,7 @@ class PrivacyRiskError(Exception):
     """The audited model's risk level reaches the level a pipeline must fail on."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Verdict:
     """The audit's answer: a risk level and the evidence that earns it.
 
