@@ -39,6 +39,9 @@ METHOD = (
 )
 
 
+EPSILON_METHOD = "one training run (Steinke, Nasr & Jagielski 2023, Theorem 3.1)"
+
+
 class PrivacyRiskError(Exception):
     """The audited model's risk level reaches the level a pipeline must fail on."""
 
@@ -176,6 +179,7 @@ def judge(
     figures = family.to_dict() | {
         "epsilon_lb": eps.epsilon,
         "epsilon_attack": eps.name if eps.epsilon > 0 else None,
+        "epsilon_method": EPSILON_METHOD,
         "attacks": {ev.name: ev.to_dict() for ev in evidence},
     }
     best = _pick(evidence, pol)
