@@ -62,7 +62,8 @@ class Verdict:
     policy : Policy
     identified : ndarray of int
         Positions (in the scores given to :func:`judge`) of the members the verdict's
-        attack identifies at the verdict's FPR, most member-like first; empty at 'none'.
+        attack identifies at the verdict's FPR, most member-like first. Empty at 'none',
+        and whenever that attack's flagging at that FPR does not itself beat chance.
     n_identified : int
         How many members that attack identifies (before any ``max_flag`` cap).
     method : str
@@ -188,7 +189,9 @@ def judge(
         reason = reason_for(None, None, family, 0, max_flag, labels)
         return Verdict(level, reason, None, figures, pol, np.zeros(0, dtype=np.intp), 0)
     point = best.verdict_point(pol)
-    identified, n_identified = identify(arrays[best.name], m, point.threshold, max_flag)
+    identified, n_identified = np.zeros(0, dtype=np.intp), 0
+    if point.p_value <= family.alpha_tpr:  # only an attacker that beats chance accuses
+        identified, n_identified = identify(arrays[best.name], m, point.threshold, max_flag)
     figures |= {k: getattr(point, k) for k in ("fpr", "tpr", "tpr_lower", "p_value")}
     reason = reason_for(best, point, family, n_identified, max_flag, labels, epsilon=eps.epsilon)
     return Verdict(level, reason, best.name, figures, pol, identified, n_identified)

@@ -63,7 +63,7 @@ def reason_for(
     label = (labels or {}).get(best.name, best.name)
     conf = _confidence(family)
     if point.p_value > family.alpha_tpr and best.guesses is not None:
-        return _epsilon_led(best, label, conf, point, n_identified, max_flag)
+        return _epsilon_led(best, label, conf, point)
     if family.resolvable:
         who = f"An attacker who wrongly accuses {_one_in(point.fpr)} non-members"
     else:
@@ -83,8 +83,6 @@ def _epsilon_led(
     label: str,
     conf: str,
     point: TprPoint,
-    n_identified: int,
-    max_flag: int | None,
 ) -> str:
     """The sentence when only the one-run bound (not a low-FPR attacker) beats chance."""
     g = best.guesses
@@ -92,5 +90,6 @@ def _epsilon_led(
     return (
         f"Guessing only on the records it is surest about, the {label} attack is right "
         f"{g.correct:,} times out of {g.guesses:,}, so ε ≥ {best.epsilon:.2g} at {conf} "
-        f"confidence (one-run bound); {_identified(n_identified, point, max_flag)}."
+        f"confidence (one-run bound); no record can be singled out beyond chance at "
+        f"≤ {_fpr_text(point.fpr)} FPR."
     )
