@@ -7,7 +7,11 @@ Defaults are traitlets, so ``%config MiaAudit.flag = 20`` works.
 
 from __future__ import annotations
 
+import dis
 import html
+import sys
+from collections.abc import Sequence
+from types import FrameType
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -37,6 +41,7 @@ from .engine.progress import (
 )
 from .engine.references import DEFAULT_REFERENCES
 from .engine.results import AuditReport
+from .magic_hints import column_hint, unknown_args_hint
 
 __all__ = ["MiaAudit", "NotebookProgress", "register"]
 
@@ -80,6 +85,31 @@ class NotebookProgress(BarProgress):
 def _in_kernel(shell: Any) -> bool:
     """True in a Jupyter kernel (rich display), False in terminal IPython or tests."""
     return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _displayed_by_ipython(shell: Any) -> bool:
+    """Whether IPython itself will display the value the running magic returns.
+
+    It does when the magic is an expression statement that IPython runs in ``'single'``
+    mode (by default the last line of a cell): the instruction after the call to
+    ``run_line_magic`` / ``run_cell_magic`` then prints its result. Anywhere else (a
+    ``print`` after it, an assignment, a function body) the value would be dropped.
+    """
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and not (
+        frame.f_code.co_name in ("run_line_magic", "run_cell_magic")
+        and str(frame.f_globals.get("__name__", "")).startswith("IPython.")
+    ):
+        frame = frame.f_back
+    caller = frame.f_back if frame is not None else None
+    if caller is None or shell is None or shell.displayhook.quiet():
+        return False
+    after = (i for i in dis.get_instructions(caller.f_code) if i.offset > caller.f_lasti)
+    following = next(after, None)  # the instruction that receives the magic's result
+    # Python 3.10/3.11: PRINT_EXPR; 3.12+: CALL_INTRINSIC_1 INTRINSIC_PRINT
+    return following is not None and (
+        following.opname == "PRINT_EXPR" or following.argrepr == "INTRINSIC_PRINT"
+    )
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -173,7 +203,8 @@ class MiaAudit(Magics, Configurable):
                 progress=self._progress(),
             )
         except MiaError as e:
-            raise UsageError(str(e)) from None
+            hint = column_hint(args.target, train=(args.train, train), test=(args.test, test))
+            raise UsageError(hint if hint and args.target in str(e) else str(e)) from None
 
     def _progress(self) -> bool | Progress:
         if not self.progress:
@@ -226,8 +257,7 @@ class MiaAudit(Magics, Configurable):
         Cell:  %%mia_audit --model clf --train train_df --test test_df --target label
                clf = RandomForestClassifier().fit(...)
         """
-        # posix=True so that quoted names ('mean radius') lose their quotes
-        args = self.mia_audit.parser.parse_args(arg_split(line, posix=True))
+        args = self._parse(line)
         if args.clear_cache:
             self._clear_cache()
             return None
@@ -251,7 +281,19 @@ class MiaAudit(Magics, Configurable):
                 args.population, ns, "--population")
             self._show_panel(report, model, args, population)
             return None  # the panel is displayed (and updated in place); -o binds the report
+        if not _displayed_by_ipython(self.shell):
+            display(report)  # once, wherever the magic sits in the cell
         return report
+
+    def _parse(self, line: str) -> Any:
+        """Parse the magic's line; unknown words raise a ``UsageError`` that says the fix."""
+        parser = self.mia_audit.parser
+        # posix=True so that quoted names ('mean radius') lose their quotes
+        tokens = arg_split(line, posix=True)
+        args, unknown = parser.parse_known_args(tokens)
+        if unknown:
+            raise UsageError(unknown_args_hint(unknown, tokens, options=_options(parser)))
+        return args
 
     def _show_panel(self, report: AuditReport, model: Any, args: Any, population: Any) -> None:
         from .widgets import show_panel
@@ -270,6 +312,11 @@ class MiaAudit(Magics, Configurable):
 
 
 _EXAMPLE = "%mia_audit clf --train train_df --test test_df --target label"
+
+
+def _options(parser: Any) -> Sequence[str]:
+    """Every option string the parser accepts (``--attacks``, ``-o``...)."""
+    return [s for action in parser._actions for s in action.option_strings]
 
 
 def register(ipython: Any) -> MiaAudit:

@@ -1,9 +1,13 @@
-"""Shared fixtures: seeded data sets and fitted scikit-learn models (no downloads)."""
+"""Shared fixtures: seeded data sets, fitted scikit-learn models (no downloads), and the
+``browser`` marker's check for Debian's chromium."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import os
 import pickle
+import shutil
 from typing import Any
 
 import numpy as np
@@ -51,3 +55,53 @@ def features(df: pd.DataFrame, target: str = "label") -> pd.DataFrame:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+# ------------------------------------------------------------------ browser tests
+#: How to get the browser; the skip reason (and the README) say it.
+CHROMIUM_HINT = (
+    "Debian's chromium is not installed: apt-get install chromium "
+    "(the browser tests drive it through Playwright; never `playwright install`)"
+)
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium: ``$MIA_CHROMIUM`` if set, else ``chromium`` on PATH or in /usr/bin."""
+    override = os.environ.get("MIA_CHROMIUM")
+    if override is not None:
+        return override if os.access(override, os.X_OK) else None
+    return shutil.which("chromium") or shutil.which("chromium", path="/usr/bin")
+
+
+def _browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or ``None`` when they can."""
+    if chromium_path() is None:
+        return CHROMIUM_HINT
+    if importlib.util.find_spec("playwright") is None:
+        return "the playwright Python package is not installed: pip install -e '.[test]'"
+    return None
+
+
+def _skip_or_fail(reason: str) -> None:
+    """Skip on a developer's machine; fail under CI, which installs the browser."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI must run the browser tests)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``browser`` skip (fail under ``CI``) before any fixture starts."""
+    if item.get_closest_marker("browser") is not None:
+        reason = _browser_missing()
+        if reason is not None:
+            _skip_or_fail(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of Debian's chromium for Playwright's ``executable_path`` (mark tests ``browser``)."""
+    reason = _browser_missing()
+    if reason is not None:
+        _skip_or_fail(reason)
+    return str(chromium_path())

@@ -3,9 +3,13 @@
 A real (non-editable) wheel of this repo is installed into a temporary virtual
 environment; kernels are started by ``jupyter_client.KernelManager`` with that
 environment's Python, so the startup file that runs is the one the wheel placed in
-``<venv>/etc/ipython/startup/`` and the package imported is the venv's own copy (the
-main environment's editable install is visible through ``--system-site-packages``, for
-the dependencies only).
+``<venv>/etc/ipython/startup/`` and the package imported is the venv's own copy.
+
+The dependencies (ipykernel, scikit-learn...) come from the environment running the
+tests, whether that is a virtualenv or not: a ``.pth`` file in the scratch venv adds the
+running interpreter's site-packages after the venv's own. (``--system-site-packages``
+would not do: from inside a virtualenv it exposes the base interpreter's packages, not
+the outer venv's.)
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import site
 import subprocess
 import sys
+import sysconfig
 import venv
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,8 +58,9 @@ def venv_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([*build, str(ROOT)], check=True, cwd=tmp)
     wheel = next(dist.glob("mia_notebook-*.whl"))
     env_dir = tmp / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(env_dir)
     py = env_dir / "bin" / "python"
+    _see_running_site_packages(py)
     subprocess.run(
         [str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed",
          str(wheel)],
@@ -69,13 +76,37 @@ def venv_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return env_dir
 
 
+def _running_site_dirs() -> list[str]:
+    """site-packages of the interpreter running the tests (a venv's own, if in one)."""
+    dirs = [*site.getsitepackages(), sysconfig.get_paths()["purelib"]]
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
+
+
+def _see_running_site_packages(py: Path) -> None:
+    """Make the venv at ``py`` import the running environment's packages after its own."""
+    out = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    )
+    purelib = Path(out.stdout.strip())
+    assert purelib.is_dir(), purelib
+    # addsitedir also runs those directories' .pth files (namespace packages, editable
+    # installs of dependencies); the venv's own site-packages stays first on sys.path.
+    lines = [f"import site; site.addsitedir({d!r})" for d in _running_site_dirs()]
+    purelib.joinpath("_outer_site_packages.pth").write_text("\n".join(lines) + "\n")
+
+
 class Kernel:
     """A kernel of the venv, run in a scratch directory with a clean IPython profile."""
 
     def __init__(self, env_dir: Path, cwd: Path, **env: str) -> None:
         ksm = KernelSpecManager(kernel_dirs=[str(env_dir.parent / "kernels")])
         self.km = KernelManager(kernel_name="mia-venv", kernel_spec_manager=ksm)
-        full_env = {k: v for k, v in os.environ.items() if k != "MIA_NOTEBOOK_NO_AUTOLOAD"}
+        # PYTHONPATH (a checkout on it) would shadow the venv's installed copy.
+        drop = {"MIA_NOTEBOOK_NO_AUTOLOAD", "PYTHONPATH", "VIRTUAL_ENV"}
+        full_env = {k: v for k, v in os.environ.items() if k not in drop}
         full_env.update(IPYTHONDIR=str(cwd / "ipython"), MPLBACKEND="Agg", **env)
         self.km.start_kernel(cwd=str(cwd), env=full_env)
         self.kc = self.km.client()
@@ -161,7 +192,8 @@ def test_config_before_first_use_is_kept(kernel: Kernel) -> None:
 def test_opt_out(venv_dir: Path, tmp_path: Path) -> None:
     k = Kernel(venv_dir, tmp_path, MIA_NOTEBOOK_NO_AUTOLOAD="1")
     try:
-        assert k.value("get_ipython().magics_manager.lazy_magics") == {}
+        # IPython 9 registers its own magics lazily too: only ours must be absent
+        assert k.value("'mia' + '_audit' in get_ipython().magics_manager.lazy_magics") is False
         outputs, reply = k.run(SETUP + "%mia_audit clf --train tr --test te --target label")
         assert reply["status"] == "error"
         assert "not found" in reply["evalue"]

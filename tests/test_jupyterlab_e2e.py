@@ -5,7 +5,8 @@ notebook in Debian's ``chromium`` through Python Playwright (never ``playwright
 install``), runs every cell, moves the FPR-target slider and checks that the table's
 numbers change in the page, that the ROC is an inline PNG, and that the saved notebook's
 static fallback shows the new view. Screenshots go to ``test-artifacts/screenshots/``.
-Without chromium (or Playwright) the test is skipped locally and fails when ``CI`` is set.
+Without chromium (or Playwright) the test is skipped locally and fails when ``CI`` is set
+(the ``browser`` marker, tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -65,25 +65,6 @@ report = mn.audit(clf, train=train_df, test=test_df, target="label",
                   attacks=["loss", "confidence", "entropy"])
 panel = show_panel(report, model=clf, train=train_df, test=test_df)
 """
-
-
-def _fail_or_skip(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (required in CI)")
-    pytest.skip(reason)
-
-
-def _chromium() -> str:
-    path = shutil.which("chromium") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-    )
-    if path is None:
-        _fail_or_skip("Debian's chromium is not installed (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _fail_or_skip("the playwright Python package is not installed")
-    return str(path)
 
 
 def _free_port() -> int:
@@ -143,8 +124,7 @@ def _stop(proc: subprocess.Popen[bytes], base: str, token: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    chromium = _chromium()
+def lab(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("lab")
     nbdir = root / "notebooks"
     nbdir.mkdir()

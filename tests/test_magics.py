@@ -94,7 +94,7 @@ def test_braces_are_not_expanded(ip):
     ("line", "match"),
     [
         ("clf --train nope --test test_df --target label", "No variable named 'nope'"),
-        ("clf --train train_df --test test_df --target nope", "no column"),
+        ("clf --train train_df --test test_df --target nope", "No column 'nope'"),
         ("clf --train train_df --test test_df --target label --fpr 2", "must be in"),
         ("clf --train train_df --test test_df", "needs --target"),
         ("--train train_df --test test_df --target label", "needs a model"),
@@ -151,3 +151,54 @@ def test_interactive_shows_a_panel_and_binds_the_report(ip, monkeypatch):
     assert panel.report.scores is ip.user_ns["rep_i"].scores  # a view of the same audit
     assert panel.report.summary["AUC"].equals(ip.user_ns["rep_i"].summary["AUC"])
     assert isinstance(panel, mn.AuditPanel)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (  # a misspelt target: the close match is named, and listed first
+            "clf --train train_df --test test_df --target lable",
+            "No column 'lable' in --train train_df or --test test_df. Did you mean 'label'? "
+            "Columns, closest first: 'label', ",
+        ),
+        (
+            "clf --train train_df --test test_df --target label --atacks loss",
+            "Unknown option '--atacks'. Did you mean '--attacks'?",
+        ),
+        (
+            "clf --train train_df --test test_df --target label --slice mean radius --flag 3",
+            "Unexpected 'radius' after --slice mean: quote names with spaces, "
+            "e.g. --slice 'mean radius'.",
+        ),
+        (  # features only, without the label column
+            "clf --train X_train --test test_df --target label",
+            "The target column 'label' must be in both frames: --train X_train has no column "
+            "'label' (--test test_df has it).",
+        ),
+        (
+            "clf --train train_df --test X_train --target label",
+            "The target column 'label' must be in both frames: --test X_train has no column",
+        ),
+    ],
+    ids=["target-typo", "option-typo", "unquoted-space", "no-label-train", "no-label-test"],
+)
+def test_usage_error_says_the_fix(ip, line, message):
+    ip.run_cell("X_train = train_df.drop(columns='label')")
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic("mia_audit", line)
+    text = str(info.value)
+    assert text.startswith(message), text
+    assert "\n" not in text
+
+
+def test_column_hint_ranks_every_column_by_similarity():
+    import difflib
+
+    from mia_notebook.magic_hints import closest_first
+
+    cols = ["mean radius", "label", "worst area", "Lable", "labels", "x"]
+    ranked = closest_first("lable", cols)
+    ratios = [difflib.SequenceMatcher(None, "lable", c.lower()).ratio() for c in ranked]
+    assert sorted(cols) == sorted(ranked)
+    assert ratios == sorted(ratios, reverse=True)
+    assert ranked[0] == "Lable"

@@ -5,7 +5,8 @@ Browser tests execute notebooks with a real kernel, convert them with nbconvert,
 the HTML in headless Chromium (Debian's ``chromium``, driven by Python Playwright with
 ``executable_path``; no browser download). Screenshots are written to
 ``test-artifacts/screenshots/`` at the repository root. Without Chromium the browser tests
-are skipped, except under CI (``CI`` set), where they fail.
+are skipped, except under CI (``CI`` set), where they fail (the ``browser`` marker,
+tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -54,25 +55,12 @@ _TEMPLATE_ASSET = re.compile(r"mathjax|require\.?js|jquery|html-manager|widget",
 
 
 # ------------------------------------------------------------------ browser fixtures
-def _chromium() -> str | None:
-    for name in ("/usr/bin/chromium", "chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    exe = _chromium()
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Chromium for the rendering tests (apt-get install chromium)")
-        pytest.skip("chromium not installed (apt-get install chromium)")
+def browser(chromium: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS)
+        b = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         yield b
         b.close()
 
