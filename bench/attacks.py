@@ -231,6 +231,7 @@ def ours_on_harness(model: Any, parts: dict[str, pd.DataFrame], names: Sequence[
     """
     from mia_notebook.engine.attacks import AttackContext, create_attack
     from mia_notebook.engine.data import prepare_data
+    from mia_notebook.engine.options import AuditOptions
     from mia_notebook.engine.references import EPS, ReferenceSignals
     from mia_notebook.engine.target import query_model
 
@@ -257,9 +258,9 @@ def ours_on_harness(model: Any, parts: dict[str, pd.DataFrame], names: Sequence[
     )
     out = {}
     for name in names:
-        ctx = AttackContext(outputs=outputs, members=data.members, random_state=SEED,
-                            extras={"references": refs}, model=model, n_references=n_refs,
-                            options={"lira_variance": "auto", "rmia_a": "auto"})
+        ctx = AttackContext.from_signals(
+            outputs, refs, AuditOptions(seed=SEED, references=n_refs)
+        )
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from .engine._version import __version__
 from .engine.attacks import available_attacks, create_attack, register_attack
 from .engine.audit import audit
 from .engine.cache import CACHE
 from .engine.errors import MiaError, MiaTypeError, MiaValueError, ModelPredictionError
 from .engine.results import AuditReport
 from .render import install as _install_renderer
-
-# The build reads this line (pyproject: [tool.hatch.version] path); it must equal
-# engine/_version.py's (tests/test_render.py checks).
-__version__ = "0.1.0"
 
 _install_renderer()
 

@@ -8,7 +8,6 @@ Defaults are traitlets, so ``%config MiaAudit.flag = 20`` works.
 from __future__ import annotations
 
 import dis
-import html
 import sys
 from collections.abc import Sequence
 from types import FrameType
@@ -25,61 +24,18 @@ from IPython.core.magic import (
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 from IPython.utils.process import arg_split
-from traitlets import Bool, Float, Int, List, Unicode
+from traitlets import Bool, Float, Int, List, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
 from .engine.audit import audit
 from .engine.cache import CACHE
 from .engine.errors import MiaError
-from .engine.progress import (
-    BarProgress,
-    Progress,
-    bar_text,
-    eta_seconds,
-    format_eta,
-    set_default_progress,
-)
-from .engine.references import DEFAULT_REFERENCES
+from .engine.options import DEFAULT_REFERENCES, validate_option
+from .engine.progress import NotebookProgress
 from .engine.results import AuditReport
 from .magic_hints import column_hint, unknown_args_hint
 
 __all__ = ["MiaAudit", "NotebookProgress", "register"]
-
-
-class NotebookProgress(BarProgress):
-    """A progress bar in the cell output, updated in place through a display handle.
-
-    When done it is replaced by an empty ``text/plain`` output, so a saved notebook
-    keeps no trace of it.
-    """
-
-    def __init__(self, min_interval: float = 0.2) -> None:
-        super().__init__(min_interval)
-        self._handle: Any = None
-
-    def _bundle(self, done: int) -> dict[str, str]:
-        eta = format_eta(eta_seconds(done, self.total, self.elapsed))
-        frac = done / self.total if self.total else 1.0
-        return {
-            "text/plain": bar_text(self.description, done, self.total, self.elapsed),
-            "text/html": (
-                f"<div class='mia-progress'><progress value='{done}' max='{self.total}' "
-                "style='width:16em;vertical-align:middle'></progress> "
-                f"{html.escape(self.description)} {done}/{self.total} "
-                f"({frac:.0%}, ETA {eta})</div>"
-            ),
-        }
-
-    def draw(self, done: int) -> None:
-        if self._handle is None:
-            self._handle = display(self._bundle(done), raw=True, display_id=True)
-        else:
-            self._handle.update(self._bundle(done), raw=True)
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.update({"text/plain": ""}, raw=True)
-            self._handle = None
 
 
 def _in_kernel(shell: Any) -> bool:
@@ -118,6 +74,13 @@ def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+# Traits checked by the engine's option rules when set (``progress`` is a plain Bool).
+_CONFIG_CHECKED = (
+    "attacks", "fpr", "flag", "seed", "redact", "confidence", "delta",
+    "references", "n_jobs", "lira_variance",
+)
+
+
 @magics_class
 class MiaAudit(Magics, Configurable):
     """Audit a fitted model for membership-inference risk.
@@ -149,6 +112,15 @@ class MiaAudit(Magics, Configurable):
     lira_variance = Unicode("auto", help="LiRA variance: auto, per-record or global.").tag(
         config=True
     )
+
+    @validate(*_CONFIG_CHECKED)
+    def _check_config(self, proposal: Any) -> Any:
+        """``%config MiaAudit.fpr = [2.0]`` fails when it is set, by the engine's rules."""
+        try:
+            validate_option(proposal["trait"].name, proposal["value"])
+        except MiaError as e:
+            raise TraitError(str(e)) from None
+        return proposal["value"]
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         Configurable.__init__(self, config=shell.config if shell is not None else None)
@@ -206,7 +178,7 @@ class MiaAudit(Magics, Configurable):
             hint = column_hint(args.target, train=(args.train, train), test=(args.test, test))
             raise UsageError(hint if hint and args.target in str(e) else str(e)) from None
 
-    def _progress(self) -> bool | Progress:
+    def _progress(self) -> bool | NotebookProgress:
         if not self.progress:
             return False
         return NotebookProgress() if _in_kernel(self.shell) else True
@@ -296,7 +268,7 @@ class MiaAudit(Magics, Configurable):
         return args
 
     def _show_panel(self, report: AuditReport, model: Any, args: Any, population: Any) -> None:
-        from .widgets import show_panel
+        from .panel import show_panel
 
         show_panel(
             report,
@@ -323,8 +295,6 @@ def register(ipython: Any) -> MiaAudit:
     """Register the magics (and their ``%config`` section) with ``ipython``."""
     magics = MiaAudit(shell=ipython)
     ipython.register_magics(magics)
-    if _in_kernel(ipython):
-        set_default_progress(NotebookProgress)  # mia_notebook.audit() in cells too
     if magics not in getattr(ipython, "configurables", []):
         ipython.configurables.append(magics)
     return magics

@@ -7,6 +7,7 @@ from IPython.core.error import UsageError
 from IPython.testing.globalipapp import start_ipython
 
 import mia_notebook as mn
+from mia_notebook.magics import MiaAudit
 
 SETUP = """
 from sklearn.datasets import load_breast_cancer
@@ -52,6 +53,23 @@ def test_options_are_parsed(ip):
     assert len(rep.flagged()) == 4
     assert rep.options.slice == "mean radius" and rep.options.redact == ("mean area",)
     assert rep.run["seed"] == 3
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("MiaAudit.fpr = [2.0]", "The 'fpr' parameter must be in (0, 1). Got 2.0 instead."),
+        ("MiaAudit.confidence = 0.2", "'confidence'"),
+        ("MiaAudit.lira_variance = 'bogus'", "'lira_variance'"),
+        ("MiaAudit.references = 0", "'references'"),
+    ],
+)
+def test_config_rejects_bad_values_when_set(ip, setting, message, caplog):
+    magics = next(c for c in ip.configurables if isinstance(c, MiaAudit))
+    before = {name: getattr(magics, name) for name in ("fpr", "confidence", "references")}
+    ip.run_line_magic("config", setting)  # IPython logs the TraitError, keeps the old value
+    assert message in caplog.text
+    assert {name: getattr(magics, name) for name in before} == before
 
 
 def test_config_sets_defaults(ip):
@@ -130,7 +148,7 @@ def test_model_error_is_a_usage_error(ip):
 
 
 def test_interactive_shows_a_panel_and_binds_the_report(ip, monkeypatch):
-    import mia_notebook.widgets as widgets
+    import mia_notebook.panel as widgets
 
     shown = []
     real = widgets.show_panel
