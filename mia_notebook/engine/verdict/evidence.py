@@ -202,10 +202,19 @@ def _epsilon(counts: GuessCounts, alpha: float, prior: float, delta: float, m: i
 
 
 def gather_evidence(
-    name: str, scores: np.ndarray, members: np.ndarray, family: Family
+    name: str,
+    scores: np.ndarray,
+    members: np.ndarray,
+    family: Family,
+    *,
+    sorted_scores: SortedScores | None = None,
 ) -> AttackEvidence:
-    """Every test of ``family`` on one attack's scores (NaN scores count as lowest)."""
-    ss = SortedScores.of(scores, members)
+    """Every test of ``family`` on one attack's scores (NaN scores count as lowest).
+
+    ``sorted_scores``, when given, must be ``SortedScores.of(scores, members)`` (a
+    caller that already sorted them saves the sort).
+    """
+    ss = SortedScores.of(scores, members) if sorted_scores is None else sorted_scores
     points = tuple(_tpr_point(ss, f, family) for f in family.fpr)
     best_eps, best_counts = 0.0, None
     alpha, n = family.alpha_epsilon, int(members.size)
