@@ -27,7 +27,8 @@ from threadpoolctl import threadpool_limits
 
 import mia_notebook
 from mia_notebook.engine.cache import CACHE
-from mia_notebook.engine.verdict import Verdict, evidence, judge
+from mia_notebook.engine.report_verdict import report_verdict
+from mia_notebook.engine.verdict import Verdict, evidence
 
 from ._results import machine
 
@@ -44,8 +45,10 @@ def _frames(n: int, seed: int = 0, flip: float = 0.05) -> tuple[pd.DataFrame, pd
 
 
 def _judge(report: Any) -> Verdict:
-    scores = {a: report.scores[a].to_numpy() for a in report.computed_attacks}
-    return judge(scores, report.members, max_flag=report.options.flag)
+    """The verdict as the report computes it (``report.verdict``), from a cold memo:
+    the sorted scores are computed again, as they are on a fresh report."""
+    report._memo.clear()
+    return report_verdict(report)
 
 
 def _median_time(action: Callable[[], Any], repeats: int) -> float:

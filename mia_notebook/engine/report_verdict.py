@@ -42,10 +42,16 @@ def attack_labels(report: AuditReport) -> dict[str, str]:
 
 def sorted_scores(report: AuditReport, attack: str) -> SortedScores:
     """``attack``'s member and non-member scores, each sorted (memoized in the report)."""
-    values = report.scores[attack].to_numpy()
-    return report.memoized(  # type: ignore[no-any-return]
-        ("sorted_scores", attack), lambda: SortedScores.of(values, report.members)
-    )
+    values = report.scores[attack].to_numpy(dtype=np.float64)
+    n = report.n_members  # members come first in report.scores
+
+    def compute() -> SortedScores:
+        s = np.where(np.isnan(values), -np.inf, values)  # a copy, sorted in place
+        s[:n].sort()
+        s[n:].sort()
+        return SortedScores(s[:n], s[n:])
+
+    return report.memoized(("sorted_scores", attack), compute)  # type: ignore[no-any-return]
 
 
 def report_verdict(report: AuditReport) -> Verdict:
