@@ -51,7 +51,8 @@ def sorted_scores(report: AuditReport, attack: str) -> SortedScores:
         s[n:].sort()
         return SortedScores(s[:n], s[n:])
 
-    return report.memoized(("sorted_scores", attack), compute)  # type: ignore[no-any-return]
+    found: SortedScores = report.memoized(("sorted_scores", attack), compute)
+    return found
 
 
 def report_verdict(report: AuditReport) -> Verdict:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,7 @@ from .verdict import check as check_verdict
 __all__ = ["REDACTED", "AuditReport"]
 
 _MAX_GROUPS = 30
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,13 +80,13 @@ class AuditReport:
     #: (HTML, PNG, figures) is memoized by the render layer, never here.
     _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    def memoized(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+    def memoized(self, key: Hashable, compute: Callable[[], _T]) -> _T:
         """``compute()``, memoized under ``key`` for this report and its re-views."""
         try:
-            return self._memo[key]
+            found: _T = self._memo[key]
         except KeyError:
-            value = self._memo[key] = compute()
-            return value
+            found = self._memo[key] = compute()
+        return found
 
     # ---------------------------------------------------------------- basics
     @property
@@ -209,7 +210,8 @@ class AuditReport:
         """The risk level and its evidence, judged on EVERY computed attack (hiding
         attacks cannot change it) under ``options.policy`` (see ``docs/verdict.md``)."""
         key = ("verdict", self.options.policy_or_default, self.options.flag)
-        return self.memoized(key, lambda: report_verdict(self))  # type: ignore[no-any-return]
+        verdict: Verdict = self.memoized(key, lambda: report_verdict(self))
+        return verdict
 
     def check(
         self, policy: Policy | Mapping[str, Any] | None = None, *, fail_on: str = "high"

@@ -181,7 +181,8 @@ class AttackEvidence:
 
 
 def _log_choose(n: float, k: np.ndarray) -> np.ndarray:
-    return special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+    out: np.ndarray = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+    return out
 
 
 def _hypergeom_cdf(k: int, total: int, good: int, draws: int) -> float:
