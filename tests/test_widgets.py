@@ -29,7 +29,8 @@ THRESHOLD = ["loss", "confidence", "entropy"]
 
 def _noisy(frame: Any, rng: np.random.Generator, share: float = 0.3) -> Any:
     """``frame`` with ``share`` of its labels flipped (a forest memorises them)."""
-    return frame.assign(label=np.where(rng.random(len(frame)) < share, 1 - frame.label, frame.label))
+    flip = rng.random(len(frame)) < share
+    return frame.assign(label=np.where(flip, 1 - frame.label, frame.label))
 
 
 @pytest.fixture(scope="module")
