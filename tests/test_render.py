@@ -192,7 +192,7 @@ def test_slices_sorted_by_value_with_human_headers(report):
     html = render_html(report)
     for raw in ("epsilon_lb", "non_members", "balanced_accuracy"):
         assert raw not in html
-    assert html.count("ε lower bound (95%, per threshold)") >= 3  # risk table and both slice tables
+    assert html.count("ε ≥ (95%, per threshold)") >= 3  # risk table and both slice tables
 
 
 def test_value_groups_order_and_masking():

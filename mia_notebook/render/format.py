@@ -43,11 +43,11 @@ CSS = """
 .mia-report h4{font-size:14px;margin:14px 0 4px}
 .mia-report .mia-scroll{overflow-x:auto;max-width:100%}
 .mia-report table.mia-table td.mia-key{position:sticky;left:0;background:#fff}
-.mia-report table.mia-table th.mia-key-head{position:sticky;left:0}
+.mia-report table.mia-table th.mia-key-head{position:sticky;left:0;white-space:nowrap}
 .mia-report table.mia-table{border-collapse:collapse;margin:4px 0}
 .mia-report table.mia-table th,.mia-report table.mia-table td{border:1px solid #d0d7de;
  padding:3px 8px;text-align:right;white-space:nowrap}
-.mia-report table.mia-table th{background:#f3f4f6}
+.mia-report table.mia-table th{background:#f3f4f6;white-space:normal}
 .mia-report table.mia-table td.mia-text,.mia-report table.mia-table th.mia-text{text-align:left}
 .mia-report .mia-na{color:#8c959f;font-style:italic}
 .mia-report .mia-warn{color:#9a6700}
@@ -118,7 +118,7 @@ def column_headers(confidence: float) -> dict[str, str]:
     """Human headers of the metric columns (summary and slices alike)."""
     return {
         metrics.BALANCED_ACCURACY: "balanced acc.",
-        metrics.EPSILON_LB: f"ε lower bound ({confidence:.0%}, per threshold)",
+        metrics.EPSILON_LB: f"ε ≥ ({confidence:.0%}, per threshold)",
         metrics.MEMBERS: "members",
         metrics.NON_MEMBERS: "non-members",
     }
@@ -192,7 +192,8 @@ class HTMLTable:
 # style attributes, so the tables keep their borders and highlights there too.
 _TAG_STYLE = {
     "table": "border-collapse:collapse;margin:4px 0",
-    "th": "border:1px solid #d0d7de;padding:3px 8px;text-align:right;white-space:nowrap;"
+    # headers may wrap (a long one then does not push a table past the page)
+    "th": "border:1px solid #d0d7de;padding:3px 8px;text-align:right;white-space:normal;"
     "background-color:#f3f4f6",
     "td": "border:1px solid #d0d7de;padding:3px 8px;text-align:right;white-space:nowrap",
 }
@@ -212,7 +213,7 @@ _CLASS_STYLE = {
     "mia-scroll": "overflow-x:auto;max-width:100%",
     # after the tag's own style, so the white background of a key cell wins
     "mia-key": "position:sticky;left:0;background-color:#fff",
-    "mia-key-head": "position:sticky;left:0",
+    "mia-key-head": "position:sticky;left:0;white-space:nowrap",
     "mia-roc": "max-width:760px;width:100%;height:auto",
 }
 _STYLED_TAG = re.compile(r"<(table|th|td|tr|p|ul|span|sup|img|div)\b([^>]*)>")

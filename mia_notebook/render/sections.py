@@ -226,9 +226,9 @@ def footer_html(report: AuditReport) -> str:
     return (
         f"<p class='mia-note'>{red} Members are the positive class; scores are higher for "
         "records more likely to be members. TPR at a target FPR uses the largest threshold "
-        "whose FPR does not exceed it. The table's ε lower bound (per threshold) uses "
+        "whose FPR does not exceed it. The tables' ε lower bound (ε ≥, per threshold) uses "
         f"one-sided Clopper-Pearson intervals at {report.options.confidence:.0%} (joint over "
-        f"all thresholds tried), δ = {report.options.delta:g}; the verdict's ε bound is "
+        f"all thresholds tried), δ = {report.options.delta:g}; the verdict's ε bound holds for "
         f"{esc(report.verdict.evidence['epsilon_method'])}. How the verdict decides: "
         f"{esc(report.verdict.method)}</p>"
         "<details><summary>Settings, versions and fingerprints</summary>"
