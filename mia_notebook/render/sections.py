@@ -133,6 +133,8 @@ def flagged_html(report: AuditReport, highlight: str | None) -> str:
     """The members the verdict identifies: their own values first, one score and rank
     among members; the rank under every shown attack in a collapsed second table. None
     (with the verdict's reason) when no record is exposed beyond chance."""
+    if report.options.flag <= 0:
+        return "<p class='mia-note'>No records listed (flag count is 0).</p>"
     verdict = report.verdict
     ranking = None if highlight == verdict.attack else highlight  # else: the verdict's
     flagged = report.flagged(attack=ranking) if highlight else pd.DataFrame()
