@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -29,3 +30,6 @@ def test_notebook_executes(path: Path, tmp_path: Path) -> None:
     reports = [h for h in htmls if "mia-report" in h]
     assert reports, "the notebook shows no audit report"
     assert all("data:image/png;base64," in h for h in reports)
+    # every report opens with its verdict
+    assert all(re.match(r"<p class='mia-verdict[^>]*>Privacy risk: (none|low|elevated|high)\. ",
+                         h.split("</style>", 1)[1]) for h in reports)
