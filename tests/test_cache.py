@@ -26,3 +26,27 @@ def test_value_larger_than_budget_is_not_cached_and_clear_empties():
     assert cache.get("small") is not None and cache.hits == 1
     cache.clear()
     assert len(cache) == 0 and cache.nbytes == 0 and cache.get("small") is None
+
+
+
+def test_unpicklable_models_never_share_a_cache_entry_through_a_reused_id():
+    """id() is reused after garbage collection: a new unpicklable model at a dead one's
+    address must not get its fingerprint (and so its cached statistics)."""
+    import gc
+
+    from mia_notebook.engine.target import fingerprint_model
+
+    class Unpicklable:
+        def __init__(self, offset):
+            self.fn = lambda p: p + offset  # neither pickle nor joblib.hash takes it
+
+    pairs = []
+    for i in range(50):
+        model = Unpicklable(i)
+        fp = fingerprint_model(model)
+        assert fp == fingerprint_model(model)  # stable while the object lives
+        pairs.append((id(model), fp))
+        del model
+        gc.collect()
+    assert len({i for i, _ in pairs}) < len(pairs), "no address was reused: test is moot"
+    assert len({fp for _, fp in pairs}) == len(pairs)

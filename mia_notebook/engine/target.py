@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import uuid
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -141,8 +143,31 @@ def fingerprint_model(model: Any) -> str:
         pass
     try:
         return str(joblib.hash(model))[:16]
-    except Exception:  # unpicklable duck-typed models: fall back to identity
-        return f"id-{id(model):x}"
+    except Exception:  # unpicklable duck-typed models: a token for this very object
+        return _identity_token(model)
+
+
+# An unpicklable model has no content hash. ``id()`` is reused once an object is
+# garbage-collected, so a new model at an old address would hit the old model's cache
+# entries: each live object gets its own random token instead, forgotten with it.
+_TOKENS: dict[int, tuple[weakref.ref[Any], str]] = {}
+
+
+def _identity_token(model: Any) -> str:
+    held = _TOKENS.get(id(model))
+    if held is not None and held[0]() is model:
+        return held[1]
+    token, key = f"obj-{uuid.uuid4().hex[:16]}", id(model)
+
+    def forget(_: weakref.ref[Any]) -> None:
+        _TOKENS.pop(key, None)
+
+    try:
+        ref = weakref.ref(model, forget)
+    except TypeError:  # not weak-referenceable: never share a cache entry
+        return token
+    _TOKENS[key] = (ref, token)
+    return token
 
 
 def _call_chunked(
