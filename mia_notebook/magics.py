@@ -78,7 +78,7 @@ def _split(value: str | None) -> list[str] | None:
 # Traits checked by the engine's option rules when set (``progress`` is a plain Bool).
 _CONFIG_CHECKED = (
     "attacks", "fpr", "flag", "seed", "redact", "confidence", "delta",
-    "references", "n_jobs", "lira_variance", "policy",
+    "references", "n_jobs", "lira_variance", "policy", "outputs",
 )
 
 
@@ -116,6 +116,10 @@ class MiaAudit(Magics, Configurable):
     policy = Dict(
         help="The verdict's policy, e.g. {'tpr_high': 0.1} (keys of mia_notebook.Policy; "
         "empty: the defaults, see docs/verdict.md)."
+    ).tag(config=True)
+
+    outputs = Unicode(
+        "proba", help="What-if for the API: proba (default), label, topk:K or round:D."
     ).tag(config=True)
 
     @validate(*_CONFIG_CHECKED)
@@ -178,6 +182,7 @@ class MiaAudit(Magics, Configurable):
                 n_jobs=self.n_jobs if args.n_jobs is None else args.n_jobs,
                 lira_variance=args.lira_variance or self.lira_variance,
                 policy=dict(self.policy) or None,
+                outputs=args.outputs or self.outputs,
                 progress=self._progress(),
             )
         except MiaError as e:
@@ -218,6 +223,8 @@ class MiaAudit(Magics, Configurable):
     @argument("--n-jobs", dest="n_jobs", type=int, help="Parallel reference fits (joblib).")
     @argument("--lira-variance", dest="lira_variance",
               help="LiRA variance: auto (default), per-record or global.")
+    @argument("--outputs",
+              help="What-if for the API: proba (default), label, topk:K or round:D.")
     @argument("--clear-cache", dest="clear_cache", action="store_true",
               help="Clear the cache of model outputs and reference models, then stop.")
     @argument("--fail-on", dest="fail_on", choices=LEVELS[1:],

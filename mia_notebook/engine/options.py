@@ -21,6 +21,7 @@ from typing import Any
 
 from .errors import MiaTypeError, MiaValueError
 from .verdict.policy import Policy
+from .whatif import OutputsForm, parse_outputs
 
 __all__ = [
     "DEFAULT_FPR",
@@ -38,6 +39,7 @@ __all__ = [
     "validate_lira_variance",
     "validate_n_jobs",
     "validate_option",
+    "validate_outputs",
     "validate_policy",
     "validate_references",
     "validate_rmia_a",
@@ -225,6 +227,11 @@ def validate_policy(value: Any) -> Policy | None:
     return Policy.from_mapping(value)
 
 
+def validate_outputs(value: Any) -> OutputsForm:
+    """``outputs``: 'proba' (None too), 'label', 'topk:K' or 'round:D' (see :mod:`.whatif`)."""
+    return parse_outputs(value)
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "attacks": validate_attack_names,
     "fpr": validate_fpr,
@@ -239,6 +246,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "lira_variance": validate_lira_variance,
     "rmia_a": validate_rmia_a,
     "policy": validate_policy,
+    "outputs": validate_outputs,
 }
 
 
@@ -369,6 +377,8 @@ class AuditOptions:
         joblib ``n_jobs`` of the reference fits (None: the active joblib config).
     lira_variance : {'auto', 'per-record', 'global'}
     rmia_a : float in [0, 1] or 'auto'
+    outputs : OutputsForm
+        The API what-if (``str(outputs)``: 'proba', 'label', 'topk:K', 'round:D').
     view : ViewOptions
     """
 
@@ -379,6 +389,7 @@ class AuditOptions:
     n_jobs: int | None = None
     lira_variance: str = "auto"
     rmia_a: float | str = "auto"
+    outputs: OutputsForm = field(default_factory=OutputsForm)
     view: ViewOptions = field(default_factory=ViewOptions)
 
     @classmethod
@@ -404,5 +415,6 @@ class AuditOptions:
             n_jobs=validate_n_jobs(options.get("n_jobs")),
             lira_variance=validate_lira_variance(options.get("lira_variance", "auto")),
             rmia_a=validate_rmia_a(options.get("rmia_a", "auto")),
+            outputs=validate_outputs(options.get("outputs")),
             view=view.validated(),
         )
