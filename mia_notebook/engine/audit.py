@@ -34,7 +34,7 @@ from .target import TargetOutputs, fingerprint_model, query_model
 from .verdict import Policy
 from .whatif import OutputsForm, apply_outputs, explain_skipped, resolve_outputs
 
-__all__ = ["audit", "resolve_attacks", "versions"]
+__all__ = ["audit", "resolve_attacks", "target_outputs", "versions"]
 
 
 def versions() -> dict[str, str]:
@@ -52,7 +52,9 @@ def versions() -> dict[str, str]:
     }
 
 
-def _target_outputs(model: Any, data: AuditData, fps: dict[str, str]) -> TargetOutputs:
+def target_outputs(model: Any, data: AuditData, fps: dict[str, str]) -> TargetOutputs:
+    """The model's outputs on ``data`` (members first), from the cache when an audit of
+    the same model and frames has queried it (``fps``: the report's fingerprints)."""
     key = ("target", fps["model"], fps["train"], fps["test"], data.target, data.features)
     cached = CACHE.get(key)
     if cached is None:
@@ -201,7 +203,7 @@ def _execute(
         "test": fingerprint_frame(data.test),
     }
     t1 = time.perf_counter()
-    raw = _target_outputs(model, data, fps)
+    raw = target_outputs(model, data, fps)
     opts = replace(opts, outputs=resolve_outputs(opts.outputs, raw))
     seen = apply_outputs(raw, opts.outputs)  # what the attacker sees (the what-if)
     t2 = time.perf_counter()
