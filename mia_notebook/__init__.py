@@ -14,8 +14,8 @@ from typing import Any
 from .engine._version import __version__
 from .engine.attacks import available_attacks, create_attack, register_attack
 from .engine.audit import audit
-from .engine.compare import ComparisonReport, compare
 from .engine.cache import CACHE
+from .engine.compare import ComparisonReport, compare
 from .engine.errors import (
     MiaError,
     MiaTypeError,

@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import r2_score, roc_auc_score
 
-from .audit import audit, target_outputs
+from .audit import audit
 from .data import prepare_data
 from .errors import MiaError, MiaTypeError, MiaValueError
 from .metrics import RocCurve, TprAtFpr, roc, tpr_at_fpr
@@ -28,13 +27,12 @@ from .options import AuditOptions
 from .outputs import comparison_renderer
 from .results import AuditReport
 from .target import model_kind
+from .utility import ACCURACY, R2, ROC_AUC, task_utility
 from .verdict.policy import level_index
-from .whatif import OutputsForm, apply_outputs, parse_outputs
+from .whatif import OutputsForm, parse_outputs
 
-__all__ = ["ComparisonReport", "ModelRow", "compare", "task_utility"]
+__all__ = ["ACCURACY", "R2", "ROC_AUC", "ComparisonReport", "ModelRow", "compare"]
 
-#: Utility columns, named for what they measure.
-ACCURACY, ROC_AUC, R2 = "accuracy", "roc_auc", "r2"
 #: Columns whose difference to the baseline is a delta.
 DELTA_COLUMNS = (ACCURACY, ROC_AUC, R2, "tpr", "epsilon_lb")
 
@@ -182,37 +180,6 @@ def model_row(name: str, report: AuditReport, fpr: float) -> ModelRow:
     return ModelRow(name, verdict.level, attack, point, eps)
 
 
-def _proba_auc(y_idx: np.ndarray, probs: np.ndarray | None) -> float:
-    if probs is None or (y_idx < 0).any() or np.unique(y_idx).size < 2:
-        return math.nan
-    if probs.shape[1] == 2:
-        return float(roc_auc_score(y_idx == 1, probs[:, 1]))
-    if np.unique(y_idx).size < probs.shape[1]:
-        return math.nan
-    norm = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-300)
-    return float(roc_auc_score(y_idx, norm, multi_class="ovr"))
-
-
-def task_utility(model: Any, report: AuditReport) -> dict[str, float]:
-    """Utility on ``test`` of what the API returns (the report's ``outputs`` what-if).
-
-    Classifiers: ``accuracy`` of the predicted label (unchanged by every what-if) and
-    ``roc_auc`` from the visible probabilities (NaN when only labels are visible;
-    one-vs-rest for several classes). Regressors: ``r2``. From the audit's cached
-    outputs: no extra query of the model when the cache holds them.
-    """
-    raw = target_outputs(model, report.data, report.fingerprints)
-    seen = apply_outputs(raw, parse_outputs(report.run.get("outputs", "proba")))
-    test = slice(report.data.n_train, None)
-    if seen.kind == "regression":
-        assert seen.y is not None
-        return {R2: float(r2_score(seen.y[test], seen.pred[test]))}
-    assert seen.y_idx is not None
-    y_idx = seen.y_idx[test]
-    probs = None if seen.probs is None else seen.probs[test]
-    return {ACCURACY: float(np.mean(seen.pred[test] == y_idx)), ROC_AUC: _proba_auc(y_idx, probs)}
-
-
 @dataclass(frozen=True, eq=False)
 class ComparisonReport:
     """Several audits side by side (build it with :func:`compare`).
@@ -270,7 +237,8 @@ class ComparisonReport:
                 "tpr_high": hi if row.tpr.resolvable else math.nan,
                 "epsilon_lb": row.epsilon_lb,
             })  # fmt: skip
-        return pd.DataFrame(out, index=pd.Index(list(self.reports), name="model"))
+        frame: pd.DataFrame = pd.DataFrame(out, index=pd.Index(list(self.reports), name="model"))
+        return frame
 
     @property
     def deltas(self) -> pd.DataFrame:
@@ -281,7 +249,8 @@ class ComparisonReport:
         out = summ[cols].astype(float) - summ[cols].astype(float).loc[self.baseline]
         steps = [level_index(v) for v in summ["level"]]
         out["level_change"] = np.asarray(steps) - steps[0]
-        return out
+        frame: pd.DataFrame = out
+        return frame
 
     @property
     def riskiest(self) -> str:

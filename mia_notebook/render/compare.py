@@ -64,6 +64,7 @@ def plot_compare_roc(cmp: ComparisonReport, ax: Axes | None = None) -> Axes:
     """Log-log ROC of each model's row attack (one colour and dash per model), the
     chance diagonal, the comparison's FPR as a vertical line, the legend outside."""
     from .plots import _COLOURS, _DASHES, _plot_points, _style_roc_axes
+
     ax = ax if ax is not None else _figure().add_subplot()
     n_non = int((~cmp.reports[cmp.baseline].members).sum())
     lo = 0.5 / max(n_non, 10)
@@ -92,6 +93,7 @@ def plot_privacy_utility(cmp: ComparisonReport, ax: Axes | None = None) -> Axes:
     """Utility (accuracy, else R²) against TPR at the comparison's FPR, with the TPR
     interval as a horizontal bar; one marker colour per model, as in the ROC figure."""
     from .plots import _COLOURS
+
     ax = ax if ax is not None else _figure().add_subplot()
     summ, col = cmp.summary, _utility_column(cmp)
     markers = "osD^v<>ph*XP"
