@@ -15,6 +15,8 @@ from sklearn.datasets import load_diabetes
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeRegressor
 
 import mia_notebook as mn
@@ -98,6 +100,7 @@ def test_summary_columns_and_order(cmp):
     summ = cmp.summary
     assert list(summ.index) == ["forest", "logreg", "forest, labels"]
     assert summ.index.name == "model"
+    assert summ.loc["forest", "estimator"] == "RandomForestClassifier"
     for col in ("level", "accuracy", "roc_auc", "tpr", "tpr_low", "tpr_high", "epsilon_lb"):
         assert col in summ.columns
     assert set(summ["level"]) <= set(mn.LEVELS)
@@ -129,6 +132,17 @@ def test_riskiest_and_verdict_line(cmp):
         assert f"{name}: {level}" in line
     if top > 0:
         assert line.startswith(f"Riskiest: {cmp.riskiest} (")
+
+
+def test_riskiest_tie_goes_to_the_earlier_model(cancer_splits, fitted):
+    tr, te = cancer_splits
+    rf, _ = fitted
+    kw = {"train": tr, "test": te, "target": "label", "attacks": "loss", "progress": False}
+    same = mn.compare({"a": rf, "b": (rf, "proba")}, **kw)
+    assert same.riskiest == "a"
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(features(tr), tr["label"])
+    piped = mn.compare({"p": pipe}, **kw)
+    assert piped.summary.loc["p", "estimator"] == "Pipeline(LogisticRegression)"
 
 
 def test_html_has_table_both_plots_and_verdict_first(cmp):

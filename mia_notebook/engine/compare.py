@@ -92,6 +92,14 @@ def parse_models(models: Any) -> list[_Entry]:
     return entries
 
 
+def _estimator_name(model: Any) -> str:
+    """The model's class; a Pipeline's final step's class too, ``Pipeline(LogisticRegression)``."""
+    steps = getattr(model, "steps", None)
+    if isinstance(steps, list) and steps and isinstance(steps[-1], tuple):
+        return f"{type(model).__name__}({type(steps[-1][-1]).__name__})"
+    return type(model).__name__
+
+
 def _features_of(features: Any, name: str) -> Any:
     if isinstance(features, Mapping):
         return features.get(name)
@@ -192,7 +200,7 @@ class ComparisonReport:
         Task utility on ``test`` per model (``accuracy`` and ``roc_auc`` for
         classifiers, ``r2`` for regressors), indexed by model name.
     models : dict of str to str
-        Each model's class name.
+        Each model's class name (a Pipeline's with its final step's).
     notes : tuple of str
         Caveats of the comparison (e.g. models that use different feature columns).
     """
@@ -219,14 +227,14 @@ class ComparisonReport:
 
     @property
     def summary(self) -> pd.DataFrame:
-        """One row per model (indexed by name): model class, ``outputs``, the utility
+        """One row per model (indexed by name): ``estimator`` class, ``outputs``, the utility
         columns, ``level``, ``attack``, ``fpr``, ``tpr`` with ``tpr_low``/``tpr_high``
         (Clopper-Pearson at the audits' confidence) and ``epsilon_lb``."""
         out = []
         for row in self.rows:
             lo, hi = row.tpr.interval
             out.append({
-                "model": self.models[row.name],
+                "estimator": self.models[row.name],
                 "outputs": self.reports[row.name].run.get("outputs", "proba"),
                 **self.utility.loc[row.name].to_dict(),
                 "level": row.level,
@@ -254,13 +262,16 @@ class ComparisonReport:
 
     @property
     def riskiest(self) -> str:
-        """The model with the highest level (ties: higher TPR, then higher epsilon)."""
+        """The model with the highest level; ties: the higher TPR, then epsilon (to the
+        3 and 2 decimals shown), then the earlier model."""
+        rows = self.rows
 
-        def key(row: ModelRow) -> tuple[int, float, float]:
-            tpr = row.tpr.value
-            return (level_index(row.level), -1.0 if math.isnan(tpr) else tpr, row.epsilon_lb)
+        def key(i: int) -> tuple[int, float, float, int]:
+            row, tpr = rows[i], rows[i].tpr.value
+            tpr = -1.0 if math.isnan(tpr) else round(tpr, 3)
+            return (level_index(row.level), tpr, round(row.epsilon_lb, 2), -i)
 
-        return max(self.rows, key=key).name
+        return rows[max(range(len(rows)), key=key)].name
 
     @property
     def verdict_line(self) -> str:
@@ -372,5 +383,5 @@ def compare(
     if len(set(feats.values())) > 1:
         used = "; ".join(f"{n}: {', '.join(f)}" for n, f in feats.items())
         notes = (f"The models use different feature columns ({used}).",)
-    kinds = {e.name: type(e.model).__name__ for e in entries}
+    kinds = {e.name: _estimator_name(e.model) for e in entries}
     return ComparisonReport(reports, utility, kinds, notes)

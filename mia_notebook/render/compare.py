@@ -102,9 +102,9 @@ def plot_privacy_utility(cmp: ComparisonReport, ax: Axes | None = None) -> Axes:
         if math.isnan(x) or math.isnan(y):
             continue
         err = [[max(x - row["tpr_low"], 0.0)], [max(row["tpr_high"] - x, 0.0)]]
-        ax.errorbar(
-            [x], [y], xerr=err, fmt=markers[i % len(markers)], ms=8, capsize=3,
-            color=_COLOURS[i % len(_COLOURS)], label=textwrap.fill(str(name), 34),
+        ax.errorbar(  # hollow markers: a model on top of another leaves both visible
+            [x], [y], xerr=err, fmt=markers[i % len(markers)], ms=9, mfc="none", mew=2,
+            capsize=3, color=_COLOURS[i % len(_COLOURS)], label=textwrap.fill(str(name), 34),
         )  # fmt: skip
     ax.axvline(cmp.fpr, ls="--", color="#8c959f", lw=1, label="chance (TPR = FPR)")
     ax.set_xlabel(f"TPR at FPR {cmp.fpr:g} (privacy risk →)")
