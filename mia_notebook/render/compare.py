@@ -142,10 +142,22 @@ def _cell(col: str, idx: object, val: object) -> tuple[str, str]:
     return esc("–" if val is None else val), "mia-text"
 
 
-def _table(cmp: ComparisonReport) -> pd.DataFrame:
+def _delta_cell(col: str, idx: object, val: object) -> tuple[str, str]:
+    """Signed deltas (``+0.022``); a level change in steps (``+1``)."""
+    if isinstance(val, float | np.floating) and not math.isnan(val):
+        return esc(f"{round(float(val), 3) + 0.0:+.3f}"), ""
+    if isinstance(val, int | np.integer):
+        return esc(f"{int(val):+d}"), ""
+    return _cell(col, idx, val)
+
+
+def _table(cmp: ComparisonReport, *, estimator: bool = True) -> pd.DataFrame:
+    """The summary as shown; without the ``estimator`` column (HTML: the model names
+    say it, and the table then fits the page)."""
     summ = cmp.summary.copy()
     summ["attack"] = [title(a) if a else "–" for a in summ["attack"]]
-    return summ.drop(columns=["fpr"]).rename(
+    drop = ["fpr"] if estimator else ["fpr", "estimator"]
+    return summ.drop(columns=drop).rename(
         columns={
             "tpr": f"TPR @ FPR {cmp.fpr:g}",
             "tpr_low": "TPR low",
@@ -169,9 +181,11 @@ def render_comparison_html(cmp: ComparisonReport) -> str:
         f"<p class='mia-note'>Same records for every model; TPR at FPR {cmp.fpr:g} of each "
         f"model's verdict attack with its {conf:.0%} interval; utility on test. "
         f"Baseline for the deltas: <b>{esc(cmp.baseline)}</b>.</p>"
-        + HTMLTable(cell=_cell, sticky_index=True).render(_table(cmp), index_label="model")
+        + HTMLTable(cell=_cell, sticky_index=True).render(
+            _table(cmp, estimator=False), index_label="model"
+        )
         + "<h4>Change against the baseline</h4>"
-        + HTMLTable(cell=_cell, sticky_index=True).render(cmp.deltas, index_label="model")
+        + HTMLTable(cell=_delta_cell, sticky_index=True).render(cmp.deltas, index_label="model")
         + (f"<ul class='mia-note'>{notes}</ul>" if notes else "")
         + "<h4>ROC curves</h4><img class='mia-roc' alt='ROC curve of each model, log-log' "
         f"src='{data_uri}{roc}'/>"
