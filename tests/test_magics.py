@@ -36,8 +36,9 @@ def test_line_magic_returns_and_binds_report(ip):
     rep = ip.user_ns["rep"]
     assert isinstance(rep, mn.AuditReport)
     assert res.result is rep
-    direct = mn.audit(ip.user_ns["clf"], train=ip.user_ns["train_df"],
-                      test=ip.user_ns["test_df"], target="label")
+    direct = mn.audit(
+        ip.user_ns["clf"], train=ip.user_ns["train_df"], test=ip.user_ns["test_df"], target="label"
+    )
     assert rep.summary.equals(direct.summary)
 
 

@@ -165,7 +165,7 @@ class AuditReport:
 
     def _compute_summary(self) -> pd.DataFrame:
         rows = {name: metrics.metrics_row(self.attack_metrics(name)) for name in self.attacks}
-        out = pd.DataFrame.from_dict(rows, orient="index")
+        out: pd.DataFrame = pd.DataFrame.from_dict(rows, orient="index")
         out.index.name = "attack"
         return out
 
@@ -196,7 +196,7 @@ class AuditReport:
         """
         summ = self.summary
         groups = self.rank_groups()
-        out = summ.loc[[g[0] for g in groups]].copy()
+        out: pd.DataFrame = summ.loc[[g[0] for g in groups]].copy()
         out.insert(0, "group", [", ".join(g) for g in groups])
         return out
 
@@ -326,8 +326,9 @@ class AuditReport:
         col = col or self.data.target
         rows = {g: metrics.metrics_row(m) for g, m in self.slice_metrics(col, attack).items()}
         if not rows:
-            return pd.DataFrame()
-        out = pd.DataFrame.from_dict(rows, orient="index")
+            empty: pd.DataFrame = pd.DataFrame()
+            return empty
+        out: pd.DataFrame = pd.DataFrame.from_dict(rows, orient="index")
         out.index.name = col
         return out
 
