@@ -23,8 +23,8 @@ from .attacks.label_robust import PROVIDER as LABEL_ROBUST
 from .attacks.label_robust import RobustStage
 from .attacks.select import resolve_attacks, run_attacks, split_attacks
 from .cache import CACHE
-from .data import AuditData, fingerprint_frame, prepare_data
-from .options import DEFAULT_FPR, AuditOptions, check_view_columns
+from .data import AuditData, check_view_columns, fingerprint_frame, prepare_data
+from .options import DEFAULT_FPR, AuditOptions
 from .progress import Progress, make_progress
 from .references import ReferenceSignals, check_population
 from .references.statistics import TransformedStatistic

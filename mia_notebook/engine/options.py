@@ -30,7 +30,6 @@ __all__ = [
     "MAX_REFERENCES",
     "AuditOptions",
     "ViewOptions",
-    "check_view_columns",
     "parse_names",
     "validate_confidence",
     "validate_delta",
@@ -332,30 +331,6 @@ class ViewOptions:
             delta=validate_delta(self.delta),
             policy=validate_policy(self._policy_with_defaults()),
         )
-
-
-def check_view_columns(
-    view: ViewOptions, train_columns: Iterable[Any], test_columns: Iterable[Any]
-) -> None:
-    """Check the view options that name columns against the audited frames.
-
-    ``slice`` must be a column of both frames (metrics are computed over all records);
-    ``redact`` columns must exist in ``train`` (the frame whose rows are listed).
-    """
-    train = {str(c) for c in train_columns}
-    test = {str(c) for c in test_columns}
-    unknown = [c for c in view.redact if c not in train]
-    if unknown:
-        raise MiaValueError(
-            f"Cannot redact {unknown}: no such column in train. Columns: {sorted(train)[:12]}."
-        )
-    if view.slice is None or view.slice in train & test:
-        return
-    where = "test" if view.slice in train else "train" if view.slice in test else "train or test"
-    raise MiaValueError(
-        f"Cannot slice by '{view.slice}': it is not a column of {where}. The slice column "
-        f"must be in both frames; columns of both: {sorted(train & test)[:12]}."
-    )
 
 
 @dataclass(frozen=True)

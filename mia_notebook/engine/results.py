@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .data import AuditData
+from .data import AuditData, check_view_columns
 from .errors import MiaValueError
 from .exposure import REDACTED, flagged_table, ranks_table, record_table, top_members
 from .grouping import (
@@ -28,7 +28,7 @@ from .grouping import (
     rank_equivalent_groups,
     slice_groups,
 )
-from .options import ViewOptions, check_view_columns
+from .options import ViewOptions
 from .outputs import RENDERERS, jsonable, renderer, report_dict, report_settings
 from .report_verdict import flag_reason, report_verdict, sorted_scores, verdict_positions
 from .verdict import Policy, Verdict
