@@ -15,6 +15,7 @@ from .engine._version import __version__
 from .engine.attacks import available_attacks, create_attack, register_attack
 from .engine.audit import audit
 from .engine.cache import CACHE
+from .engine.compare import ComparisonReport, compare
 from .engine.errors import (
     MiaError,
     MiaTypeError,
@@ -25,14 +26,17 @@ from .engine.errors import (
 from .engine.results import AuditReport
 from .engine.verdict import LEVELS, Policy, Verdict
 from .render import install as _install_renderer
+from .render.compare import install as _install_comparison_renderer
 
 _install_renderer()
+_install_comparison_renderer()
 
 __all__ = [
     "CACHE",
     "LEVELS",
     "AuditPanel",
     "AuditReport",
+    "ComparisonReport",
     "MiaError",
     "MiaTypeError",
     "MiaValueError",
@@ -43,6 +47,7 @@ __all__ = [
     "__version__",
     "audit",
     "available_attacks",
+    "compare",
     "create_attack",
     "load_ipython_extension",
     "register_attack",

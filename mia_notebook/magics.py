@@ -29,11 +29,12 @@ from traitlets.config import Configurable
 
 from .engine.audit import audit
 from .engine.cache import CACHE
+from .engine.compare import ComparisonReport, compare
 from .engine.errors import MiaError
 from .engine.options import DEFAULT_REFERENCES, validate_option
 from .engine.progress import NotebookProgress
 from .engine.results import AuditReport
-from .engine.verdict import LEVELS, check
+from .engine.verdict import LEVELS, Verdict, check
 from .magic_hints import column_hint, unknown_args_hint
 
 __all__ = ["MiaAudit", "NotebookProgress", "register"]
@@ -77,8 +78,18 @@ def _split(value: str | None) -> list[str] | None:
 
 # Traits checked by the engine's option rules when set (``progress`` is a plain Bool).
 _CONFIG_CHECKED = (
-    "attacks", "fpr", "flag", "seed", "redact", "confidence", "delta",
-    "references", "n_jobs", "lira_variance", "policy",
+    "attacks",
+    "fpr",
+    "flag",
+    "seed",
+    "redact",
+    "confidence",
+    "delta",
+    "references",
+    "n_jobs",
+    "lira_variance",
+    "policy",
+    "outputs",
 )
 
 
@@ -102,12 +113,14 @@ class MiaAudit(Magics, Configurable):
     delta = Float(0.0, help="delta assumed by the epsilon lower bound.").tag(config=True)
     progress = Bool(True, help="Show progress while reference models train.").tag(config=True)
     references = Int(
-        None, allow_none=True,
+        None,
+        allow_none=True,
         help=f"Reference models for LiRA / RMIA / shadow attacks; None: the engine's "
         f"default ({DEFAULT_REFERENCES}).",
     ).tag(config=True)
     n_jobs = Int(
-        None, allow_none=True,
+        None,
+        allow_none=True,
         help="Parallel reference fits (joblib); None: joblib's parallel_config or all cores.",
     ).tag(config=True)
     lira_variance = Unicode("auto", help="LiRA variance: auto, per-record or global.").tag(
@@ -116,6 +129,10 @@ class MiaAudit(Magics, Configurable):
     policy = Dict(
         help="The verdict's policy, e.g. {'tpr_high': 0.1} (keys of mia_notebook.Policy; "
         "empty: the defaults, see docs/verdict.md)."
+    ).tag(config=True)
+
+    outputs = Unicode(
+        "proba", help="What-if for the API: proba (default), label, topk:K or round:D."
     ).tag(config=True)
 
     @validate(*_CONFIG_CHECKED)
@@ -147,7 +164,24 @@ class MiaAudit(Magics, Configurable):
             "(names are looked up in the local, then the user namespace)."
         )
 
-    def _run(self, args: Any, model: Any, local_ns: dict[str, Any] | None) -> AuditReport:
+    def _models(self, names: str, local_ns: dict[str, Any] | None) -> dict[str, Any]:
+        """``m1,m2:label,m2:round:2`` -> {name: model or (model, outputs)} for compare()."""
+        models: dict[str, Any] = {}
+        for item in (v.strip() for v in names.split(",")):
+            var, _, form = item.partition(":")
+            if not var:
+                raise UsageError(f"Empty model name in '{names}'. Example: {_COMPARE_EXAMPLE}")
+            if item in models:
+                raise UsageError(
+                    f"The model '{item}' appears twice in '{names}'. Name each model once "
+                    f"(a what-if as name:outputs, e.g. {var}:label)."
+                )
+            model = self._lookup(var, local_ns, "the model")
+            models[item] = (model, form) if form else model
+        return models
+
+    def _run(self, args: Any, model: Any, local_ns: dict[str, Any] | None) -> Any:
+        """``audit(model, ...)``, or ``compare(model, ...)`` when ``model`` is a dict."""
         for opt in ("train", "test", "target"):
             if getattr(args, opt) is None:
                 raise UsageError(f"%mia_audit needs --{opt}. Example: {_EXAMPLE}")
@@ -155,11 +189,13 @@ class MiaAudit(Magics, Configurable):
         test = self._lookup(args.test, local_ns, "--test")
         redact = list(dict.fromkeys([*self.redact, *(_split(args.redact) or [])]))
         population = (
-            None if args.population is None
+            None
+            if args.population is None
             else self._lookup(args.population, local_ns, "--population")
         )
+        run = compare if isinstance(model, dict) else audit
         try:
-            return audit(
+            return run(
                 model,
                 train=train,
                 test=test,
@@ -178,6 +214,7 @@ class MiaAudit(Magics, Configurable):
                 n_jobs=self.n_jobs if args.n_jobs is None else args.n_jobs,
                 lira_variance=args.lira_variance or self.lira_variance,
                 policy=dict(self.policy) or None,
+                outputs=args.outputs or self.outputs,
                 progress=self._progress(),
             )
         except MiaError as e:
@@ -200,7 +237,12 @@ class MiaAudit(Magics, Configurable):
 
     # ------------------------------------------------------------ the magic
     @magic_arguments()
-    @argument("model", nargs="?", help="Name of the fitted model (line magic).")
+    @argument(
+        "model",
+        nargs="?",
+        help="Name of the fitted model (line magic); several, "
+        "comma-separated (name:outputs for a what-if), compare them.",
+    )
     @argument("--model", dest="model_opt", help="Name the cell binds the model to (cell magic).")
     @argument("--train", help="Dataframe of training records (members).")
     @argument("--test", help="Dataframe of held-out records (non-members).")
@@ -212,29 +254,49 @@ class MiaAudit(Magics, Configurable):
     @argument("--slice", help="Column to break metrics down by.")
     @argument("--redact", help="Comma-separated columns never shown.")
     @argument("--seed", type=int, help="Random seed.")
-    @argument("--references", type=int,
-              help=f"Reference models for lira/rmia/shadow (default {DEFAULT_REFERENCES}).")
+    @argument(
+        "--references",
+        type=int,
+        help=f"Reference models for lira/rmia/shadow (default {DEFAULT_REFERENCES}).",
+    )
     @argument("--population", help="Dataframe of extra same-distribution records.")
     @argument("--n-jobs", dest="n_jobs", type=int, help="Parallel reference fits (joblib).")
-    @argument("--lira-variance", dest="lira_variance",
-              help="LiRA variance: auto (default), per-record or global.")
-    @argument("--clear-cache", dest="clear_cache", action="store_true",
-              help="Clear the cache of model outputs and reference models, then stop.")
-    @argument("--fail-on", dest="fail_on", choices=LEVELS[1:],
-              help="Show the report, then raise PrivacyRiskError (failing nbconvert, "
-              "papermill, nbmake) when the risk level is at least this.")
-    @argument("--interactive", action="store_true",
-              help="Show the report with a panel of controls (ipywidgets).")
+    @argument(
+        "--lira-variance",
+        dest="lira_variance",
+        help="LiRA variance: auto (default), per-record or global.",
+    )
+    @argument("--outputs", help="What-if for the API: proba (default), label, topk:K or round:D.")
+    @argument(
+        "--clear-cache",
+        dest="clear_cache",
+        action="store_true",
+        help="Clear the cache of model outputs and reference models, then stop.",
+    )
+    @argument(
+        "--fail-on",
+        dest="fail_on",
+        choices=LEVELS[1:],
+        help="Show the report, then raise PrivacyRiskError (failing nbconvert, "
+        "papermill, nbmake) when the risk level is at least this.",
+    )
+    @argument(
+        "--interactive",
+        action="store_true",
+        help="Show the report with a panel of controls (ipywidgets).",
+    )
     @argument("-o", "--out", help="Bind the report to this variable.")
     @no_var_expand
     @needs_local_scope
     @line_cell_magic
     def mia_audit(
         self, line: str, cell: str | None = None, local_ns: dict[str, Any] | None = None
-    ) -> AuditReport | None:
+    ) -> AuditReport | ComparisonReport | None:
         """Audit MODEL for membership-inference risk on --train (members) vs --test.
 
         Line:  %mia_audit clf --train train_df --test test_df --target label
+        Compare models (name:outputs for a what-if; the first is the baseline):
+               %mia_audit rf,logreg,rf:label --train train_df --test test_df --target label
         Cell:  %%mia_audit --model clf --train train_df --test test_df --target label
                clf = RandomForestClassifier().fit(...)
         """
@@ -250,16 +312,22 @@ class MiaAudit(Magics, Configurable):
             name = args.model or args.model_opt
         if not name:
             raise UsageError(f"%mia_audit needs a model. Example: {_EXAMPLE}")
-        model = self._lookup(name, local_ns if cell is None else None, "the model")
-        report = self._run(args, model, local_ns if cell is None else None)
+        ns = local_ns if cell is None else None
+        if "," in name and args.interactive:
+            raise UsageError("--interactive shows one model; compare models without it.")
+        model = self._models(name, ns) if "," in name else self._lookup(name, ns, "the model")
+        report = self._run(args, model, ns)
         if args.out and self.shell is not None:
             if not args.out.isidentifier():
                 raise UsageError(f"-o needs a variable name. Got '{args.out}'.")
             self.shell.user_ns[args.out] = report
         if args.interactive:
             ns = local_ns if cell is None else None
-            population = None if args.population is None else self._lookup(
-                args.population, ns, "--population")
+            population = (
+                None
+                if args.population is None
+                else self._lookup(args.population, ns, "--population")
+            )
             self._show_panel(report, model, args, population)
             self._gate(report, args.fail_on)
             return None  # the panel is displayed (and updated in place); -o binds the report
@@ -269,16 +337,23 @@ class MiaAudit(Magics, Configurable):
         return report
 
     @staticmethod
-    def _fails(report: AuditReport, fail_on: str | None) -> bool:
-        """Whether ``--fail-on`` will raise (then the report is displayed first)."""
-        return fail_on is not None and LEVELS.index(report.verdict.level) >= LEVELS.index(fail_on)
+    def _verdict(report: AuditReport | ComparisonReport) -> Verdict:
+        """The report's verdict; a comparison's is its riskiest model's."""
+        if isinstance(report, ComparisonReport):
+            return report.reports[report.riskiest].verdict
+        return report.verdict
 
-    @staticmethod
-    def _gate(report: AuditReport, fail_on: str | None) -> None:
+    def _fails(self, report: AuditReport | ComparisonReport, fail_on: str | None) -> bool:
+        """Whether ``--fail-on`` will raise (then the report is displayed first)."""
+        if fail_on is None:
+            return False
+        return LEVELS.index(self._verdict(report).level) >= LEVELS.index(fail_on)
+
+    def _gate(self, report: AuditReport | ComparisonReport, fail_on: str | None) -> None:
         """``--fail-on LEVEL``: raise :class:`PrivacyRiskError` (after the report is
         shown) so that nbconvert, papermill and nbmake fail the run."""
         if fail_on is not None:
-            check(report.verdict, fail_on=fail_on)
+            check(self._verdict(report), fail_on=fail_on)
 
     def _parse(self, line: str) -> Any:
         """Parse the magic's line; unknown words raise a ``UsageError`` that says the fix."""
@@ -307,6 +382,7 @@ class MiaAudit(Magics, Configurable):
 
 
 _EXAMPLE = "%mia_audit clf --train train_df --test test_df --target label"
+_COMPARE_EXAMPLE = "%mia_audit rf,logreg,rf:label --train train_df --test test_df --target label"
 
 
 def _options(parser: Any) -> Sequence[str]:

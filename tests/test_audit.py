@@ -176,7 +176,7 @@ def test_predict_only_model_runs_label_only_attack(cancer_splits):
     tr, te = cancer_splits
     inner = RandomForestClassifier(n_estimators=20, random_state=0).fit(features(tr), tr["label"])
     rep = audit(LabelOnlyModel(inner), train=tr, test=te, target="label", attacks="auto")
-    assert list(rep.summary.index) == ["gap"]
+    assert list(rep.summary.index) == ["gap", "label-robust"]
     assert {"loss", "confidence", "logit", "entropy", "mentropy"} <= set(rep.skipped)
     assert "lira" in rep.skipped  # reference attacks need probabilities (and fit)
     assert "predicted labels only" in rep.skipped["loss"]

@@ -36,8 +36,9 @@ def test_line_magic_returns_and_binds_report(ip):
     rep = ip.user_ns["rep"]
     assert isinstance(rep, mn.AuditReport)
     assert res.result is rep
-    direct = mn.audit(ip.user_ns["clf"], train=ip.user_ns["train_df"],
-                      test=ip.user_ns["test_df"], target="label")
+    direct = mn.audit(
+        ip.user_ns["clf"], train=ip.user_ns["train_df"], test=ip.user_ns["test_df"], target="label"
+    )
     assert rep.summary.equals(direct.summary)
 
 
@@ -244,3 +245,23 @@ def test_column_hint_ranks_every_column_by_similarity():
     assert sorted(cols) == sorted(ranked)
     assert ratios == sorted(ratios, reverse=True)
     assert ranked[0] == "Lable"
+
+
+def test_compare_form_in_a_shell_binds_displays_and_gates(ip):
+    """``%mia_audit m1,m2:label`` compares; -o binds the ComparisonReport; --fail-on
+    judges the riskiest model; --interactive is refused for several models."""
+    line = (
+        "%mia_audit clf,clf:label --train train_df --test test_df --target label "
+        "--references 2 --n-jobs 1 -o cmp"
+    )
+    res = ip.run_cell(line)
+    assert res.success, res.error_in_exec
+    cmp = ip.user_ns["cmp"]
+    assert isinstance(cmp, mn.ComparisonReport)
+    assert list(cmp.summary.index) == ["clf", "clf:label"]
+    assert res.result is cmp  # the last line: IPython displays it (once)
+    riskiest = cmp.summary.loc[cmp.riskiest, "level"]
+    res = ip.run_cell(line + " --fail-on low")
+    assert (riskiest != "none") == isinstance(res.error_in_exec, mn.PrivacyRiskError)
+    with pytest.raises(UsageError, match="--interactive shows one model"):
+        ip.run_line_magic("mia_audit", line[len("%mia_audit ") :] + " --interactive")

@@ -368,8 +368,8 @@ def test_magic_clear_cache_reports_what_it_freed(magic, capsys):
     assert len(mn.CACHE) == 0
 
 
-def test_notebook_progress_updates_one_display_and_leaves_it_empty(monkeypatch):
-    from mia_notebook import magics
+def test_notebook_progress_updates_one_display_and_leaves_it_empty():
+    from mia_notebook.engine.progress import NotebookProgress
 
     calls = []
 
@@ -381,8 +381,7 @@ def test_notebook_progress_updates_one_display_and_leaves_it_empty(monkeypatch):
         calls.append(("display", obj))
         return Handle()
 
-    monkeypatch.setattr(magics, "display", fake_display)
-    bar = magics.NotebookProgress(min_interval=0.0)
+    bar = NotebookProgress(min_interval=0.0, display=fake_display)
     bar.start(3, "Training reference models")
     for i in (1, 2, 3):
         bar.update(i)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -19,18 +19,22 @@ import pandas as pd
 from ._version import __version__
 from .attacks import Attack, AttackContext, AttackUnavailable
 from .attacks.base import AttackResult
+from .attacks.label_robust import PROVIDER as LABEL_ROBUST
+from .attacks.label_robust import RobustStage
 from .attacks.select import resolve_attacks, run_attacks, split_attacks
 from .cache import CACHE
-from .data import AuditData, fingerprint_frame, prepare_data
-from .options import DEFAULT_FPR, AuditOptions, check_view_columns
+from .data import AuditData, check_view_columns, fingerprint_frame, prepare_data
+from .options import DEFAULT_FPR, AuditOptions
 from .progress import Progress, make_progress
 from .references import ReferenceSignals, check_population
+from .references.statistics import TransformedStatistic
 from .references.training import ReferencesFailed, clone_problem, compute_references
 from .results import AuditReport
 from .target import TargetOutputs, fingerprint_model, query_model
 from .verdict import Policy
+from .whatif import OutputsForm, apply_outputs, explain_skipped, resolve_outputs
 
-__all__ = ["audit", "resolve_attacks", "versions"]
+__all__ = ["audit", "resolve_attacks", "target_outputs", "versions"]
 
 
 def versions() -> dict[str, str]:
@@ -48,7 +52,9 @@ def versions() -> dict[str, str]:
     }
 
 
-def _target_outputs(model: Any, data: AuditData, fps: dict[str, str]) -> TargetOutputs:
+def target_outputs(model: Any, data: AuditData, fps: dict[str, str]) -> TargetOutputs:
+    """The model's outputs on ``data`` (members first), from the cache when an audit of
+    the same model and frames has queried it (``fps``: the report's fingerprints)."""
     key = ("target", fps["model"], fps["train"], fps["test"], data.target, data.features)
     cached = CACHE.get(key)
     if cached is None:
@@ -72,6 +78,7 @@ class _ReferenceStage:
 
     def __call__(self) -> ReferenceSignals:
         t0 = time.perf_counter()
+        form = self.options.outputs
         try:
             return compute_references(
                 self.model,
@@ -83,6 +90,7 @@ class _ReferenceStage:
                 n_jobs=self.options.n_jobs,
                 progress=self.progress,
                 model_fingerprint=self.model_fingerprint,
+                statistic_fn=TransformedStatistic(form) if form.changes_probabilities else None,
             )
         except ReferencesFailed as e:
             raise AttackUnavailable(str(e)) from e
@@ -113,6 +121,7 @@ def _run_info(
     return {
         "model": type(model).__name__,
         "model_kind": outputs.kind,
+        "outputs": str(opts.outputs),
         "attacks": requested,
         "seed": opts.seed,
         "target": data.target,
@@ -163,12 +172,13 @@ def _report(
     if refs is not None:
         assert isinstance(ctx.references, _ReferenceStage)
         run.update(_reference_run_info(refs, ctx.references.population, opts, results))
+    stage_notes = [n for v in ctx.computed_stages.values() for n in getattr(v, "notes", [])]
     return AuditReport(
         scores=_scores_frame(data, {name: r.scores for name, r in results.items()}),
         options=opts.view,
         run=run,
         skipped=skipped,
-        notes=tuple([*outputs.notes, *(refs.notes() if refs is not None else [])]),
+        notes=tuple([*ctx.outputs.notes, *(refs.notes() if refs else []), *stage_notes]),
         versions=versions(),
         fingerprints=fps,
         timings=timings,
@@ -193,14 +203,22 @@ def _execute(
         "test": fingerprint_frame(data.test),
     }
     t1 = time.perf_counter()
-    outputs = _target_outputs(model, data, fps)
+    raw = target_outputs(model, data, fps)
+    opts = replace(opts, outputs=resolve_outputs(opts.outputs, raw))
+    seen = apply_outputs(raw, opts.outputs)  # what the attacker sees (the what-if)
     t2 = time.perf_counter()
-    stage = _ReferenceStage(model, data, outputs, fps["model"], opts, population, progress)
+    stage = _ReferenceStage(model, data, seen, fps["model"], opts, population, progress)
+    robust = RobustStage(model, data, seen, fps["model"], opts, population, progress)
     ctx = AttackContext(
-        outputs=outputs, options=opts, references=stage, reference_problem=clone_problem(model)
+        outputs=seen,
+        options=opts,
+        references=stage,
+        reference_problem=clone_problem(model),
+        stages={LABEL_ROBUST: robust},
     )
     runnable, skipped = resolve_attacks(attacks, ctx)
     results = run_attacks(runnable, ctx, skipped)
+    skipped = explain_skipped(skipped, opts.outputs)
     t3 = time.perf_counter()
     timings = {
         "validate_s": t1 - t0,
@@ -210,7 +228,7 @@ def _execute(
         "total_s": t3 - t0,
     }
     requested = [a if isinstance(a, str) else a.name for a in attacks]
-    return _report(model, data, outputs, ctx, results, skipped, (requested, fps, timings))
+    return _report(model, data, raw, ctx, results, skipped, (requested, fps, timings))
 
 
 def audit(
@@ -234,6 +252,7 @@ def audit(
     lira_variance: str = "auto",
     rmia_a: float | str = "auto",
     policy: Policy | Mapping[str, Any] | None = None,
+    outputs: str | OutputsForm = "proba",
     progress: bool | Progress | None = True,
 ) -> AuditReport:
     """Audit a fitted model for membership-inference risk.
@@ -294,6 +313,12 @@ def audit(
         (``report.verdict``), e.g. ``{"tpr_high": 0.1}``; unknown keys and out-of-range
         values fail at once. None: :class:`~.verdict.Policy` at this ``confidence`` and
         ``delta`` (defaults and their sources: ``docs/verdict.md``).
+    outputs : {'proba', 'label', 'topk:K', 'round:D'}, default='proba'
+        What-if for the deployed API, without retraining: attack what an attacker
+        would see if the model returned only the label, the top K probabilities, or
+        probabilities rounded to D decimals; reference models' outputs go through the
+        same transformation (see :mod:`mia_notebook.engine.whatif`). Attacks that need
+        what is hidden are skipped with the reason.
     progress : bool or Progress, default=True
         Show progress while reference models train: an in-place bar in notebooks and
         terminals, a few plain lines in logs and files; False: silent; or an object
@@ -323,6 +348,7 @@ def audit(
         confidence=confidence,
         delta=delta,
         policy=policy,
+        outputs=outputs,
     )
     data = prepare_data(model, train, test, target, opts.features)
     check_view_columns(opts.view, data.train.columns, data.test.columns)

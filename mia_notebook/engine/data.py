@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import MiaTypeError, MiaValueError
 
+if TYPE_CHECKING:
+    from .options import ViewOptions
+
 __all__ = [
     "AuditData",
     "as_float_array",
     "check_columns",
     "check_frame",
+    "check_view_columns",
     "fingerprint_frame",
     "prepare_data",
 ]
@@ -204,3 +208,27 @@ def as_float_array(values: Any) -> np.ndarray:
     if isinstance(values, pd.Series):
         return values.astype("float64").to_numpy()
     return np.asarray(values, dtype=np.float64)
+
+
+def check_view_columns(
+    view: ViewOptions, train_columns: Iterable[Any], test_columns: Iterable[Any]
+) -> None:
+    """Check the view options that name columns against the audited frames.
+
+    ``slice`` must be a column of both frames (metrics are computed over all records);
+    ``redact`` columns must exist in ``train`` (the frame whose rows are listed).
+    """
+    train = {str(c) for c in train_columns}
+    test = {str(c) for c in test_columns}
+    unknown = [c for c in view.redact if c not in train]
+    if unknown:
+        raise MiaValueError(
+            f"Cannot redact {unknown}: no such column in train. Columns: {sorted(train)[:12]}."
+        )
+    if view.slice is None or view.slice in train & test:
+        return
+    where = "test" if view.slice in train else "train" if view.slice in test else "train or test"
+    raise MiaValueError(
+        f"Cannot slice by '{view.slice}': it is not a column of {where}. The slice column "
+        f"must be in both frames; columns of both: {sorted(train & test)[:12]}."
+    )

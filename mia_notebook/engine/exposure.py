@@ -46,14 +46,18 @@ def flagged_table(report: AuditReport, order: np.ndarray, attack: str) -> pd.Dat
         },
         index=rows.index,
     )
-    return pd.concat([rows, tail], axis=1)
+    out: pd.DataFrame = pd.concat([rows, tail], axis=1)
+    return out
 
 
 def ranks_table(report: AuditReport, order: np.ndarray) -> pd.DataFrame:
     """Rank among the members under every shown attack of the train rows at positions
     ``order`` (:meth:`AuditReport.flagged_ranks`): one int column per attack."""
     ranks = {a: report.member_ranks(a)[order].astype("int64") for a in report.attacks}
-    return pd.DataFrame(ranks, index=report.data.train.index[order], columns=report.attacks)
+    out: pd.DataFrame = pd.DataFrame(
+        ranks, index=report.data.train.index[order], columns=report.attacks
+    )
+    return out
 
 
 def record_table(report: AuditReport, position: int) -> pd.DataFrame:
@@ -73,7 +77,7 @@ def record_table(report: AuditReport, position: int) -> pd.DataFrame:
             "rank": int(report.ranks(a)[position]),
             "above non-members": below / nonmember.size if nonmember.size else math.nan,
         }
-    out = pd.DataFrame.from_dict(rows, orient="index")
+    out: pd.DataFrame = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "attack"
     return out
 

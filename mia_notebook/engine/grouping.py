@@ -62,7 +62,8 @@ def _dense_ranks(scores: np.ndarray) -> np.ndarray:
     # NaN gaps (next to NaN) and infinite gaps (next to +-inf) always start a new rank
     new = ~(gap <= _RTOL * scale) | np.isinf(gap)
     cluster = np.r_[0, np.cumsum(new)]
-    return cluster[inverse.reshape(-1)]
+    out: np.ndarray = cluster[inverse.reshape(-1)]
+    return out
 
 
 def rank_equivalent_groups(scores: pd.DataFrame, attacks: Sequence[str]) -> list[tuple[str, ...]]:

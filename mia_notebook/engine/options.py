@@ -21,6 +21,7 @@ from typing import Any
 
 from .errors import MiaTypeError, MiaValueError
 from .verdict.policy import Policy
+from .whatif import OutputsForm, parse_outputs
 
 __all__ = [
     "DEFAULT_FPR",
@@ -29,7 +30,6 @@ __all__ = [
     "MAX_REFERENCES",
     "AuditOptions",
     "ViewOptions",
-    "check_view_columns",
     "parse_names",
     "validate_confidence",
     "validate_delta",
@@ -38,6 +38,7 @@ __all__ = [
     "validate_lira_variance",
     "validate_n_jobs",
     "validate_option",
+    "validate_outputs",
     "validate_policy",
     "validate_references",
     "validate_rmia_a",
@@ -225,6 +226,11 @@ def validate_policy(value: Any) -> Policy | None:
     return Policy.from_mapping(value)
 
 
+def validate_outputs(value: Any) -> OutputsForm:
+    """``outputs``: 'proba' (None too), 'label', 'topk:K' or 'round:D' (see :mod:`.whatif`)."""
+    return parse_outputs(value)
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "attacks": validate_attack_names,
     "fpr": validate_fpr,
@@ -239,6 +245,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "lira_variance": validate_lira_variance,
     "rmia_a": validate_rmia_a,
     "policy": validate_policy,
+    "outputs": validate_outputs,
 }
 
 
@@ -326,30 +333,6 @@ class ViewOptions:
         )
 
 
-def check_view_columns(
-    view: ViewOptions, train_columns: Iterable[Any], test_columns: Iterable[Any]
-) -> None:
-    """Check the view options that name columns against the audited frames.
-
-    ``slice`` must be a column of both frames (metrics are computed over all records);
-    ``redact`` columns must exist in ``train`` (the frame whose rows are listed).
-    """
-    train = {str(c) for c in train_columns}
-    test = {str(c) for c in test_columns}
-    unknown = [c for c in view.redact if c not in train]
-    if unknown:
-        raise MiaValueError(
-            f"Cannot redact {unknown}: no such column in train. Columns: {sorted(train)[:12]}."
-        )
-    if view.slice is None or view.slice in train & test:
-        return
-    where = "test" if view.slice in train else "train" if view.slice in test else "train or test"
-    raise MiaValueError(
-        f"Cannot slice by '{view.slice}': it is not a column of {where}. The slice column "
-        f"must be in both frames; columns of both: {sorted(train & test)[:12]}."
-    )
-
-
 @dataclass(frozen=True)
 class AuditOptions:
     """Every setting of one audit, validated (build it with :meth:`create`).
@@ -369,6 +352,8 @@ class AuditOptions:
         joblib ``n_jobs`` of the reference fits (None: the active joblib config).
     lira_variance : {'auto', 'per-record', 'global'}
     rmia_a : float in [0, 1] or 'auto'
+    outputs : OutputsForm
+        The API what-if (``str(outputs)``: 'proba', 'label', 'topk:K', 'round:D').
     view : ViewOptions
     """
 
@@ -379,6 +364,7 @@ class AuditOptions:
     n_jobs: int | None = None
     lira_variance: str = "auto"
     rmia_a: float | str = "auto"
+    outputs: OutputsForm = field(default_factory=OutputsForm)
     view: ViewOptions = field(default_factory=ViewOptions)
 
     @classmethod
@@ -404,5 +390,6 @@ class AuditOptions:
             n_jobs=validate_n_jobs(options.get("n_jobs")),
             lira_variance=validate_lira_variance(options.get("lira_variance", "auto")),
             rmia_a=validate_rmia_a(options.get("rmia_a", "auto")),
+            outputs=validate_outputs(options.get("outputs")),
             view=view.validated(),
         )

@@ -16,15 +16,19 @@ import pandas as pd
 from .errors import MiaError
 
 if TYPE_CHECKING:
+    from .compare import ComparisonReport
     from .results import AuditReport
 
 __all__ = [
+    "ComparisonRenderer",
     "ReportRenderer",
+    "comparison_renderer",
     "jsonable",
     "records",
     "renderer",
     "report_dict",
     "report_settings",
+    "set_comparison_renderer",
     "set_renderer",
 ]
 
@@ -59,6 +63,38 @@ def renderer() -> ReportRenderer:
             "mia_notebook.render) before rendering a report."
         )
     return RENDERERS[0]
+
+
+class ComparisonRenderer(Protocol):
+    """What turns a :class:`~.compare.ComparisonReport` into outputs (installed by
+    ``mia_notebook`` from ``mia_notebook.render.compare``)."""
+
+    def bundle(self, comparison: ComparisonReport) -> dict[str, str]:
+        """The MIME bundle shown in a notebook."""
+
+    def page(self, comparison: ComparisonReport) -> str:
+        """A standalone HTML page."""
+
+    def text(self, comparison: ComparisonReport) -> str:
+        """The plain-text summary."""
+
+
+COMPARISON_RENDERERS: list[ComparisonRenderer] = []
+
+
+def set_comparison_renderer(renderer: ComparisonRenderer | None) -> None:
+    """Install (or with None remove) the renderer of comparison reports."""
+    COMPARISON_RENDERERS[:] = [] if renderer is None else [renderer]
+
+
+def comparison_renderer() -> ComparisonRenderer:
+    """The installed comparison renderer; a clear error when there is none."""
+    if not COMPARISON_RENDERERS:
+        raise MiaError(
+            "No comparison renderer is installed. Import mia_notebook (it installs "
+            "mia_notebook.render.compare) before rendering a comparison."
+        )
+    return COMPARISON_RENDERERS[0]
 
 
 def jsonable(obj: Any) -> Any:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .data import AuditData
+from .data import AuditData, check_view_columns
 from .errors import MiaValueError
 from .exposure import REDACTED, flagged_table, ranks_table, record_table, top_members
 from .grouping import (
@@ -28,7 +28,7 @@ from .grouping import (
     rank_equivalent_groups,
     slice_groups,
 )
-from .options import ViewOptions, check_view_columns
+from .options import ViewOptions
 from .outputs import RENDERERS, jsonable, renderer, report_dict, report_settings
 from .report_verdict import flag_reason, report_verdict, sorted_scores, verdict_positions
 from .verdict import Policy, Verdict
@@ -165,7 +165,7 @@ class AuditReport:
 
     def _compute_summary(self) -> pd.DataFrame:
         rows = {name: metrics.metrics_row(self.attack_metrics(name)) for name in self.attacks}
-        out = pd.DataFrame.from_dict(rows, orient="index")
+        out: pd.DataFrame = pd.DataFrame.from_dict(rows, orient="index")
         out.index.name = "attack"
         return out
 
@@ -196,7 +196,7 @@ class AuditReport:
         """
         summ = self.summary
         groups = self.rank_groups()
-        out = summ.loc[[g[0] for g in groups]].copy()
+        out: pd.DataFrame = summ.loc[[g[0] for g in groups]].copy()
         out.insert(0, "group", [", ".join(g) for g in groups])
         return out
 
@@ -326,8 +326,9 @@ class AuditReport:
         col = col or self.data.target
         rows = {g: metrics.metrics_row(m) for g, m in self.slice_metrics(col, attack).items()}
         if not rows:
-            return pd.DataFrame()
-        out = pd.DataFrame.from_dict(rows, orient="index")
+            empty: pd.DataFrame = pd.DataFrame()
+            return empty
+        out: pd.DataFrame = pd.DataFrame.from_dict(rows, orient="index")
         out.index.name = col
         return out
 

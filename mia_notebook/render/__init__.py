@@ -30,6 +30,12 @@ _LAZY = {
     "render_page": "html",
     "render_record": "html",
     "render_text": "text",
+    "compare_roc_png": "compare",
+    "plot_compare_roc": "compare",
+    "plot_privacy_utility": "compare",
+    "privacy_utility_png": "compare",
+    "render_comparison_html": "compare",
+    "render_comparison_text": "compare",
 }
 
 __all__ = ["Renderer", "install", *_LAZY]

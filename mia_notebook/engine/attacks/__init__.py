@@ -8,6 +8,7 @@ LossAttack()
 # Registration order is table order: threshold attacks, then reference attacks.
 from . import threshold  # noqa: F401, I001
 from . import lira, rmia, shadow  # noqa: F401
+from . import label_robust  # noqa: F401
 from .base import (
     Attack,
     AttackContext,

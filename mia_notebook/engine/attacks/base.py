@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -71,12 +71,17 @@ class AttackContext:
         most once through :meth:`reference_signals`; None: no reference models.
     reference_problem : str or None
         Why reference models cannot be built from the audited model (None: they can).
+    stages : dict of str to callable
+        Other lazy expensive stages by name (e.g. ``label-robust``'s noisy queries),
+        each computed at most once through :meth:`stage`.
     """
 
     outputs: TargetOutputs
     options: AuditOptions = field(default_factory=AuditOptions)
     references: Callable[[], ReferenceSignals] | None = None
     reference_problem: str | None = None
+    stages: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
+    _stage_values: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _signals: ReferenceSignals | None = field(default=None, init=False, repr=False)
     _failure: AttackUnavailable | None = field(default=None, init=False, repr=False)
 
@@ -100,6 +105,25 @@ class AttackContext:
     def signals(self) -> ReferenceSignals | None:
         """The reference material if it has been computed (None otherwise)."""
         return self._signals
+
+    def stage(self, name: str) -> Any:
+        """The value of the lazy stage ``name``, computed on first call.
+
+        Raises
+        ------
+        AttackUnavailable
+            The audit has no such stage (e.g. the context was built by hand).
+        """
+        if name not in self._stage_values:
+            if name not in self.stages:
+                raise AttackUnavailable(f"this audit has no '{name}' stage")
+            self._stage_values[name] = self.stages[name]()
+        return self._stage_values[name]
+
+    @property
+    def computed_stages(self) -> dict[str, Any]:
+        """The stages computed so far, by name."""
+        return dict(self._stage_values)
 
     def reference_signals(self) -> ReferenceSignals:
         """The shared reference material, computed on first call.
@@ -137,6 +161,11 @@ class Attack(ABC):
     needs_references: ClassVar[bool] = False
     #: Fewest reference models the attack can work with.
     min_references: ClassVar[int] = 1
+
+    @classmethod
+    def in_auto(cls, ctx: AttackContext) -> bool:
+        """Whether ``attacks='auto'`` includes this attack on ``ctx`` (default: ``auto``)."""
+        return cls.auto
 
     def unavailable_reason(self, ctx: AttackContext) -> str | None:
         """Why this attack cannot run on ``ctx`` (None if it can)."""

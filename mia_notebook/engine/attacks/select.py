@@ -65,7 +65,7 @@ def resolve_attacks(
     if "all" in names:
         pool = available_attacks()
     elif "auto" in names:
-        pool = [n for n in available_attacks() if attack_class(n).auto]
+        pool = [n for n in available_attacks() if attack_class(n).in_auto(ctx)]
     else:
         pool = list(dict.fromkeys(names))
     given = {a.name: a for a in instances}

@@ -21,6 +21,8 @@ from .signals import ReferenceSignals
 from .statistics import (
     EPS,
     REG_EPS,
+    StatisticFn,
+    TransformedStatistic,
     logit_statistic,
     regression_statistic,
     statistic,
@@ -46,6 +48,8 @@ __all__ = [
     "REG_EPS",
     "Population",
     "ReferenceSignals",
+    "StatisticFn",
+    "TransformedStatistic",
     "check_population",
     "in_out_mask",
     "logit_statistic",

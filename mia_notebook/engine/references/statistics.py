@@ -6,16 +6,21 @@ Sign convention: higher = the model fits the record better (members: higher).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..data import as_float_array
 from ..target import TargetOutputs, decision_to_probs, label_index
+from ..whatif import OutputsForm, transform_probs
 
 __all__ = [
     "EPS",
     "REG_EPS",
+    "StatisticFn",
+    "TransformedStatistic",
     "logit_statistic",
     "regression_statistic",
     "statistic",
@@ -25,6 +30,8 @@ __all__ = [
 #: Probabilities are clipped to [EPS, 1 - EPS] in the logit statistic (as the
 #: ``logit`` threshold attack does), so it lies in about [-27.6, 27.6].
 EPS = 1e-12
+#: A per-record statistic of a fitted model: (model, X, labels, kind, y_scale) -> array.
+StatisticFn = Callable[[Any, Any, np.ndarray, str, float], np.ndarray]
 #: Regression statistic: -log(squared error + REG_EPS * var(y)).
 REG_EPS = 1e-9
 
@@ -85,3 +92,29 @@ def target_statistic(outputs: TargetOutputs, y_scale: float) -> np.ndarray:
         return regression_statistic(outputs.pred, outputs.y, y_scale)
     assert outputs.probs is not None and outputs.y_idx is not None
     return logit_statistic(outputs.probs, outputs.y_idx)
+
+
+@dataclass(frozen=True)
+class TransformedStatistic:
+    """The reference statistic (logit-scaled true-class confidence) after ``form``.
+
+    A picklable callable with the signature of :func:`statistic`, for reference models
+    under an ``outputs=`` what-if: their probabilities go through the same
+    :func:`~mia_notebook.engine.whatif.transform_probs` as the target's.
+    """
+
+    form: OutputsForm
+
+    @property
+    def cache_key(self) -> str:
+        return f"outputs={self.form}"
+
+    def __call__(
+        self, model: Any, X: Any, labels: np.ndarray, kind: str, y_scale: float = 1.0
+    ) -> np.ndarray:
+        classes = np.asarray(model.classes_)
+        if kind == "proba":
+            probs = np.asarray(model.predict_proba(X), dtype=np.float64)
+        else:
+            probs = decision_to_probs(model.decision_function(X), len(classes))
+        return logit_statistic(transform_probs(probs, self.form), label_index(classes, labels))

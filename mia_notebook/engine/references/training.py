@@ -35,7 +35,7 @@ from ..progress import NullProgress, Progress
 from ..target import TargetOutputs, fingerprint_model
 from .population import Population, in_out_mask, make_population, take_rows
 from .signals import ReferenceSignals
-from .statistics import statistic, target_statistic
+from .statistics import StatisticFn, statistic, target_statistic
 
 __all__ = [
     "SEQUENTIAL_BELOW_S",
@@ -136,18 +136,20 @@ def fit_reference(
     rows: np.ndarray,
     kind: str,
     y_scale: float,
+    stat_fn: StatisticFn | None = None,
 ) -> tuple[int, np.ndarray | None, str | None]:
     """Fit a copy of ``template`` on ``rows``; return (index, float32 statistic, error).
 
-    Runs in a joblib worker. Exceptions become an error message so that one failing fit
-    does not cancel the others (KeyboardInterrupt still propagates).
+    ``stat_fn`` replaces :func:`statistic` (same signature). Runs in a joblib worker.
+    Exceptions become an error message so that one failing fit does not cancel the
+    others (KeyboardInterrupt still propagates).
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. ConvergenceWarning, once per copy
             est = unfitted_copy(template)
             est.fit(take_rows(X, rows), labels[rows])
-            stat = statistic(est, X, labels, kind, y_scale)
+            stat = (stat_fn or statistic)(est, X, labels, kind, y_scale)
     except Exception as e:
         return index, None, error_text(e)
     if not np.isfinite(stat).all():
@@ -197,8 +199,11 @@ def train_references(
     n_jobs: int | None,
     progress: Progress,
     key: tuple[Hashable, ...],
+    stat_fn: StatisticFn | None = None,
 ) -> tuple[dict[int, np.ndarray], dict[int, str]]:
     """Fit the reference models ``todo`` (columns of ``mask``), caching each when done.
+
+    ``stat_fn`` replaces :func:`statistic` (e.g. an ``outputs=`` what-if).
 
     Returns
     -------
@@ -214,7 +219,7 @@ def train_references(
     def job(j: int) -> Any:
         rows = np.flatnonzero(mask[:, j])
         return joblib.delayed(fit_reference)(
-            j, template, pop.X, pop.labels, rows, kind, pop.y_scale
+            j, template, pop.X, pop.labels, rows, kind, pop.y_scale, stat_fn
         )
 
     progress.start(len(todo), "Training reference models")
@@ -237,7 +242,11 @@ def train_references(
 
 
 def _extra_target_statistic(
-    model: Any, pop: Population, kind: str, key: tuple[Any, ...]
+    model: Any,
+    pop: Population,
+    kind: str,
+    key: tuple[Any, ...],
+    stat_fn: StatisticFn | None = None,
 ) -> np.ndarray:
     """The target model's statistic on the extra population rows (cached)."""
     if pop.n_extra == 0:
@@ -246,7 +255,8 @@ def _extra_target_statistic(
     if cached is None:
         X = take_rows(pop.X, np.arange(pop.n_records, pop.n_rows))
         try:
-            cached = statistic(model, X, pop.labels[pop.n_records :], kind, pop.y_scale)
+            labels = pop.labels[pop.n_records :]
+            cached = (stat_fn or statistic)(model, X, labels, kind, pop.y_scale)
         except Exception as e:
             raise ModelPredictionError(
                 f"The model raised {error_text(e)} on the 'population' rows. Check that "
@@ -265,6 +275,7 @@ def _train_or_resume(
     kind: str,
     n_jobs: int | None,
     progress: Progress,
+    stat_fn: StatisticFn | None = None,
 ) -> tuple[dict[int, np.ndarray], dict[int, str], int]:
     """Statistics of every reference model (cached or trained now), failures, n cached."""
     n_references = mask.shape[1]
@@ -273,7 +284,7 @@ def _train_or_resume(
     todo = [j for j in range(n_references) if j not in cached]
     try:
         trained, failed = train_references(
-            todo, unfitted_copy(model), pop, mask, kind, n_jobs, progress, key
+            todo, unfitted_copy(model), pop, mask, kind, n_jobs, progress, key, stat_fn
         )
     except KeyboardInterrupt:
         n_done = sum((*key, j) in CACHE for j in range(n_references))
@@ -309,6 +320,8 @@ def compute_references(
     n_jobs: int | None = None,
     progress: Progress | None = None,
     model_fingerprint: str | None = None,
+    statistic_fn: StatisticFn | None = None,
+    target_values: np.ndarray | None = None,
 ) -> ReferenceSignals:
     """Train (or fetch from the cache) the reference models; returns their statistics.
 
@@ -327,6 +340,13 @@ def compute_references(
     progress : Progress, default=None
     model_fingerprint : str, default=None
         Fingerprint of the fitted target (for the cached population statistic).
+    statistic_fn : callable, default=None
+        Replaces :func:`statistic` (same signature), e.g. the output what-ifs'
+        :class:`~.statistics.TransformedStatistic`; its ``cache_key`` joins the cache
+        keys (None: keys as without it).
+    target_values : ndarray of shape (n_rows,), default=None
+        The target's statistic on every population row, when the caller computed it
+        (default: from ``outputs``, and by querying the model on extra rows).
 
     Raises
     ------
@@ -336,20 +356,34 @@ def compute_references(
     kind = outputs.kind
     pop = make_population(data, population, kind)
     mask = in_out_mask(pop.n_rows, n_references, seed)
-    key = ("reference", params_fingerprint(model), pop.fingerprint, kind, seed, n_references)
+    key: tuple[Hashable, ...] = (
+        "reference",
+        params_fingerprint(model),
+        pop.fingerprint,
+        kind,
+        seed,
+        n_references,
+    )
+    if statistic_fn is not None:
+        key = (*key, str(getattr(statistic_fn, "cache_key", repr(statistic_fn))))
     stats, failed, n_cached = _train_or_resume(
-        model, pop, mask, key, kind, n_jobs, progress or NullProgress()
+        model, pop, mask, key, kind, n_jobs, progress or NullProgress(), statistic_fn
     )
     ids, full = _columns(stats, failed, n_references)
     in_mask, n = mask[:, ids], pop.n_records
-    fp = model_fingerprint or fingerprint_model(model)
+    if target_values is not None:
+        target, pop_target = np.asarray(target_values[:n]), np.asarray(target_values[n:])
+    else:
+        fp = (model_fingerprint or fingerprint_model(model), pop.fingerprint, *key[6:])
+        target = target_statistic(outputs, pop.y_scale)
+        pop_target = _extra_target_statistic(model, pop, kind, fp, statistic_fn)
     return ReferenceSignals(
         signal=full[:n],
         in_mask=in_mask[:n],
-        target=target_statistic(outputs, pop.y_scale),
+        target=target,
         pop_signal=full[n:],
         pop_in_mask=in_mask[n:],
-        pop_target=_extra_target_statistic(model, pop, kind, (fp, pop.fingerprint)),
+        pop_target=pop_target,
         kind=kind,
         n_requested=n_references,
         reference_ids=ids,

@@ -261,7 +261,8 @@ def one_run_p_value(
     cdf = np.concatenate([[0.0], np.cumsum(pmf)])
 
     def below(x: np.ndarray) -> np.ndarray:  # P[W < x]
-        return cdf[np.clip(x - lo, 0, pmf.size)]
+        out: np.ndarray = cdf[np.clip(x - lo, 0, pmf.size)]
+        return out
 
     tail = float(pmf[max(v - lo, 0) :].sum())  # P[W >= v], summed: no cancellation
     if delta > 0.0:

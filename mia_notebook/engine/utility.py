@@ -1,0 +1,51 @@
+"""Task utility of a model on the audit's non-members (``test``), as the API shows it."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sklearn.metrics import r2_score, roc_auc_score
+
+from .audit import target_outputs
+from .whatif import apply_outputs, parse_outputs
+
+if TYPE_CHECKING:
+    from .results import AuditReport
+
+__all__ = ["ACCURACY", "R2", "ROC_AUC", "task_utility"]
+
+#: Utility columns, named for what they measure.
+ACCURACY, ROC_AUC, R2 = "accuracy", "roc_auc", "r2"
+
+
+def _proba_auc(y_idx: np.ndarray, probs: np.ndarray | None) -> float:
+    if probs is None or (y_idx < 0).any() or np.unique(y_idx).size < 2:
+        return math.nan
+    if probs.shape[1] == 2:
+        return float(roc_auc_score(y_idx == 1, probs[:, 1]))
+    if np.unique(y_idx).size < probs.shape[1]:
+        return math.nan
+    norm = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-300)
+    return float(roc_auc_score(y_idx, norm, multi_class="ovr"))
+
+
+def task_utility(model: Any, report: AuditReport) -> dict[str, float]:
+    """Utility on ``test`` of what the API returns (the report's ``outputs`` what-if).
+
+    Classifiers: ``accuracy`` of the predicted label (unchanged by every what-if) and
+    ``roc_auc`` from the visible probabilities (NaN when only labels are visible;
+    one-vs-rest for several classes). Regressors: ``r2``. From the audit's cached
+    outputs: no extra query of the model when the cache holds them.
+    """
+    raw = target_outputs(model, report.data, report.fingerprints)
+    seen = apply_outputs(raw, parse_outputs(report.run.get("outputs", "proba")))
+    test = slice(report.data.n_train, None)
+    if seen.kind == "regression":
+        assert seen.y is not None
+        return {R2: float(r2_score(seen.y[test], seen.pred[test]))}
+    assert seen.y_idx is not None
+    y_idx = seen.y_idx[test]
+    probs = None if seen.probs is None else seen.probs[test]
+    return {ACCURACY: float(np.mean(seen.pred[test] == y_idx)), ROC_AUC: _proba_auc(y_idx, probs)}
