@@ -63,24 +63,24 @@ def _utility_column(cmp: ComparisonReport) -> str:
 def plot_compare_roc(cmp: ComparisonReport, ax: Axes | None = None) -> Axes:
     """Log-log ROC of each model's row attack (one colour and dash per model), the
     chance diagonal, the comparison's FPR as a vertical line, the legend outside."""
-    from .plots import _COLOURS, _DASHES, _plot_points, _style_roc_axes
+    from .plots import COLOURS, DASHES, plot_points, style_roc_axes
 
     ax = ax if ax is not None else _figure().add_subplot()
     n_non = int((~cmp.reports[cmp.baseline].members).sum())
     lo = 0.5 / max(n_non, 10)
     rows = {r.name: r for r in cmp.rows}
     for i, (name, curve) in enumerate(cmp.roc_curves().items()):
-        fpr, tpr = _plot_points(curve, lo)
+        fpr, tpr = plot_points(curve, lo)
         attack = rows[name].attack or ""
         label = textwrap.fill(f"{name} [{rows[name].level}]: {title(attack)}", 34)
         ax.plot(
-            fpr, np.maximum(tpr, lo), lw=1.6, ls=_DASHES[i % len(_DASHES)],
-            color=_COLOURS[i % len(_COLOURS)], label=label, gid=name,
+            fpr, np.maximum(tpr, lo), lw=1.6, ls=DASHES[i % len(DASHES)],
+            color=COLOURS[i % len(COLOURS)], label=label, gid=name,
         )  # fmt: skip
     grid = np.geomspace(lo, 1.0, 50)
     ax.plot(grid, grid, ls="--", color="#8c959f", lw=1, label="chance")
     ax.axvline(cmp.fpr, color="#d0d7de", lw=0.8, zorder=0)
-    _style_roc_axes(ax, lo)
+    style_roc_axes(ax, lo)
     ax.set_title("Each model's verdict attack (log-log ROC)", y=1.0, pad=6)
     ax.legend(
         loc="upper left", bbox_to_anchor=(1.03, 1.0), borderaxespad=0.0, fontsize=8,
@@ -92,7 +92,7 @@ def plot_compare_roc(cmp: ComparisonReport, ax: Axes | None = None) -> Axes:
 def plot_privacy_utility(cmp: ComparisonReport, ax: Axes | None = None) -> Axes:
     """Utility (accuracy, else R²) against TPR at the comparison's FPR, with the TPR
     interval as a horizontal bar; one marker colour per model, as in the ROC figure."""
-    from .plots import _COLOURS
+    from .plots import COLOURS
 
     ax = ax if ax is not None else _figure().add_subplot()
     summ, col = cmp.summary, _utility_column(cmp)
@@ -104,7 +104,7 @@ def plot_privacy_utility(cmp: ComparisonReport, ax: Axes | None = None) -> Axes:
         err = [[max(x - row["tpr_low"], 0.0)], [max(row["tpr_high"] - x, 0.0)]]
         ax.errorbar(  # hollow markers: a model on top of another leaves both visible
             [x], [y], xerr=err, fmt=markers[i % len(markers)], ms=9, mfc="none", mew=2,
-            capsize=3, color=_COLOURS[i % len(_COLOURS)], label=textwrap.fill(str(name), 34),
+            capsize=3, color=COLOURS[i % len(COLOURS)], label=textwrap.fill(str(name), 34),
         )  # fmt: skip
     ax.axvline(cmp.fpr, ls="--", color="#8c959f", lw=1, label="chance (TPR = FPR)")
     ax.set_xlabel(f"TPR at FPR {cmp.fpr:g} (privacy risk →)")

@@ -26,20 +26,31 @@ from . import memo
 from .format import title
 from .headline import AUTO, Highlight, highlighted
 
-__all__ = ["CurveStyle", "curve_styles", "plot_record", "plot_roc", "png_bytes", "roc_png"]
+__all__ = [
+    "COLOURS",
+    "DASHES",
+    "CurveStyle",
+    "curve_styles",
+    "plot_points",
+    "plot_record",
+    "plot_roc",
+    "png_bytes",
+    "roc_png",
+    "style_roc_axes",
+]
 
-#: Log-spaced FPR values at which a drawn ROC curve is sampled (see _plot_points).
+#: Log-spaced FPR values at which a drawn ROC curve is sampled (see plot_points).
 _PLOT_POINTS = 600
 #: How FPR-target lines are drawn on the ROC figure.
 _FPR_LINE: dict[str, Any] = {"color": "#d0d7de", "lw": 0.8, "zorder": 0}
 _LW, _HIGHLIGHT_LW = 1.4, 2.8
 #: One colour per curve (no grey: the chance line is grey). 12 >= the attacks there are.
-_COLOURS = (
+COLOURS = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
     "#e377c2", "#bcbd22", "#17becf", "#1b1f24", "#b8860b", "#000080",
 )  # fmt: skip
 #: One dash pattern per curve, in the same order.
-_DASHES: tuple[Any, ...] = (
+DASHES: tuple[Any, ...] = (
     "-", (0, (6, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)), (0, (3, 1.5)), (0, (10, 3)),
     (0, (6, 2, 1, 2, 1, 2)), (0, (2, 3)), (0, (12, 2, 3, 2)), (0, (1, 3)), (0, (4, 1)),
     (0, (8, 2, 1, 2, 1, 2, 1, 2)),
@@ -61,10 +72,10 @@ def curve_styles(report: AuditReport) -> dict[tuple[str, ...], CurveStyle]:
     position = {a: i for i, g in enumerate(report.rank_groups(shown=False)) for a in g}
     out = {}
     for group in report.rank_groups():
-        i = position[group[0]] % len(_COLOURS)
+        i = position[group[0]] % len(COLOURS)
         auc = report.attack_metrics(group[0]).auc
         names = textwrap.fill(", ".join(title(a) for a in group), 30)
-        out[group] = CurveStyle(_COLOURS[i], _DASHES[i], f"{names}\n(AUC {auc:.3f})")
+        out[group] = CurveStyle(COLOURS[i], DASHES[i], f"{names}\n(AUC {auc:.3f})")
     return out
 
 
@@ -91,7 +102,7 @@ def _add_curves(ax: Axes, report: AuditReport, lo: float, *, animated: bool) -> 
         curve = curves.get(group[0])
         if curve is None:
             continue
-        fpr, tpr = _plot_points(curve, lo)
+        fpr, tpr = plot_points(curve, lo)
         lines += ax.plot(
             fpr, np.maximum(tpr, lo), lw=_LW, ls=style.dash, color=style.colour,
             label=style.label, gid=",".join(group), animated=animated,
@@ -110,7 +121,7 @@ def _add_legend(ax: Axes, lines: list[Line2D], *, animated: bool) -> Legend:
     return legend
 
 
-def _style_roc_axes(ax: Axes, lo: float) -> None:
+def style_roc_axes(ax: Axes, lo: float) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, 1.0)
@@ -127,7 +138,7 @@ def _style_roc_axes(ax: Axes, lo: float) -> None:
     ax.grid(True, which="major", alpha=0.3)
 
 
-def _plot_points(curve: RocCurve, lo: float) -> tuple[np.ndarray, np.ndarray]:
+def plot_points(curve: RocCurve, lo: float) -> tuple[np.ndarray, np.ndarray]:
     """Points to draw for ``curve`` on log-log axes whose FPR axis starts at ``lo``.
 
     A curve has one point per distinct score (100k records: ~100k points), far more
@@ -176,7 +187,7 @@ def plot_roc(report: AuditReport, ax: Axes | None = None, *, highlight: Highligh
     for line in lines:
         if _is_highlighted(line, attack):
             line.set_linewidth(_HIGHLIGHT_LW)
-    _style_roc_axes(ax, lo)
+    style_roc_axes(ax, lo)
     _add_legend(ax, lines, animated=False)
     return ax
 
@@ -206,7 +217,7 @@ class _RocCanvas:
         fig = _roc_figure()
         self.ax = fig.subplots()
         self.lo = _roc_floor(report)
-        _style_roc_axes(self.ax, self.lo)
+        style_roc_axes(self.ax, self.lo)
         self.canvas = FigureCanvasAgg(fig)
         self.canvas.draw()
         self.axes_layer = self.canvas.copy_from_bbox(fig.bbox)
