@@ -601,6 +601,12 @@ def render_text(report: AuditReport) -> str:
     return "\n".join(lines)
 
 
-def render_bundle(report: AuditReport) -> dict[str, str]:
-    """MIME bundle: ``text/plain`` and self-contained ``text/html``."""
-    return {"text/plain": render_text(report), "text/html": render_html(report)}
+def render_bundle(report: AuditReport) -> dict[str, Any]:
+    """MIME bundle: ``text/plain``, self-contained ``text/html`` and the JupyterLab JSON."""
+    bundle: dict[str, Any] = {"text/plain": render_text(report), "text/html": render_html(report)}
+    # --- issue 13: the interactive JupyterLab / Notebook 7 renderer's payload --------------
+    from mia_notebook.render.mime import MIME_TYPE, report_payload
+
+    bundle[MIME_TYPE] = report_payload(report)
+    # ------------------------------------------------------------------------------------
+    return bundle
