@@ -1,0 +1,243 @@
+"""End to end: the committed shared notebook in a real JupyterLab 4, no cell run.
+
+Starts ``jupyter lab`` (as root, localhost, random token) with the prebuilt extension
+(``mia_notebook/labextension``) on its extension path, opens
+``notebooks/shared_report.ipynb`` twice (untrusted as committed, and trusted with
+``jupyter trust``) in Debian's headless Chromium through Playwright, and checks that
+the interactive report renders from the saved output alone: the FPR control changes the
+TPR column to Python's figures, attacks hide, the flagged table sorts, the ROC answers
+hover, no script is in the output and the console shows no error. Screenshots go to
+``test-artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from test_jupyterlab_e2e import (
+    CHROMIUM_FLAGS,
+    SHOTS,
+    _chromium,
+    _free_port,
+    _shot,
+    _stop,
+    _wait_http,
+)
+
+from mia_notebook.engine.metrics import RocCurve, fpr_label, tpr_at_fpr
+from mia_notebook.render.mime import MIME_TYPE
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "shared_report.ipynb"
+BUILT = ROOT / "mia_notebook" / "labextension"
+REPORT = ".jp-OutputArea-output [data-mia-report]"
+
+
+def _payload() -> dict[str, Any]:
+    nb = json.loads(NOTEBOOK.read_text())
+    outs = [o for c in nb["cells"] for o in c.get("outputs", []) if MIME_TYPE in o.get("data", {})]
+    assert len(outs) == 1 and "text/html" in outs[0]["data"]
+    return outs[0]["data"][MIME_TYPE]
+
+
+def _python_tpr(payload: dict[str, Any], target: float) -> dict[str, str]:
+    """Python's TPR cell text for every attack at ``target``, from the saved curves."""
+    out = {}
+    for a in payload["attacks"]:
+        c = a["curve"]
+        thr = np.array([np.inf if t is None else t for t in c["thresholds"]])
+        curve = RocCurve(
+            np.array(c["fpr"]), np.array(c["tpr"]), thr, c["n_members"], c["n_nonmembers"]
+        )
+        t = tpr_at_fpr(curve, target)
+        out[a["name"]] = f"{t.tpr:.3f}" if t.resolvable else "—"
+    return out
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    chromium = _chromium()
+    if not (BUILT / "package.json").exists():
+        pytest.fail("mia_notebook/labextension is not built: cd labextension && jlpm build")
+    root = tmp_path_factory.mktemp("lab13")
+    nbdir, ext = root / "notebooks", root / "labextensions"
+    nbdir.mkdir()
+    ext.mkdir()
+    (ext / "mia-notebook").symlink_to(BUILT, target_is_directory=True)
+    shutil.copy(NOTEBOOK, nbdir / "untrusted.ipynb")
+    shutil.copy(NOTEBOOK, nbdir / "trusted.ipynb")
+    news = root / "settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    env = {
+        **os.environ,
+        "MPLBACKEND": "Agg",
+        "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
+        "JUPYTER_DATA_DIR": str(root / "data"),  # its own notebook-signature database
+    }
+    subprocess.run(
+        [sys.executable, "-m", "jupyter", "trust", str(nbdir / "trusted.ipynb")],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    port, token = _free_port(), secrets.token_hex(16)
+    log = root / "jupyter-lab.log"
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ServerApp.allow_root=True",
+        "--ServerApp.ip=127.0.0.1",
+        f"--port={port}",
+        f"--ServerApp.token={token}",
+        f"--notebook-dir={nbdir}",
+        "--ServerApp.port_retries=0",
+        "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.user_settings_dir={root / 'settings'}",
+        f"--LabApp.workspaces_dir={root / 'workspaces'}",
+        f"--LabServerApp.extra_labextensions_path={ext}",
+    ]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root, start_new_session=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(f"{base}/api/status?token={token}", proc, log, timeout=180)
+        yield {"base": base, "token": token, "chromium": chromium, "root": root, "log": log}
+    finally:
+        _stop(proc, base, token)
+
+
+@pytest.fixture(scope="module")
+def browser(lab: dict[str, Any]) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(lab["root"] / "chromium-profile"),
+            executable_path=lab["chromium"],
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 1100},
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def _open(context: Any, lab: dict[str, Any], name: str) -> tuple[Any, list[str]]:
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+    page.goto(f"{lab['base']}/lab/tree/{name}?token={lab['token']}&reset")
+    page.wait_for_selector(REPORT, timeout=180_000)
+    return page, errors
+
+
+def _tpr_column(page: Any) -> tuple[str, dict[str, str]]:
+    return page.eval_on_selector(
+        f"{REPORT} table.mia-summary",
+        """t => [t.querySelectorAll('th')[2].innerText.trim(),
+                 Object.fromEntries(Array.from(t.tBodies[0].rows).map(
+                     r => [r.cells[0].innerText.trim(), r.cells[2].innerText.trim()]))]""",
+    )
+
+
+@pytest.mark.parametrize("name", ["untrusted.ipynb", "trusted.ipynb"])
+def test_saved_report_is_interactive_without_running_a_cell(
+    lab: dict[str, Any], browser: Any, name: str
+) -> None:
+    payload = _payload()
+    page, errors = _open(browser, lab, name)
+    try:
+        _check_report(page, payload, name.split(".")[0])
+    except Exception:
+        _shot(page, f"labextension-{name}-failure")
+        print(lab["log"].read_text(errors="replace")[-4000:])
+        raise
+    finally:
+        page.close()
+    assert not errors, errors
+
+
+def _check_report(page: Any, payload: dict[str, Any], tag: str) -> None:
+    root = page.locator(REPORT)
+    assert root.count() == 1
+    # The interactive renderer replaced the static view, and nothing in it is a script.
+    assert page.locator(".jp-OutputArea-output .mia-report").count() == 0
+    assert root.locator("script").count() == 0
+    assert root.locator(".mia-verdict").inner_text().strip()
+    first = payload["fpr_targets"][0]
+    head, cells = _tpr_column(page)
+    assert head == fpr_label(first) and cells == _python_tpr(payload, first)
+    _shot(page, f"labextension-{tag}-before")
+
+    control = page.get_by_label(re.compile("FPR"))
+    new = 0.1
+    control.select_option(str(new))
+    page.wait_for_function(
+        "([sel, label]) => document.querySelector(sel + ' table.mia-summary th:nth-child(3)')"
+        ".innerText.trim() === label",
+        arg=[REPORT, fpr_label(new)],
+    )
+    head, after = _tpr_column(page)
+    assert after == _python_tpr(payload, new) and after != cells
+    summary = root.locator(".mia-flag-summary").inner_text()
+    assert "10% FPR" in summary
+
+    # Hover the ROC: a read-out with FPR, TPR and threshold.
+    svg = root.locator("svg.mia-roc-svg")
+    box = svg.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.3)
+    readout = root.locator(".mia-roc-readout").inner_text()
+    assert re.search(r"FPR [0-9.e-]+, TPR [0-9.]+, threshold", readout), readout
+    _shot(page, f"labextension-{tag}-after")
+    svg.screenshot(path=str(SHOTS / f"labextension-{tag}-roc-hover.png"))
+
+    _sort_and_hide(page, root, payload)
+
+
+def _sort_and_hide(page: Any, root: Any, payload: dict[str, Any]) -> None:
+    table = root.locator("table.mia-flagged-table")
+    col = table.locator("th button", has_text=f"rank ({payload['attacks'][-1]['name']})")
+    col.click()
+    col = table.locator("th button", has_text=f"rank ({payload['attacks'][-1]['name']})")
+    idx = table.locator("th").evaluate_all(
+        "(ths, text) => ths.findIndex(th => th.innerText.trim() === text)",
+        f"rank ({payload['attacks'][-1]['name']})",
+    )
+    values = table.locator("tbody tr").evaluate_all(
+        "(rows, i) => rows.map(r => Number(r.cells[i].innerText.replace(/,/g, '')))", idx
+    )
+    assert values == sorted(values) and len(values) == len(payload["flagged"]["rows"])
+    col.click()
+    values = table.locator("tbody tr").evaluate_all(
+        "(rows, i) => rows.map(r => Number(r.cells[i].innerText.replace(/,/g, '')))", idx
+    )
+    assert values == sorted(values, reverse=True)
+    hidden = payload["attacks"][0]["name"]
+    root.locator(".mia-attack-toggle", has_text=hidden).locator("input").uncheck()
+    _, cells = _tpr_column(page)
+    assert hidden not in cells and len(cells) == len(payload["attacks"]) - 1
+    assert root.locator("svg.mia-roc-svg polyline").count() == len(payload["attacks"]) - 1
