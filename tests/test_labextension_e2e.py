@@ -44,6 +44,20 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "shared_report.ipynb"
 BUILT = ROOT / "mia_notebook" / "labextension"
 REPORT = ".jp-OutputArea-output [data-mia-report]"
+# The command notebook: candidates (fitted `clf`, frames) and decoys it must not offer.
+SETUP = """\
+import pandas as pd
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+df = X.iloc[:, :6].assign(label=y)
+train_df, test_df = df.iloc[::2], df.iloc[1::2]
+clf = LogisticRegression(max_iter=5000).fit(train_df.drop(columns="label"), train_df["label"])
+unfitted = LogisticRegression()
+not_a_frame = [1, 2, 3]
+"""
+NAMESPACE = "sorted(k for k in get_ipython().user_ns)"
 
 
 def _payload() -> dict[str, Any]:
@@ -67,6 +81,25 @@ def _python_tpr(payload: dict[str, Any], target: float) -> dict[str, str]:
     return out
 
 
+def _command_notebook() -> dict[str, Any]:
+    cell = {
+        "cell_type": "code",
+        "execution_count": None,
+        "metadata": {},
+        "outputs": [],
+        "source": SETUP,
+    }
+    return {
+        "cells": [cell],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     chromium = _chromium()
@@ -79,6 +112,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     (ext / "mia-notebook").symlink_to(BUILT, target_is_directory=True)
     shutil.copy(NOTEBOOK, nbdir / "untrusted.ipynb")
     shutil.copy(NOTEBOOK, nbdir / "trusted.ipynb")
+    (nbdir / "command.ipynb").write_text(json.dumps(_command_notebook(), indent=1))
     news = root / "settings" / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True)
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
@@ -241,3 +275,87 @@ def _sort_and_hide(page: Any, root: Any, payload: dict[str, Any]) -> None:
     _, cells = _tpr_column(page)
     assert hidden not in cells and len(cells) == len(payload["attacks"]) - 1
     assert root.locator("svg.mia-roc-svg polyline").count() == len(payload["attacks"]) - 1
+
+
+def _namespace(page: Any) -> str:
+    """The kernel's user-namespace names, read through a silent request."""
+    return page.evaluate(
+        """async (expr) => {
+            const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+            const reply = await k.requestExecute({code: '', silent: true, store_history: false,
+                user_expressions: {ns: expr}}).done;
+            return reply.content.user_expressions.ns.data['text/plain'];
+        }""",
+        NAMESPACE,
+    )
+
+
+def test_audit_command_inserts_and_runs_the_magic(lab: dict[str, Any], browser: Any) -> None:
+    page = browser.new_page()
+    page.set_default_timeout(120_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+    try:
+        _drive_command(page, lab)
+    except Exception:
+        _shot(page, "labextension-command-failure")
+        print(lab["log"].read_text(errors="replace")[-4000:])
+        raise
+    finally:
+        page.close()
+    assert not errors, errors
+
+
+def _drive_command(page: Any, lab: dict[str, Any]) -> None:
+    page.goto(f"{lab['base']}/lab/tree/command.ipynb?token={lab['token']}&reset")
+    page.wait_for_function(
+        """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+                   const k = w && w.sessionContext && w.sessionContext.session
+                       && w.sessionContext.session.kernel;
+                   return !!k && k.status === 'idle'; }""",
+        timeout=180_000,
+    )
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_selector(".jp-CodeCell .jp-InputPrompt:has-text('[1]')", timeout=180_000)
+    # In the command palette under its full name.
+    page.keyboard.press("Control+Shift+C")
+    page.locator(".lm-CommandPalette-input").fill("membership inference")
+    item = page.locator(".lm-CommandPalette-item", has_text="Audit a model for membership")
+    assert item.count() == 1
+    page.keyboard.press("Escape")
+
+    before = _namespace(page)
+    assert "clf" in before and "unfitted" in before
+    page.locator(".jp-NotebookPanel-toolbar .mia-audit-button").first.click()
+    form = page.wait_for_selector(".jp-Dialog .mia-audit-form")
+    assert form is not None
+    assert _namespace(page) == before  # the silent request left nothing behind
+    options = page.eval_on_selector_all(
+        ".mia-audit-form select[name=model] option", "os => os.map(o => o.value)"
+    )
+    assert options == ["clf"]  # not the unfitted estimator
+    frames = page.eval_on_selector_all(
+        ".mia-audit-form select[name=train] option", "os => os.map(o => o.value)"
+    )
+    assert sorted(frames) == ["X", "df", "test_df", "train_df"]
+    values = page.eval_on_selector_all(
+        ".mia-audit-form select", "ss => Object.fromEntries(ss.map(s => [s.name, s.value]))"
+    )
+    assert values["train"] == "train_df" and values["test"] == "test_df"
+    assert values["target"] == "label"
+    page.select_option(".mia-audit-form select[name=attacks]", "loss,confidence,entropy")
+    page.fill(".mia-audit-form input[name=flag]", "5")
+    _shot(page, "labextension-command-dialog")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+
+    line = (
+        "%mia_audit clf --train train_df --test test_df --target label "
+        "--attacks loss,confidence,entropy --flag 5"
+    )
+    cell = page.locator(".jp-CodeCell", has_text="%mia_audit")
+    cell.locator("[data-mia-report]").wait_for(timeout=300_000)
+    source = cell.locator(".jp-InputArea-editor").inner_text().strip()
+    assert source == line, source
+    assert len(cell.locator(".mia-flagged-table tbody tr").all()) == 5
+    _shot(page, "labextension-command-report")

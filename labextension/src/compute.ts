@@ -160,9 +160,26 @@ export function formatNumber(v: Cell | undefined, digits = 3): string {
     return '—';
   }
   if (typeof v === 'number') {
-    return Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(digits);
+    if (Number.isInteger(v)) {
+      return v.toLocaleString('en-US');
+    }
+    // Tiny scores (e.g. a negated loss near 0) keep their significant digits.
+    return Math.abs(v) < 10 ** -digits ? formatG(v, digits) : v.toFixed(digits);
   }
   return String(v);
+}
+
+/** The first report target every attack's non-members can resolve, else the first. */
+export function defaultTarget(p: ReportPayload): number {
+  const counts = p.attacks.map((a) => a.curve?.n_nonmembers ?? 0);
+  const ok = p.fpr_targets.find((t) => counts.every((n) => n * t >= 1 - 1e-9));
+  return ok ?? p.fpr_targets[0] ?? 0.01;
+}
+
+/** Left end of the log FPR axis: the decade at or below 1 / (most non-members). */
+export function axisFloor(nonmembers: number[]): number {
+  const n = Math.max(1, ...nonmembers);
+  return Number(`1e${Math.floor(Math.log10(1 / n) + 1e-9)}`);
 }
 
 /** Index of the curve point nearest to (fpr, tpr) in the plot's own coordinates. */

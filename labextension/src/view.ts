@@ -6,7 +6,9 @@
  */
 import {
   AttackPayload,
+  axisFloor,
   Cell,
+  defaultTarget,
   formatG,
   formatNumber,
   fprLabel,
@@ -47,6 +49,24 @@ interface State {
   descending: boolean;
 }
 
+/** What the flagged set is at the chosen target; no count where the FPR is unresolvable. */
+function flagSummary(attack: AttackPayload, t: TprAtFpr, listed: number): string {
+  const curve = attack.curve!;
+  const at = `${pct(t.target)} FPR`;
+  if (!t.resolvable) {
+    return (
+      `${at} cannot be resolved with ${curve.n_nonmembers.toLocaleString('en-US')} ` +
+      `non-members (${tprNote(t)}): choose a larger FPR target. ` +
+      `The ${listed} highest-scoring members are listed.`
+    );
+  }
+  const count = membersFlagged(curve, t).toLocaleString('en-US');
+  return (
+    `${count} of ${curve.n_members.toLocaleString('en-US')} members score at or above the ` +
+    `${attack.name} threshold at ${at}; the ${listed} most exposed are listed.`
+  );
+}
+
 /** The report view: call `render(payload)` once; returns the root element. */
 export class ReportView {
   readonly node: HTMLDivElement;
@@ -64,7 +84,7 @@ export class ReportView {
   render(payload: ReportPayload): void {
     this.payload = payload;
     payload.attacks.forEach((a, i) => this.colors.set(a.name, PALETTE[i % PALETTE.length]));
-    this.state.target = payload.fpr_targets[0] ?? 0.01;
+    this.state.target = defaultTarget(payload);
     this.node.replaceChildren(
       el('h3', { text: `Membership-inference audit: ${payload.model}` }),
       this.verdictLine(payload),
@@ -154,10 +174,7 @@ export class ReportView {
         chosen.set(a.name, tprAtFpr(a.curve, this.state.target));
       }
     }
-    const floor = Math.min(
-      ...p.fpr_choices,
-      ...shown.map((a) => 1 / Math.max(a.curve?.n_nonmembers ?? 1, 1)),
-    );
+    const floor = axisFloor(shown.map((a) => a.curve?.n_nonmembers ?? 1));
     const roc = drawRoc(
       { attacks: shown, colors: this.colors, chosen, target: this.state.target, floor },
       (text) =>
@@ -218,17 +235,14 @@ export class ReportView {
       box.appendChild(el('div', { className: 'mia-note', text: 'No records are listed.' }));
       return box;
     }
-    const count = membersFlagged(attack.curve, t);
     box.appendChild(
-      el('div', {
-        className: 'mia-flag-summary',
-        text: `${count.toLocaleString('en-US')} of ${attack.curve.n_members.toLocaleString('en-US')} members score at or above the ${attack.name} threshold at ${pct(this.state.target)} FPR; the ${f.rows.length} most exposed are listed.`,
-      }),
+      el('div', { className: 'mia-flag-summary', text: flagSummary(attack, t, f.rows.length) }),
     );
     const rankCol = f.columns.indexOf(`rank (${attack.name})`) + 1;
     const rows: Cell[][] = f.rows.map((r) => {
       const rank = typeof r[rankCol] === 'number' ? (r[rankCol] as number) : -1;
-      return [r[0], rankCol > 0 && isFlagged(rank, attack.curve!, t) ? 'yes' : 'no', ...r.slice(1)];
+      const flag = !t.resolvable ? '—' : isFlagged(rank, attack.curve!, t) ? 'yes' : 'no';
+      return [r[0], rankCol > 0 ? flag : '—', ...r.slice(1)];
     });
     box.appendChild(
       this.flaggedTable(

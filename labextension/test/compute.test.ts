@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import {
+  axisFloor,
+  defaultTarget,
+  formatNumber,
   fprLabel,
   formatG,
   isFlagged,
@@ -98,6 +101,21 @@ test('sorting is numeric, stable, missing values last', () => {
   assert.deepEqual(sortOrder(rows, 0, false), [0, 3, 2, 1]);
   assert.deepEqual(sortOrder(rows, 0, true), [2, 0, 3, 1]);
   assert.deepEqual(sortOrder(rows, 1, false), [1, 3, 0, 2]);
+});
+
+test('default target is the first every attack can resolve; axis floor is a decade', () => {
+  const few = {
+    ...payload,
+    attacks: payload.attacks.map((a) => ({ ...a, curve: { ...a.curve!, n_nonmembers: 284 } })),
+  };
+  assert.equal(defaultTarget(few), 0.01);
+  assert.equal(defaultTarget(payload), payload.fpr_targets[0]);
+  assert.equal(axisFloor([284]), 0.001);
+  assert.equal(axisFloor([3000, 100]), 0.0001);
+  assert.equal(axisFloor([1000]), 0.001);
+  assert.equal(formatNumber(-6.008e-7, 4), '-6.008e-07');
+  assert.equal(formatNumber(0.12345, 3), '0.123');
+  assert.equal(formatNumber(null), '—');
 });
 
 /** Python's repr of a float, as used for the fixture's keys. */

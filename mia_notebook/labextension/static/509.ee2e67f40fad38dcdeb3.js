@@ -1,1 +1,0 @@
-"use strict";(Array.isArray(self.webpackChunkmia_notebook)?self.webpackChunkmia_notebook:self.webpackChunkmia_notebook=[]).push([[509],{509(o,a,e){e.r(a);e.d(a,["default",0,{id:"mia-notebook:plugin",description:"mia_notebook front-end commands.",autoStart:!0,activate:o=>{}}])}}]);
