@@ -17,7 +17,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -115,8 +114,11 @@ def _prepare(root: Path) -> tuple[Path, Path, dict[str, str]]:
     nbdir.mkdir()
     ext.mkdir()
     (ext / "mia-notebook").symlink_to(BUILT, target_is_directory=True)
-    shutil.copy(NOTEBOOK, nbdir / "untrusted.ipynb")
-    shutil.copy(NOTEBOOK, nbdir / "trusted.ipynb")
+    # The trust database keys on content: the untrusted copy must differ from the trusted.
+    for name in ("untrusted", "trusted"):
+        nb = json.loads(NOTEBOOK.read_text())
+        nb["metadata"]["mia_test_copy"] = name
+        (nbdir / f"{name}.ipynb").write_text(json.dumps(nb, indent=1))
     (nbdir / "command.ipynb").write_text(json.dumps(_command_notebook(), indent=1))
     news = root / "settings" / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True)
@@ -250,6 +252,11 @@ def test_saved_report_is_interactive_without_running_a_cell(
     payload = _payload()
     page, errors = _open(browser, lab, name)
     try:
+        trusted = page.evaluate(
+            "() => window.jupyterapp.shell.currentWidget.content.widgets"
+            ".filter(c => c.model.type === 'code').map(c => c.model.trusted)"
+        )
+        assert trusted == [name == "trusted.ipynb"] * 2, trusted
         _check_report(page, payload, f"{lab['app']}-{name.split('.')[0]}")
     except Exception:
         _shot(page, f"labextension-{lab['app']}-{name}-failure")
