@@ -17,11 +17,10 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-import venv
 from pathlib import Path
 
 import pytest
+from test_autoload import venv_dir  # noqa: F401  (the fixture)
 
 from mia_notebook.render.mime import MIME_TYPE
 
@@ -37,31 +36,12 @@ def _fail_or_skip(reason: str) -> None:
 
 
 @pytest.mark.slow
-def test_wheel_installs_the_prebuilt_extension_without_node(tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
-    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist)]
-    if importlib.util.find_spec("hatchling") is not None:
-        build.append("--no-build-isolation")  # offline; else pip fetches hatchling
-    subprocess.run([*build, str(ROOT)], check=True, cwd=tmp_path)
-    wheel = next(dist.glob("mia_notebook-*.whl"))
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+def test_wheel_installs_the_prebuilt_extension_without_node(
+    venv_dir: Path,  # noqa: F811  (the imported fixture)
+    tmp_path: Path,
+) -> None:
+    env_dir = venv_dir  # a real wheel of this repo in a fresh venv (tests/test_autoload.py)
     py = env_dir / "bin" / "python"
-    subprocess.run(
-        [
-            str(py),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-index",
-            "--ignore-installed",
-            str(wheel),
-        ],
-        check=True,
-        cwd=tmp_path,
-    )
     shared = env_dir / "share" / "jupyter" / "labextensions" / "mia-notebook"
     assert (shared / "package.json").is_file() and (shared / "install.json").is_file()
     assert list((shared / "static").glob("remoteEntry.*.js"))

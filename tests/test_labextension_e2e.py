@@ -251,15 +251,24 @@ def test_saved_report_is_interactive_without_running_a_cell(
 ) -> None:
     payload = _payload()
     page, errors = _open(browser, lab, name)
-    try:
+
+    def check() -> None:
         trusted = page.evaluate(
             "() => window.jupyterapp.shell.currentWidget.content.widgets"
             ".filter(c => c.model.type === 'code').map(c => c.model.trusted)"
         )
         assert trusted == [name == "trusted.ipynb"] * 2, trusted
         _check_report(page, payload, f"{lab['app']}-{name.split('.')[0]}")
+
+    _checked(page, lab, errors, f"{lab['app']}-{name}", check)
+
+
+def _checked(page: Any, lab: dict[str, Any], errors: list[str], tag: str, check: Any) -> None:
+    """Run ``check``; on failure save a screenshot and the server log; then no errors."""
+    try:
+        check()
     except Exception:
-        _shot(page, f"labextension-{lab['app']}-{name}-failure")
+        _shot(page, f"labextension-{tag}-failure")
         print(lab["log"].read_text(errors="replace")[-4000:])
         raise
     finally:
@@ -348,15 +357,7 @@ def test_audit_command_inserts_and_runs_the_magic(lab: dict[str, Any], browser: 
     page = browser.new_page()
     page.set_default_timeout(120_000)
     errors = _watch(page, lab["app"])
-    try:
-        _drive_command(page, lab)
-    except Exception:
-        _shot(page, f"labextension-{lab['app']}-command-failure")
-        print(lab["log"].read_text(errors="replace")[-4000:])
-        raise
-    finally:
-        page.close()
-    assert not errors, errors
+    _checked(page, lab, errors, f"{lab['app']}-command", lambda: _drive_command(page, lab))
 
 
 def _drive_command(page: Any, lab: dict[str, Any]) -> None:
