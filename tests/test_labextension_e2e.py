@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 from test_jupyterlab_e2e import (
     CHROMIUM_FLAGS,
     SHOTS,
@@ -35,9 +36,12 @@ from test_jupyterlab_e2e import (
     _stop,
     _wait_http,
 )
+from test_share import XSS, XSS_COLUMN, _hostile_frames
 
+import mia_notebook as mn
 from mia_notebook.engine.metrics import RocCurve, fpr_label, tpr_at_fpr
 from mia_notebook.render.mime import MIME_TYPE
+from mia_notebook.report import render_bundle
 
 pytestmark = pytest.mark.browser
 
@@ -120,6 +124,7 @@ def _prepare(root: Path) -> tuple[Path, Path, dict[str, str]]:
         nb["metadata"]["mia_test_copy"] = name
         (nbdir / f"{name}.ipynb").write_text(json.dumps(nb, indent=1))
     (nbdir / "command.ipynb").write_text(json.dumps(_command_notebook(), indent=1))
+    (nbdir / "hostile.ipynb").write_text(json.dumps(_hostile_notebook(), indent=1))
     news = root / "settings" / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True)
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
@@ -136,6 +141,35 @@ def _prepare(root: Path) -> tuple[Path, Path, dict[str, str]]:
         capture_output=True,
     )
     return nbdir, ext, env
+
+
+def _hostile_notebook() -> dict[str, Any]:
+    """A saved report on data full of markup (tests/test_share.py's), as a kernel saves it."""
+    train, test = _hostile_frames()
+    clf = LogisticRegression(C=100, max_iter=2000).fit(train.iloc[:, :6], train["label"])
+    report = mn.audit(
+        clf,
+        train=train,
+        test=test,
+        target="label",
+        attacks=["loss", "confidence"],
+        redact=["ssn"],
+        flag=6,
+    )
+    nb = _command_notebook()
+    nb["cells"][0].update(
+        execution_count=1,
+        source="report",
+        outputs=[
+            {
+                "output_type": "execute_result",
+                "execution_count": 1,
+                "metadata": {},
+                "data": render_bundle(report),
+            }
+        ],
+    )
+    return nb
 
 
 @pytest.fixture(scope="module", params=list(APPS))
@@ -412,3 +446,24 @@ def _drive_command(page: Any, lab: dict[str, Any]) -> None:
     assert source == line, source
     assert len(cell.locator(".mia-flagged-table tbody tr").all()) == 5
     _shot(page, f"labextension-{lab['app']}-command-report")
+
+
+def test_markup_in_user_data_stays_text(lab: dict[str, Any], browser: Any) -> None:
+    """Column names and values full of markup show as text; nothing runs, nothing leaks."""
+    page, errors = _open(browser, lab, "hostile.ipynb")
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def check() -> None:
+        root = page.locator(REPORT)
+        root.locator(".mia-attack-toggle input").first.hover()  # mouse over the report
+        table = root.locator("table.mia-flagged-table")
+        table.locator("th button", has_text=XSS_COLUMN).click()  # sort by the hostile column
+        text = root.inner_text()
+        assert XSS[0] in text and XSS_COLUMN in text and "999-" not in text
+        live = "script, iframe, img, object, embed, [onerror], [onload], [onmouseover]"
+        assert root.locator(live).count() == 0
+        assert page.evaluate("() => window.__mia_pwned") is None and not dialogs
+        _shot(page, f"labextension-{lab['app']}-hostile")
+
+    _checked(page, lab, errors, f"{lab['app']}-hostile", check)

@@ -244,12 +244,9 @@ export class ReportView {
       const flag = !t.resolvable ? '—' : isFlagged(rank, attack.curve!, t) ? 'yes' : 'no';
       return [r[0], rankCol > 0 ? flag : '—', ...r.slice(1)];
     });
-    box.appendChild(
-      this.flaggedTable(
-        [f.index_name ?? 'index', `flagged at ${pct(this.state.target)}`, ...f.columns],
-        rows,
-      ),
-    );
+    const head = [f.index_name ?? 'index', `flagged at ${pct(this.state.target)}`, ...f.columns];
+    // Wide tables scroll inside their own box, so the rest of the report stays in view.
+    box.appendChild(el('div', { className: 'mia-table-scroll' }, this.flaggedTable(head, rows)));
     if (f.dropped) {
       box.appendChild(
         el('div', { className: 'mia-note', text: `${f.dropped} more columns not shown.` }),
