@@ -15,20 +15,31 @@ from .engine._version import __version__
 from .engine.attacks import available_attacks, create_attack, register_attack
 from .engine.audit import audit
 from .engine.cache import CACHE
-from .engine.errors import MiaError, MiaTypeError, MiaValueError, ModelPredictionError
+from .engine.errors import (
+    MiaError,
+    MiaTypeError,
+    MiaValueError,
+    ModelPredictionError,
+    PrivacyRiskError,
+)
 from .engine.results import AuditReport
+from .engine.verdict import LEVELS, Policy, Verdict
 from .render import install as _install_renderer
 
 _install_renderer()
 
 __all__ = [
     "CACHE",
+    "LEVELS",
     "AuditPanel",
     "AuditReport",
     "MiaError",
     "MiaTypeError",
     "MiaValueError",
     "ModelPredictionError",
+    "Policy",
+    "PrivacyRiskError",
+    "Verdict",
     "__version__",
     "audit",
     "available_attacks",

@@ -24,7 +24,7 @@ from IPython.core.magic import (
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 from IPython.utils.process import arg_split
-from traitlets import Bool, Float, Int, List, TraitError, Unicode, validate
+from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
 from .engine.audit import audit
@@ -33,6 +33,7 @@ from .engine.errors import MiaError
 from .engine.options import DEFAULT_REFERENCES, validate_option
 from .engine.progress import NotebookProgress
 from .engine.results import AuditReport
+from .engine.verdict import LEVELS, check
 from .magic_hints import column_hint, unknown_args_hint
 
 __all__ = ["MiaAudit", "NotebookProgress", "register"]
@@ -77,7 +78,7 @@ def _split(value: str | None) -> list[str] | None:
 # Traits checked by the engine's option rules when set (``progress`` is a plain Bool).
 _CONFIG_CHECKED = (
     "attacks", "fpr", "flag", "seed", "redact", "confidence", "delta",
-    "references", "n_jobs", "lira_variance",
+    "references", "n_jobs", "lira_variance", "policy",
 )
 
 
@@ -112,6 +113,10 @@ class MiaAudit(Magics, Configurable):
     lira_variance = Unicode("auto", help="LiRA variance: auto, per-record or global.").tag(
         config=True
     )
+    policy = Dict(
+        help="The verdict's policy, e.g. {'tpr_high': 0.1} (keys of mia_notebook.Policy; "
+        "empty: the defaults, see docs/verdict.md)."
+    ).tag(config=True)
 
     @validate(*_CONFIG_CHECKED)
     def _check_config(self, proposal: Any) -> Any:
@@ -172,6 +177,7 @@ class MiaAudit(Magics, Configurable):
                 population=population,
                 n_jobs=self.n_jobs if args.n_jobs is None else args.n_jobs,
                 lira_variance=args.lira_variance or self.lira_variance,
+                policy=dict(self.policy) or None,
                 progress=self._progress(),
             )
         except MiaError as e:
@@ -214,6 +220,9 @@ class MiaAudit(Magics, Configurable):
               help="LiRA variance: auto (default), per-record or global.")
     @argument("--clear-cache", dest="clear_cache", action="store_true",
               help="Clear the cache of model outputs and reference models, then stop.")
+    @argument("--fail-on", dest="fail_on", choices=LEVELS[1:],
+              help="Show the report, then raise PrivacyRiskError (failing nbconvert, "
+              "papermill, nbmake) when the risk level is at least this.")
     @argument("--interactive", action="store_true",
               help="Show the report with a panel of controls (ipywidgets).")
     @argument("-o", "--out", help="Bind the report to this variable.")
@@ -252,10 +261,24 @@ class MiaAudit(Magics, Configurable):
             population = None if args.population is None else self._lookup(
                 args.population, ns, "--population")
             self._show_panel(report, model, args, population)
+            self._gate(report, args.fail_on)
             return None  # the panel is displayed (and updated in place); -o binds the report
-        if not _displayed_by_ipython(self.shell):
+        if not _displayed_by_ipython(self.shell) or self._fails(report, args.fail_on):
             display(report)  # once, wherever the magic sits in the cell
+        self._gate(report, args.fail_on)
         return report
+
+    @staticmethod
+    def _fails(report: AuditReport, fail_on: str | None) -> bool:
+        """Whether ``--fail-on`` will raise (then the report is displayed first)."""
+        return fail_on is not None and LEVELS.index(report.verdict.level) >= LEVELS.index(fail_on)
+
+    @staticmethod
+    def _gate(report: AuditReport, fail_on: str | None) -> None:
+        """``--fail-on LEVEL``: raise :class:`PrivacyRiskError` (after the report is
+        shown) so that nbconvert, papermill and nbmake fail the run."""
+        if fail_on is not None:
+            check(report.verdict, fail_on=fail_on)
 
     def _parse(self, line: str) -> Any:
         """Parse the magic's line; unknown words raise a ``UsageError`` that says the fix."""

@@ -236,7 +236,7 @@ def test_with_options_reuses_scores(cancer_splits):
     assert rep2.scores is rep.scores
     assert list(rep2.summary.columns[:2]) == ["AUC", "TPR@5%FPR"]
     assert list(rep2.summary.index) == ["loss", "gap"]
-    assert len(rep2.flagged()) == 3
+    assert len(rep2.flagged(attack="loss")) == 3  # an explicit ranking honours --flag
     with pytest.raises(MiaValueError, match="fpr"):
         rep.with_options(fpr=[1.5])
 

@@ -50,7 +50,7 @@ def test_options_are_parsed(ip):
     rep = ip.user_ns["r"]
     assert list(rep.summary.index) == ["loss", "gap"]
     assert rep.options.fpr == (0.05, 0.2)
-    assert len(rep.flagged()) == 4
+    assert len(rep.flagged(attack="loss")) == 4  # an explicit ranking honours --flag
     assert rep.options.slice == "mean radius" and rep.options.redact == ("mean area",)
     assert rep.run["seed"] == 3
 
@@ -62,14 +62,38 @@ def test_options_are_parsed(ip):
         ("MiaAudit.confidence = 0.2", "'confidence'"),
         ("MiaAudit.lira_variance = 'bogus'", "'lira_variance'"),
         ("MiaAudit.references = 0", "'references'"),
+        ("MiaAudit.policy = {'tpr_hihg': 0.3}", "Unknown policy key(s) ['tpr_hihg']"),
+        ("MiaAudit.policy = {'tpr_high': 2.0}", "The policy's 'tpr_high' must be in"),
     ],
 )
 def test_config_rejects_bad_values_when_set(ip, setting, message, caplog):
     magics = next(c for c in ip.configurables if isinstance(c, MiaAudit))
-    before = {name: getattr(magics, name) for name in ("fpr", "confidence", "references")}
+    names = ("fpr", "confidence", "references", "policy")
+    before = {name: getattr(magics, name) for name in names}
     ip.run_line_magic("config", setting)  # IPython logs the TraitError, keeps the old value
     assert message in caplog.text
     assert {name: getattr(magics, name) for name in before} == before
+
+
+def test_config_policy_reaches_the_verdict(ip):
+    ip.run_line_magic("config", "MiaAudit.policy = {'tpr_high': 1.0, 'epsilon_high': 60.0}")
+    try:
+        res = ip.run_cell("%mia_audit clf --train train_df --test test_df --target label -o r")
+        assert res.success, res.error_in_exec
+        policy = ip.user_ns["r"].verdict.policy
+        assert policy.tpr_high == 1.0 and policy.epsilon_high == 60.0
+        assert ip.user_ns["r"].verdict.level != "high"
+    finally:
+        ip.run_line_magic("config", "MiaAudit.policy = {}")
+
+
+def test_fail_on_raises_privacy_risk_error_and_bad_level_is_a_usage_error(ip):
+    line = "%mia_audit clf --train train_df --test test_df --target label -o g"
+    res = ip.run_cell(line + " --fail-on low")
+    assert isinstance(res.error_in_exec, mn.PrivacyRiskError)
+    assert str(res.error_in_exec) == str(ip.user_ns["g"].verdict)
+    res = ip.run_cell(line + " --fail-on medium")
+    assert isinstance(res.error_in_exec, UsageError) and "invalid choice" in str(res.error_in_exec)
 
 
 def test_config_sets_defaults(ip):

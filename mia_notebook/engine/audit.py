@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ from .references import ReferenceSignals, check_population
 from .references.training import ReferencesFailed, clone_problem, compute_references
 from .results import AuditReport
 from .target import TargetOutputs, fingerprint_model, query_model
+from .verdict import Policy
 
 __all__ = ["audit", "resolve_attacks", "versions"]
 
@@ -232,6 +233,7 @@ def audit(
     n_jobs: int | None = None,
     lira_variance: str = "auto",
     rmia_a: float | str = "auto",
+    policy: Policy | Mapping[str, Any] | None = None,
     progress: bool | Progress | None = True,
 ) -> AuditReport:
     """Audit a fitted model for membership-inference risk.
@@ -287,6 +289,11 @@ def audit(
         LiRA's Gaussian variance; 'auto' is per-record from 64 reference models on.
     rmia_a : float in [0, 1] or 'auto', default='auto'
         Offline RMIA's correction; 'auto' calibrates it on the reference models.
+    policy : Policy or dict, default=None
+        The lines that map the evidence to the verdict's risk level
+        (``report.verdict``), e.g. ``{"tpr_high": 0.1}``; unknown keys and out-of-range
+        values fail at once. None: :class:`~.verdict.Policy` at this ``confidence`` and
+        ``delta`` (defaults and their sources: ``docs/verdict.md``).
     progress : bool or Progress, default=True
         Show progress while reference models train: an in-place bar in notebooks and
         terminals, a few plain lines in logs and files; False: silent; or an object
@@ -315,6 +322,7 @@ def audit(
         redact=redact,
         confidence=confidence,
         delta=delta,
+        policy=policy,
     )
     data = prepare_data(model, train, test, target, opts.features)
     check_view_columns(opts.view, data.train.columns, data.test.columns)

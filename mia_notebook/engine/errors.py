@@ -22,3 +22,11 @@ class MiaTypeError(MiaError, TypeError):
 
 class ModelPredictionError(MiaValueError):
     """The user's model raised, or returned unusable output, while being queried."""
+
+
+class PrivacyRiskError(MiaError):
+    """The audited model's risk level reaches the level a pipeline must fail on.
+
+    Raised by :meth:`AuditReport.check` and ``%mia_audit ... --fail-on LEVEL``; its
+    message is the verdict.
+    """

@@ -17,7 +17,7 @@ from .errors import MiaValueError
 if TYPE_CHECKING:
     from .results import AuditReport
 
-__all__ = ["REDACTED", "flagged_table", "mask", "ranks_table", "record_table"]
+__all__ = ["REDACTED", "flagged_table", "mask", "ranks_table", "record_table", "top_members"]
 
 #: What a redacted value is replaced with in every output.
 REDACTED = "■■■"
@@ -76,3 +76,15 @@ def record_table(report: AuditReport, position: int) -> pd.DataFrame:
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "attack"
     return out
+
+
+def top_members(report: AuditReport, attack: str, k: int) -> np.ndarray:
+    """Positions of the ``k`` members with the highest scores under ``attack`` (a
+    ranking, not a claim: :meth:`AuditReport.flagged` with an explicit attack)."""
+    if attack not in report.computed_attacks:
+        raise MiaValueError(f"No scores for attack '{attack}'. Have {report.computed_attacks}.")
+    member_scores = report.scores[attack].to_numpy()[: report.n_members]
+    order = report.memoized(
+        ("member_order", attack), lambda: np.argsort(-member_scores, kind="stable")
+    )
+    return np.asarray(order[:k])

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import MiaTypeError, MiaValueError
+from .verdict.policy import Policy
 
 __all__ = [
     "DEFAULT_FPR",
@@ -37,6 +38,7 @@ __all__ = [
     "validate_lira_variance",
     "validate_n_jobs",
     "validate_option",
+    "validate_policy",
     "validate_references",
     "validate_rmia_a",
 ]
@@ -210,6 +212,19 @@ def validate_attack_names(value: Any) -> tuple[str, ...]:
     return names
 
 
+def validate_policy(value: Any) -> Policy | None:
+    """``policy``: None (the default policy), a :class:`Policy` or a dict of its fields.
+
+    A dict is checked key by key (unknown keys and out-of-range values are errors); an
+    empty dict means the default policy.
+    """
+    if value is None or isinstance(value, Policy):
+        return value
+    if isinstance(value, Mapping) and not value:
+        return None
+    return Policy.from_mapping(value)
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "attacks": validate_attack_names,
     "fpr": validate_fpr,
@@ -223,6 +238,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "n_jobs": validate_n_jobs,
     "lira_variance": validate_lira_variance,
     "rmia_a": validate_rmia_a,
+    "policy": validate_policy,
 }
 
 
@@ -267,6 +283,9 @@ class ViewOptions:
         Confidence level of the epsilon lower bound, in [0.5, 1).
     delta : float, default=0.0
         The delta of (epsilon, delta)-DP assumed by the epsilon bound, in [0, 1).
+    policy : Policy or None, default=None
+        The lines the verdict judges against; None: ``Policy(confidence=confidence,
+        delta=delta)`` (see :attr:`policy_or_default`).
     """
 
     fpr: tuple[float, ...] = DEFAULT_FPR
@@ -276,6 +295,21 @@ class ViewOptions:
     attacks: tuple[str, ...] | None = None
     confidence: float = 0.95
     delta: float = 0.0
+    policy: Policy | None = None
+
+    @property
+    def policy_or_default(self) -> Policy:
+        """The verdict's policy: :attr:`policy`, else the default one at this
+        ``confidence`` and ``delta``."""
+        if self.policy is not None:
+            return self.policy
+        return Policy(confidence=self.confidence, delta=self.delta)
+
+    def _policy_with_defaults(self) -> Any:
+        """A dict policy takes this view's ``confidence`` and ``delta`` unless it sets them."""
+        if isinstance(self.policy, Mapping) and self.policy:
+            return {"confidence": self.confidence, "delta": self.delta, **self.policy}
+        return self.policy
 
     def validated(self) -> ViewOptions:
         """These options with every field checked and normalised."""
@@ -288,6 +322,7 @@ class ViewOptions:
             attacks=None if self.attacks is None else parse_names(self.attacks, "attacks"),
             confidence=validate_confidence(self.confidence),
             delta=validate_delta(self.delta),
+            policy=validate_policy(self._policy_with_defaults()),
         )
 
 
@@ -351,7 +386,7 @@ class AuditOptions:
         """Validate user-facing values (``audit()``'s keywords) into an AuditOptions.
 
         Keywords are the fields above plus the :class:`ViewOptions` fields (``fpr``,
-        ``flag``, ``slice``, ``redact``, ``confidence``, ``delta``). ``attacks`` may
+        ``flag``, ``slice``, ``redact``, ``confidence``, ``delta``, ``policy``). ``attacks`` may
         be empty when the caller runs attack instances only.
         """
         view_keys = set(ViewOptions.__dataclass_fields__) - {"attacks"}

@@ -88,10 +88,13 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def report_dict(report: AuditReport) -> dict[str, Any]:
     """:meth:`AuditReport.to_dict`: settings, metrics, flagged records (redacted),
     provenance, as plain Python."""
+    flagged = report.flagged()
     out: dict[str, Any] = {
+        "verdict": report.verdict.to_dict(),
         "summary": records(report.summary),
         "strongest_attack": report.strongest,
-        "flagged": records(report.flagged()),
+        "flagged": records(flagged),
+        "flagged_reason": flagged.attrs.get("reason", ""),
         "slices": {report.data.target: records(report.slices())},
         "settings": report.settings,
         "skipped": dict(report.skipped),
@@ -115,6 +118,7 @@ def report_settings(report: AuditReport) -> dict[str, Any]:
         "redact": list(opts.redact),
         "confidence": opts.confidence,
         "delta": opts.delta,
+        "policy": opts.policy_or_default.to_dict(),
         "attacks_shown": report.attacks,
     }
     return {**report.run, **view}

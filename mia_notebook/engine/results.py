@@ -8,10 +8,10 @@ away and never re-queries a model.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ import pandas as pd
 from . import metrics
 from .data import AuditData
 from .errors import MiaValueError
-from .exposure import REDACTED, flagged_table, ranks_table, record_table
+from .exposure import REDACTED, flagged_table, ranks_table, record_table, top_members
 from .grouping import (
     ExposedGroup,
     ValueGroups,
@@ -28,13 +28,16 @@ from .grouping import (
     rank_equivalent_groups,
     slice_groups,
 )
-from .options import check_view_columns
+from .options import ViewOptions, check_view_columns
 from .outputs import RENDERERS, jsonable, renderer, report_dict, report_settings
-from .spec import ViewOptions
+from .report_verdict import flag_reason, report_verdict, sorted_scores, verdict_positions
+from .verdict import Policy, Verdict
+from .verdict import check as check_verdict
 
 __all__ = ["REDACTED", "AuditReport"]
 
 _MAX_GROUPS = 30
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,13 +80,13 @@ class AuditReport:
     #: (HTML, PNG, figures) is memoized by the render layer, never here.
     _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    def memoized(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+    def memoized(self, key: Hashable, compute: Callable[[], _T]) -> _T:
         """``compute()``, memoized under ``key`` for this report and its re-views."""
         try:
-            return self._memo[key]
+            found: _T = self._memo[key]
         except KeyError:
-            value = self._memo[key] = compute()
-            return value
+            found = self._memo[key] = compute()
+        return found
 
     # ---------------------------------------------------------------- basics
     @property
@@ -119,7 +122,8 @@ class AuditReport:
         ----------
         **changes
             Fields of :class:`ViewOptions`: ``fpr``, ``flag``, ``slice``, ``redact``,
-            ``attacks``, ``confidence``, ``delta``.
+            ``attacks``, ``confidence``, ``delta``, ``policy`` (a :class:`Policy` or a
+            dict of its fields; the verdict is judged again, from the same scores).
         """
         unknown = set(changes) - set(ViewOptions.__dataclass_fields__)
         if unknown:
@@ -198,18 +202,33 @@ class AuditReport:
 
     @property
     def strongest(self) -> str | None:
-        """The attack with the highest TPR at the lowest resolvable FPR target, then AUC."""
-        return self.memoized(("strongest", *self._view_key()), self._compute_strongest)
+        """The verdict's attack (None at level 'none': no attack beats chance)."""
+        return self.verdict.attack
 
-    def _compute_strongest(self) -> str | None:
-        summ = self.summary
-        if summ.empty:
-            return None
-        keys = [metrics.fpr_label(t) for t in self.options.fpr]
-        resolvable = [k for k in keys if summ[k].notna().any()]
-        order = [*resolvable[:1], metrics.AUC]
-        ranked = summ[order].fillna(-np.inf).sort_values(order, ascending=False, kind="stable")
-        return str(ranked.index[0])
+    @property
+    def verdict(self) -> Verdict:
+        """The risk level and its evidence, judged on EVERY computed attack (hiding
+        attacks cannot change it) under ``options.policy`` (see ``docs/verdict.md``)."""
+        key = ("verdict", self.options.policy_or_default, self.options.flag)
+        verdict: Verdict = self.memoized(key, lambda: report_verdict(self))
+        return verdict
+
+    def check(
+        self, policy: Policy | Mapping[str, Any] | None = None, *, fail_on: str = "high"
+    ) -> Verdict:
+        """Raise :class:`~.errors.PrivacyRiskError` when the risk level reaches ``fail_on``.
+
+        Parameters
+        ----------
+        policy : Policy or dict, default=None
+            Judge under this policy (default: the report's).
+        fail_on : {'low', 'elevated', 'high'}, default='high'
+
+        Returns the verdict when it passes; the error's message is the verdict.
+        """
+        report = self if policy is None else self.with_options(policy=policy)
+        check_verdict(report.verdict, fail_on=fail_on)
+        return report.verdict
 
     def roc_curves(self) -> dict[str, metrics.RocCurve]:
         """ROC curve of every shown attack."""
@@ -226,58 +245,46 @@ class AuditReport:
         return f"rank among {self.n_members:,} members"
 
     def flagged(self, k: int | None = None, attack: str | None = None) -> pd.DataFrame:
-        """The ``k`` members most exposed under ``attack``, with their train rows.
+        """The members the verdict identifies (at most ``k``), with their train rows.
 
         Parameters
         ----------
         k : int, default=options.flag
-        attack : str, default=the strongest attack
+        attack : str, default=None
+            None: the members the verdict's attack identifies at the verdict's FPR (no
+            row at level 'none', or when no record can be singled out beyond chance;
+            ``frame.attrs["reason"]`` then says why). An attack name: that attack's top
+            ``k`` members, a ranking rather than a claim.
 
-        Returns
-        -------
-        DataFrame indexed by the rows' original ``train`` index: the row's columns
-        (redacted columns masked), then the score under ``attack`` and the record's
-        rank among the members under it (1 = most member-like member). The ranks under
-        every shown attack are :meth:`flagged_ranks`.
+        Returns a DataFrame indexed by the rows' ``train`` index: the row's columns
+        (redacted ones masked), the score under the attack and the rank among the members
+        (1 = most member-like); :meth:`flagged_ranks` has the ranks under every attack.
         """
-        attack = attack or self.strongest
         order = self.flagged_positions(k, attack)
-        if order.size == 0 or attack is None:
-            return pd.DataFrame()
-        return flagged_table(self, order, attack)
+        attack = attack or self.strongest
+        frame = flagged_table(self, order, attack) if attack else self.data.train.iloc[:0]
+        frame.attrs["reason"] = "" if order.size else flag_reason(self, self.verdict)
+        return frame
 
     def flagged_ranks(self, k: int | None = None, attack: str | None = None) -> pd.DataFrame:
         """Rank among the members under every shown attack, for the records of
         :meth:`flagged` (same rows, same order; one int column per attack)."""
-        return ranks_table(self, self.flagged_positions(k, attack or self.strongest))
+        return ranks_table(self, self.flagged_positions(k, attack))
 
     def flagged_positions(self, k: int | None = None, attack: str | None = None) -> np.ndarray:
         """Row positions in :attr:`scores` (= in ``data.train``) of the records that
         :meth:`flagged` lists, most exposed first."""
-        k = self.options.flag if k is None else int(k)
-        attack = attack or self.strongest
-        if k <= 0 or attack is None:
-            return np.empty(0, dtype=np.intp)
-        if attack not in self.computed_attacks:
-            raise MiaValueError(f"No scores for attack '{attack}'. Have {self.computed_attacks}.")
-        member_scores = self.scores[attack].to_numpy()[: self.n_members]
-        order = self.memoized(
-            ("member_order", attack), lambda: np.argsort(-member_scores, kind="stable")
-        )
-        return np.asarray(order[:k])
+        k = max(self.options.flag if k is None else int(k), 0)
+        if attack is None:
+            return verdict_positions(self, self.verdict, k)
+        return top_members(self, attack, k)
 
     def member_ranks(self, attack: str) -> np.ndarray:
         """Rank of every member under ``attack`` among the members only (1 = highest
         score; ties share the lowest rank), ordered like ``data.train``."""
-        return self.memoized(
-            ("member_rank", attack),
-            lambda: (
-                self.scores[attack]
-                .iloc[: self.n_members]
-                .rank(ascending=False, method="min")
-                .to_numpy()
-            ),
-        )
+        col = self.scores[attack].iloc[: self.n_members]
+        rank = lambda: col.rank(ascending=False, method="min").to_numpy()  # noqa: E731
+        return self.memoized(("member_rank", attack), rank)
 
     def record_scores(self, position: int) -> pd.DataFrame:
         """Why record ``position`` (a row of :attr:`scores`) stands out, per shown attack.
@@ -290,17 +297,16 @@ class AuditReport:
         return record_table(self, position)
 
     def nonmember_sorted(self, attack: str) -> np.ndarray:
-        """The non-members' scores under ``attack``, sorted ascending (memoized)."""
-        values = self.scores[attack].to_numpy()
-        return self.memoized(("nonmember_sorted", attack), lambda: np.sort(values[~self.members]))
+        """The non-members' scores under ``attack``, sorted ascending (NaN as -inf;
+        memoized, shared with the verdict)."""
+        return sorted_scores(self, attack).nonmembers
 
     def ranks(self, attack: str) -> np.ndarray:
         """Rank of every record under ``attack`` (1 = most member-like; ties share the
         lowest rank), ordered like :attr:`scores`."""
-        return self.memoized(
-            ("rank", attack),
-            lambda: self.scores[attack].rank(ascending=False, method="min").to_numpy(),
-        )
+        col = self.scores[attack]
+        rank = lambda: col.rank(ascending=False, method="min").to_numpy()  # noqa: E731
+        return self.memoized(("rank", attack), rank)
 
     def value_groups(self, col: str) -> ValueGroups:
         """Group label of every record for column ``col``, in value order (memoized)."""
@@ -313,8 +319,9 @@ class AuditReport:
         """Metrics of ``attack`` per value of ``col`` (quantile bins for numeric columns),
         one row per group in the order of the column's values (bins low to high).
 
-        ``col`` defaults to the target (per class). Group labels of a redacted column
-        are replaced by ``group 1``, ``group 2``...
+        ``col`` defaults to the target (per class), ``attack`` to the verdict's attack
+        (the first shown attack at level 'none'). Group labels of a redacted column are
+        replaced by ``group 1``, ``group 2``...
         """
         col = col or self.data.target
         rows = {g: metrics.metrics_row(m) for g, m in self.slice_metrics(col, attack).items()}
@@ -328,7 +335,7 @@ class AuditReport:
         self, col: str | None = None, attack: str | None = None
     ) -> dict[str, metrics.AttackMetrics]:
         """Typed metrics of :meth:`slices`, per group label (same order)."""
-        attack = attack or self.strongest
+        attack = attack or self.strongest or next(iter(self.attacks), None)
         if attack is None:
             return {}
         summaries = self._slice_summaries(col or self.data.target, attack)

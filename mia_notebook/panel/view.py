@@ -144,7 +144,8 @@ class AuditPanel(PanelControls):
     @staticmethod
     def _warm(report: AuditReport) -> None:
         """Compute once what an FPR change may need next: the per-class metrics of every
-        computed attack (the strongest attack, whose slices are shown, can change)."""
+        computed attack (the verdict's attack, whose slices are shown, can change)."""
+        _ = report.verdict
         for attack in report.computed_attacks:
             report.slices(None, attack)
 

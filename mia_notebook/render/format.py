@@ -43,17 +43,22 @@ CSS = """
 .mia-report h4{font-size:14px;margin:14px 0 4px}
 .mia-report .mia-scroll{overflow-x:auto;max-width:100%}
 .mia-report table.mia-table td.mia-key{position:sticky;left:0;background:#fff}
-.mia-report table.mia-table th.mia-key-head{position:sticky;left:0}
+.mia-report table.mia-table th.mia-key-head{position:sticky;left:0;white-space:nowrap}
 .mia-report table.mia-table{border-collapse:collapse;margin:4px 0}
 .mia-report table.mia-table th,.mia-report table.mia-table td{border:1px solid #d0d7de;
  padding:3px 8px;text-align:right;white-space:nowrap}
-.mia-report table.mia-table th{background:#f3f4f6}
+.mia-report table.mia-table th{background:#f3f4f6;white-space:normal}
 .mia-report table.mia-table td.mia-text,.mia-report table.mia-table th.mia-text{text-align:left}
 .mia-report .mia-na{color:#8c959f;font-style:italic}
 .mia-report .mia-warn{color:#9a6700}
 .mia-report .mia-risk-high{background:#ffebe9}
 .mia-report .mia-note{color:#57606a;font-size:12px}
-.mia-report .mia-verdict{font-size:14px;font-weight:600;margin:4px 0 8px}
+.mia-report .mia-verdict{font-size:14px;font-weight:600;margin:4px 0 8px;padding:6px 10px;
+ border-left:4px solid #8c959f;background:#f6f8fa}
+.mia-report .mia-level-none{border-left-color:#1a7f37;background:#dafbe1}
+.mia-report .mia-level-low{border-left-color:#9a6700;background:#fff8c5}
+.mia-report .mia-level-elevated{border-left-color:#bc4c00;background:#fff1e5}
+.mia-report .mia-level-high{border-left-color:#cf222e;background:#ffebe9}
 .mia-report .mia-finding{font-weight:600;margin:2px 0 6px}
 .mia-report details{margin-top:10px}
 .mia-report img.mia-roc{max-width:760px;width:100%;height:auto}
@@ -113,7 +118,7 @@ def column_headers(confidence: float) -> dict[str, str]:
     """Human headers of the metric columns (summary and slices alike)."""
     return {
         metrics.BALANCED_ACCURACY: "balanced acc.",
-        metrics.EPSILON_LB: f"ε lower bound ({confidence:.0%})",
+        metrics.EPSILON_LB: f"ε ≥ ({confidence:.0%}, per threshold)",
         metrics.MEMBERS: "members",
         metrics.NON_MEMBERS: "non-members",
     }
@@ -187,7 +192,8 @@ class HTMLTable:
 # style attributes, so the tables keep their borders and highlights there too.
 _TAG_STYLE = {
     "table": "border-collapse:collapse;margin:4px 0",
-    "th": "border:1px solid #d0d7de;padding:3px 8px;text-align:right;white-space:nowrap;"
+    # headers may wrap (a long one then does not push a table past the page)
+    "th": "border:1px solid #d0d7de;padding:3px 8px;text-align:right;white-space:normal;"
     "background-color:#f3f4f6",
     "td": "border:1px solid #d0d7de;padding:3px 8px;text-align:right;white-space:nowrap",
 }
@@ -197,12 +203,17 @@ _CLASS_STYLE = {
     "mia-warn": "color:#9a6700",
     "mia-risk-high": "background-color:#ffebe9",
     "mia-note": "color:#57606a;font-size:12px",
-    "mia-verdict": "font-size:14px;font-weight:600;margin:4px 0 8px",
+    "mia-verdict": "font-size:14px;font-weight:600;margin:4px 0 8px;padding:6px 10px;"
+    "border-left:4px solid #8c959f;background-color:#f6f8fa",
+    "mia-level-none": "border-left-color:#1a7f37;background-color:#dafbe1",
+    "mia-level-low": "border-left-color:#9a6700;background-color:#fff8c5",
+    "mia-level-elevated": "border-left-color:#bc4c00;background-color:#fff1e5",
+    "mia-level-high": "border-left-color:#cf222e;background-color:#ffebe9",
     "mia-finding": "font-weight:600;margin:2px 0 6px",
     "mia-scroll": "overflow-x:auto;max-width:100%",
     # after the tag's own style, so the white background of a key cell wins
     "mia-key": "position:sticky;left:0;background-color:#fff",
-    "mia-key-head": "position:sticky;left:0",
+    "mia-key-head": "position:sticky;left:0;white-space:nowrap",
     "mia-roc": "max-width:760px;width:100%;height:auto",
 }
 _STYLED_TAG = re.compile(r"<(table|th|td|tr|p|ul|span|sup|img|div)\b([^>]*)>")

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from ..engine.results import AuditReport
 
-__all__ = ["AUTO", "Highlight", "highlighted", "verdict_line"]
+__all__ = ["AUTO", "Highlight", "highlighted", "verdict_level", "verdict_line"]
 
 
 class _Auto:
@@ -44,13 +44,15 @@ def highlighted(report: AuditReport, highlight: Highlight = AUTO) -> str | None:
 
 
 def verdict_line(report: AuditReport, verdict: Highlight = AUTO) -> str | None:
-    """The sentence shown first. ``AUTO``: ``report.verdict`` as ``Risk: LEVEL. reason``
-    when the report has one, else nothing."""
+    """The sentence shown first. ``AUTO``: ``str(report.verdict)`` (``Privacy risk:
+    LEVEL. reason``) when the report has one, else nothing."""
     if not isinstance(verdict, _Auto):
         return verdict
     found = _verdict(report)
-    if found is None:
-        return None
-    level = str(getattr(found, "level", "")).upper()
-    reason = str(getattr(found, "reason", ""))
-    return f"Risk: {level}. {reason}".strip()
+    return None if found is None else str(found)
+
+
+def verdict_level(report: AuditReport) -> str | None:
+    """The verdict's level (``'none'`` ... ``'high'``), None without a verdict."""
+    found = _verdict(report)
+    return None if found is None else str(getattr(found, "level", "")) or None

@@ -11,7 +11,7 @@ import base64
 
 from ..engine.results import AuditReport
 from .format import CSS, HTMLTable, esc, fmt_number, inline_styles, report_title
-from .headline import AUTO, Highlight, highlighted, verdict_line
+from .headline import AUTO, Highlight, highlighted, verdict_level, verdict_line
 from .plots import plot_record, png_bytes, roc_png
 from .sections import flagged_html, footer_html, risk_table_html, slices_html
 
@@ -22,9 +22,10 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _head_html(report: AuditReport, verdict: str | None) -> str:
+def _head_html(report: AuditReport, verdict: str | None, level: str | None) -> str:
     run = report.run
-    line = f"<p class='mia-verdict'>{esc(verdict)}</p>" if verdict else ""
+    badge = f" mia-level-{esc(level)}" if level else ""
+    line = f"<p class='mia-verdict{badge}'>{esc(verdict)}</p>" if verdict else ""
     return (
         f"{line}<h3>{esc(report_title(report))}</h3>"
         f"<p class='mia-note'>{run.get('n_members', 0):,} members (train) vs "
@@ -69,7 +70,7 @@ def render_html(
     line = verdict_line(report, verdict)
     png = roc if roc is not None else roc_png(report, highlight=attack)
     body = inline_styles(
-        _head_html(report, line)
+        _head_html(report, line, verdict_level(report) if line and verdict is AUTO else None)
         + risk_table_html(report, attack)
         + _notes_html(report)
         + "<h4>ROC curves</h4><img class='mia-roc' alt='ROC curves of each attack, log-log' "

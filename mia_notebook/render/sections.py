@@ -117,18 +117,38 @@ def _record_cell(col: str, idx: Any, val: Any) -> tuple[str, str]:
     return plain_cell(col, idx, val)
 
 
+def _flagged_heading(report: AuditReport, highlight: str | None, n: int) -> str:
+    verdict = report.verdict
+    if highlight is not None and highlight != verdict.attack:
+        return f"Most exposed members (top {n} by {esc(title(highlight))}, a ranking)"
+    fpr = verdict.evidence.get("fpr")
+    at = f" at ≤ {100 * fpr:.3g}% FPR" if fpr is not None else ""
+    return (
+        f"Most exposed members ({n} of the {verdict.n_identified:,} that "
+        f"{esc(title(verdict.attack or ''))} identifies{at})"
+    )
+
+
 def flagged_html(report: AuditReport, highlight: str | None) -> str:
-    """The flagged members: their own values first, one score and rank among members;
-    the rank under every shown attack in a collapsed second table."""
-    flagged = report.flagged(attack=highlight) if highlight else pd.DataFrame()
+    """The members the verdict identifies: their own values first, one score and rank
+    among members; the rank under every shown attack in a collapsed second table. None
+    (with the verdict's reason) when no record is exposed beyond chance."""
+    if report.options.flag <= 0:
+        return "<p class='mia-note'>No records listed (flag count is 0).</p>"
+    verdict = report.verdict
+    ranking = None if highlight == verdict.attack else highlight  # else: the verdict's
+    flagged = report.flagged(attack=ranking) if highlight else pd.DataFrame()
     if flagged.empty:
-        reason = "flag count is 0" if report.options.flag <= 0 else "no attack is highlighted"
-        return f"<p class='mia-note'>No records listed ({reason}).</p>"
+        reason = flagged.attrs.get("reason") or (
+            verdict.reason if verdict.attack is None else "no attack is highlighted."
+        )
+        note = f"<p class='mia-note'>No records listed: {esc(reason)}</p>"
+        return "<h4>Most exposed members</h4>" + note
     index_label = f"index ({len(report.data.train):,} train rows)"
-    ranks = report.flagged_ranks(attack=highlight)
+    ranks = report.flagged_ranks(attack=ranking)
     ranks.columns = [attack_label(a) for a in ranks.columns]
     return (
-        f"<h4>Most exposed members (top {len(flagged)} by {esc(title(highlight or ''))})</h4>"
+        f"<h4>{_flagged_heading(report, highlight, len(flagged))}</h4>"
         + HTMLTable(cell=_record_cell, sticky_index=True).render(flagged, index_label=index_label)
         + "<details><summary>Rank among the members under every attack</summary>"
         + HTMLTable().render(ranks, index_label=index_label)
@@ -208,9 +228,11 @@ def footer_html(report: AuditReport) -> str:
     return (
         f"<p class='mia-note'>{red} Members are the positive class; scores are higher for "
         "records more likely to be members. TPR at a target FPR uses the largest threshold "
-        "whose FPR does not exceed it. The ε lower bound uses one-sided Clopper-Pearson "
-        f"intervals at {report.options.confidence:.0%} (joint over all thresholds tried), "
-        f"δ = {report.options.delta:g}.</p>"
+        "whose FPR does not exceed it. The tables' ε lower bound (ε ≥, per threshold) uses "
+        f"one-sided Clopper-Pearson intervals at {report.options.confidence:.0%} (joint over "
+        f"all thresholds tried), δ = {report.options.delta:g}; the verdict's ε bound holds for "
+        f"{esc(report.verdict.evidence['epsilon_method'])}. How the verdict decides: "
+        f"{esc(report.verdict.method)}</p>"
         "<details><summary>Settings, versions and fingerprints</summary>"
         + "<h4>Settings</h4>" + _kv_table(report.settings)
         + memo.memoized(report, ("versions_html",), lambda: _provenance_html(report))

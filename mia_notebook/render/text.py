@@ -35,7 +35,8 @@ def render_text(
         table = summ.to_string(float_format=lambda v: f"{v:.3f}")
     head = (
         f"AuditReport: {report.run.get('model')} — {report.run.get('n_members', 0):,} members, "
-        f"{report.run.get('n_nonmembers', 0):,} non-members; strongest attack: {attack}"
+        f"{report.run.get('n_nonmembers', 0):,} non-members; "
+        + (f"verdict's attack: {attack}" if attack else "no attack beats chance")
     )
     lines = [head] if line is None else [line, head]
     lines.append(table)

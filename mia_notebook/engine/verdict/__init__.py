@@ -26,11 +26,21 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import MiaValueError, PrivacyRiskError
 from .evidence import AttackEvidence, Family, gather_evidence, identify
+from .one_run import SortedScores
 from .policy import LEVELS, Policy, level_index
 from .text import reason_for
 
-__all__ = ["LEVELS", "Policy", "PrivacyRiskError", "Verdict", "check", "judge"]
+__all__ = [
+    "LEVELS",
+    "Policy",
+    "PrivacyRiskError",
+    "SortedScores",
+    "Verdict",
+    "check",
+    "judge",
+]
 
 METHOD = (
     "Exact permutation tests of TPR at each resolvable FPR target with Clopper-Pearson "
@@ -40,10 +50,6 @@ METHOD = (
 
 
 EPSILON_METHOD = "one training run (Steinke, Nasr & Jagielski 2023, Theorem 3.1)"
-
-
-class PrivacyRiskError(Exception):
-    """The audited model's risk level reaches the level a pipeline must fail on."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -150,6 +156,7 @@ def judge(
     policy: Policy | Mapping[str, Any] | None = None,
     max_flag: int | None = None,
     labels: Mapping[str, str] | None = None,
+    sorted_scores: Mapping[str, SortedScores] | None = None,
 ) -> Verdict:
     """Judge the membership-inference risk that the attacks' scores show.
 
@@ -167,6 +174,9 @@ def judge(
     labels : mapping of str to str, default=None
         Display names for attacks in the reason, e.g. ``{"rmia": "RMIA, 8 reference
         models"}``; default: the attack's name.
+    sorted_scores : mapping of str to SortedScores, default=None
+        ``SortedScores.of(scores[name], members)`` for attacks whose sorted scores the
+        caller already holds (e.g. memoized by a report); the others are sorted here.
 
     Returns
     -------
@@ -175,7 +185,11 @@ def judge(
     pol = Policy.coerce(policy)
     arrays, m = _validate(scores, members, max_flag)
     family = Family.of(n_attacks=len(arrays), members=m, policy=pol)
-    evidence = [gather_evidence(name, s, m, family) for name, s in arrays.items()]
+    known = sorted_scores or {}
+    evidence = [
+        gather_evidence(name, s, m, family, sorted_scores=known.get(name))
+        for name, s in arrays.items()
+    ]
     eps = max(evidence, key=lambda ev: ev.epsilon)
     figures = family.to_dict() | {
         "epsilon_lb": eps.epsilon,
@@ -212,7 +226,7 @@ def check(verdict: Verdict, *, fail_on: str = "high") -> None:
         Its message is the verdict.
     """
     if fail_on not in LEVELS[1:]:
-        raise ValueError(
+        raise MiaValueError(
             f"The 'fail_on' parameter must be one of {list(LEVELS[1:])}. Got {fail_on!r} instead."
         )
     if level_index(verdict.level) >= level_index(fail_on):

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from .one_run import (
     GuessCounts,
@@ -180,6 +180,26 @@ class AttackEvidence:
         }
 
 
+def _log_choose(n: float, k: np.ndarray) -> np.ndarray:
+    out: np.ndarray = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+    return out
+
+
+def _hypergeom_cdf(k: int, total: int, good: int, draws: int) -> float:
+    """P[X <= k] for X ~ Hypergeometric(total, good, draws) (scipy.stats.hypergeom.cdf,
+    without its per-call overhead: the pmf terms in log space, summed)."""
+    lo = max(0, draws - (total - good))
+    if k < lo:
+        return 0.0
+    j = np.arange(lo, min(k, draws, good) + 1, dtype=np.float64)
+    log_pmf = (
+        _log_choose(good, j)
+        + _log_choose(total - good, draws - j)
+        - _log_choose(total, np.array(draws))
+    )
+    return min(float(np.exp(special.logsumexp(log_pmf))), 1.0)
+
+
 def _tpr_point(ss: SortedScores, fpr: float, family: Family) -> TprPoint:
     n_pos, n_neg = family.n_members, family.n_nonmembers
     allowed = math.floor(fpr * n_neg + 1e-9)
@@ -188,11 +208,10 @@ def _tpr_point(ss: SortedScores, fpr: float, family: Family) -> TprPoint:
     tp = ss.above(ss.members, above, strict=True)
     fp = ss.above(ss.nonmembers, above, strict=True)
     # At most `allowed` non-members among the top tp + allowed records, by chance alone.
-    p_value = (
-        float(stats.hypergeom.cdf(allowed, n_pos + n_neg, n_neg, tp + allowed)) if tp > 0 else 1.0
-    )
+    p_value = _hypergeom_cdf(allowed, n_pos + n_neg, n_neg, tp + allowed) if tp > 0 else 1.0
     alpha = family.alpha_tpr
-    lower = float(stats.beta.ppf(alpha, tp, n_pos - tp + 1)) if tp > 0 else 0.0
+    # one-sided Clopper-Pearson: the alpha-quantile of Beta(tp, n_pos - tp + 1)
+    lower = float(special.betaincinv(tp, n_pos - tp + 1, alpha)) if tp > 0 else 0.0
     return TprPoint(fpr, allowed, tp, fp, tp / n_pos, lower, p_value, above)
 
 
@@ -202,10 +221,19 @@ def _epsilon(counts: GuessCounts, alpha: float, prior: float, delta: float, m: i
 
 
 def gather_evidence(
-    name: str, scores: np.ndarray, members: np.ndarray, family: Family
+    name: str,
+    scores: np.ndarray,
+    members: np.ndarray,
+    family: Family,
+    *,
+    sorted_scores: SortedScores | None = None,
 ) -> AttackEvidence:
-    """Every test of ``family`` on one attack's scores (NaN scores count as lowest)."""
-    ss = SortedScores.of(scores, members)
+    """Every test of ``family`` on one attack's scores (NaN scores count as lowest).
+
+    ``sorted_scores``, when given, must be ``SortedScores.of(scores, members)`` (a
+    caller that already sorted them saves the sort).
+    """
+    ss = SortedScores.of(scores, members) if sorted_scores is None else sorted_scores
     points = tuple(_tpr_point(ss, f, family) for f in family.fpr)
     best_eps, best_counts = 0.0, None
     alpha, n = family.alpha_epsilon, int(members.size)
