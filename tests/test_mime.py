@@ -1,19 +1,21 @@
 """The JupyterLab renderer's JSON (mia_notebook/render/mime.py), checked on real audits.
 
 The thinned ROC curves must give exactly Python's TPR (and notes) at every FPR target
-the renderer offers; the payload must hold no feature value beyond the flagged records,
-no redacted value, and stay under its size cap.
+the renderer offers; its claims (who may be flagged at each target) must follow the
+verdict's exact test, checked against scipy; the payload must hold no feature value
+beyond the flagged records, no redacted value, and stay under its size cap.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import fields
+import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import hypergeom
 from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -22,7 +24,7 @@ import mia_notebook as mn
 from mia_notebook.engine.metrics import RocCurve, tpr_at_fpr
 from mia_notebook.engine.results import AuditReport
 from mia_notebook.render.mime import MIME_TYPE, payload_json, report_payload
-from mia_notebook.report import render_bundle
+from mia_notebook.render import render_bundle
 
 ATTACKS = ["loss", "confidence", "entropy"]
 
@@ -86,25 +88,108 @@ def test_thinned_curves_give_pythons_tpr_at_every_offered_target(
         assert thinned_any, "the cap should thin these curves"
 
 
-def test_flagged_ranks_decide_flag_status_at_each_threshold(forest_report: AuditReport) -> None:
-    """rank <= (records scoring >= threshold) <=> score >= threshold, for listed records."""
-    payload = report_payload(forest_report, max_points=300)
-    flagged = payload["flagged"]
-    positions = forest_report.flagged_positions()
-    assert len(flagged["rows"]) == len(positions) == 7
-    for entry in payload["attacks"]:
-        curve = _curve(entry)
-        scores = forest_report.scores[entry["name"]].to_numpy()
-        col = flagged["columns"].index(f"rank ({entry['name']})") + 1
-        for target in payload["fpr_choices"]:
-            t = tpr_at_fpr(curve, target)
-            idx = int(np.flatnonzero((curve.fpr == t.achieved_fpr) & (curve.tpr == t.tpr))[-1])
-            at_or_above = int((scores >= curve.thresholds[idx]).sum())
-            assert at_or_above == round(
-                t.tpr * curve.n_members + t.achieved_fpr * curve.n_nonmembers
-            )
-            want = [bool(scores[p] >= curve.thresholds[idx]) for p in positions]
-            assert [row[col] <= at_or_above for row in flagged["rows"]] == want
+def _reference_claims(report: AuditReport, choices: list[float]) -> list[tuple[str, int, float]]:
+    """Slow reference for ``claims``: scipy's hypergeometric CDF, the Bonferroni share of
+    the verdict's family at the policy's targets, of every offered target elsewhere."""
+    verdict = report.verdict
+    members = report.members
+    n_pos, n_neg = int(members.sum()), int((~members).sum())
+    policy_fpr = [f for f in verdict.policy.fpr if n_neg * f >= 1] or [max(verdict.policy.fpr)]
+    offered = sorted({*(f for f in choices if n_neg * f >= 1), *policy_fpr})
+    budget = (1 - verdict.policy.confidence) / 2 / len(report.computed_attacks)
+    scores = report.scores[verdict.attack].to_numpy()
+    nonmembers = np.sort(scores[~members])
+    out = []
+    for f in choices:
+        if f not in offered:
+            out.append(("unresolvable", 0, math.nan))
+            continue
+        allowed = math.floor(f * n_neg + 1e-9)
+        threshold = nonmembers[n_neg - 1 - allowed] if allowed < n_neg else -np.inf
+        tp = int((scores[members] > threshold).sum())
+        p = float(hypergeom.cdf(allowed, n_pos + n_neg, n_neg, tp + allowed)) if tp else 1.0
+        alpha = budget / len(policy_fpr if f in policy_fpr else offered)
+        claim = tp > 0 and p <= alpha
+        out.append(("claim" if claim else "chance", tp if claim else 0, p))
+    return out
+
+
+def _listed(payload: dict[str, Any], claim: dict[str, Any]) -> list[Any]:
+    """The renderer's rule (labextension/src/compute.ts flaggedRows), in Python."""
+    f = payload["flagged"]
+    col = f["columns"].index(f["rank_column"]) + 1
+    if not claim["claim"]:
+        return []
+    return [r[0] for r in f["rows"] if r[col] <= claim["identified"]][: f["limit"]]
+
+
+@pytest.mark.parametrize(
+    "policy", [None, {"fpr": [0.03, 0.1], "tpr_elevated": 0.3, "tpr_high": 0.5}]
+)
+def test_claims_follow_the_verdicts_exact_test(
+    forest_report: AuditReport, policy: dict[str, Any] | None
+) -> None:
+    report = forest_report if policy is None else forest_report.with_options(policy=policy)
+    payload = report_payload(report)
+    verdict = report.verdict
+    assert set(verdict.policy.fpr) <= set(payload["fpr_choices"])
+    assert payload["verdict"] == {
+        "level": verdict.level,
+        "reason": verdict.reason,
+        "attack": verdict.attack,
+        "n_identified": verdict.n_identified,
+        "fpr": verdict.evidence["fpr"],
+        "policy_fpr": list(verdict.policy.fpr),
+        "confidence": 0.95,
+        "tests": verdict.evidence["tests"],
+    }
+    want = _reference_claims(report, payload["fpr_choices"])
+    claims = payload["claims"]
+    assert [c["fpr"] for c in claims] == payload["fpr_choices"]
+    assert [(c["why"], c["identified"]) for c in claims] == [w[:2] for w in want]
+    for c, (_, _, p) in zip(claims, want, strict=True):
+        if c["p_value"] is not None:
+            assert c["p_value"] == pytest.approx(p, rel=1e-6, abs=1e-300)
+    whys = {c["why"] for c in claims}
+    assert {"claim", "chance", "unresolvable"} <= whys  # every case is exercised
+    # At the verdict's own target the renderer lists exactly what Python's report lists.
+    own = next(c for c in claims if c["fpr"] == verdict.evidence["fpr"])
+    assert own["identified"] == verdict.n_identified
+    assert _listed(payload, own) == list(report.flagged().index)
+    # Elsewhere: the members above the threshold there, most exposed first, at most `flag`.
+    scores = report.scores[verdict.attack].to_numpy()[: report.n_members]
+    order = np.argsort(-scores, kind="stable")
+    for c in claims:
+        want_rows = list(report.data.train.index[order[: min(c["identified"], 7)]])
+        assert _listed(payload, c) == want_rows, c["fpr"]
+
+
+def test_policy_claims_at_the_verdicts_target(forest_report: AuditReport) -> None:
+    report = forest_report.with_options(policy={"fpr": [0.1], "tpr_elevated": 0.3, "tpr_high": 0.5})
+    payload = report_payload(report)
+    assert report.verdict.n_identified > 7 and payload["verdict"]["fpr"] == 0.1
+    own = next(c for c in payload["claims"] if c["fpr"] == 0.1)
+    assert own["claim"] and _listed(payload, own) == list(report.flagged().index)
+    assert len(report.flagged()) == 7
+
+
+def test_at_level_none_nobody_is_flagged_at_any_target() -> None:
+    """Labels independent of the features: no attack beats chance, no record is listed."""
+    train, test = _frames(600, seed=7)
+    rng = np.random.default_rng(0)
+    train = train.assign(label=rng.integers(0, 2, len(train)))
+    test = test.assign(label=rng.integers(0, 2, len(test)))
+    feats = [f"x{i}" for i in range(6)]
+    clf = LogisticRegression().fit(train[feats], train["label"])
+    report = mn.audit(
+        clf, train=train, test=test, target="label", attacks=["loss", "confidence"], flag=5
+    )
+    payload = report_payload(report)
+    assert report.verdict.level == "none" and payload["verdict"]["level"] == "none"
+    assert all(not c["claim"] and c["why"] == "none" for c in payload["claims"])
+    assert payload["flagged"]["rows"] == [] and payload["flagged"]["attack"] is None
+    assert payload["flagged"]["reason"] == report.verdict.reason
+    assert "tok-" not in payload_json(report)  # no record's values at all
 
 
 def test_payload_holds_only_flagged_features_and_no_redacted_value(
@@ -113,10 +198,13 @@ def test_payload_holds_only_flagged_features_and_no_redacted_value(
     text = payload_json(forest_report)
     json.loads(text)  # strict JSON: no NaN / Infinity
     assert "999-" not in text
-    listed = set(forest_report.flagged()["token"])
+    payload = json.loads(text)
+    most = max(c["identified"] for c in payload["claims"])
+    verdict_attack = forest_report.verdict.attack
+    listed = set(forest_report.flagged(k=min(7, most), attack=verdict_attack)["token"])
+    assert len(listed) == 7  # some target claims: the top members of the verdict's attack
     tokens = set(forest_report.data.train["token"]) | set(forest_report.data.test["token"])
     assert {t for t in tokens if t in text} == listed
-    payload = json.loads(text)
     assert "secret" in payload["flagged"]["columns"] and payload["redacted"] == ["secret"]
     assert "versions" not in payload and "fingerprints" not in payload
 
@@ -129,21 +217,6 @@ def test_size_cap_thins_then_drops_rows(forest_report: AuditReport) -> None:
     assert capped["truncated"] and "thinned" in capped["truncated"][-1]
     tiny = report_payload(forest_report, max_bytes=2000)
     assert tiny["flagged"]["rows"] == [] and "flagged rows dropped" in tiny["truncated"][-1]
-
-
-class _ReportWithVerdict(AuditReport):
-    """An AuditReport carrying a verdict, as the verdict work will add."""
-
-    @property
-    def verdict(self) -> Any:
-        return type("Verdict", (), {"level": "high", "reason": "AUC 0.9", "attack": "loss"})()
-
-
-def test_verdict_is_written_when_the_report_has_one(forest_report: AuditReport) -> None:
-    assert report_payload(forest_report)["verdict"] is None
-    fields_ = {f.name: getattr(forest_report, f.name) for f in fields(forest_report)}
-    payload = report_payload(_ReportWithVerdict(**fields_))
-    assert payload["verdict"] == {"level": "high", "reason": "AUC 0.9", "attack": "loss"}
 
 
 def test_bundle_keeps_static_html_beside_the_renderer_json() -> None:

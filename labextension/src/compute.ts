@@ -27,29 +27,62 @@ export interface AttackPayload {
   curve: Curve | null;
 }
 
+/** The verdict (mia_notebook/engine/verdict): level, reason, the attack it rests on. */
 export interface Verdict {
-  level: string | null;
-  reason: string | null;
+  level: string;
+  reason: string;
   attack: string | null;
+  n_identified: number;
+  /** The verdict's own FPR target (null at level "none"). */
+  fpr: number | null;
+  policy_fpr: number[];
+  confidence: number;
+  tests: number;
+}
+
+/**
+ * Whether the verdict's attack singles out members beyond chance at one offered FPR
+ * target, decided in Python by the verdict's exact test (render/mime.py fpr_claims).
+ */
+export interface Claim {
+  fpr: number;
+  claim: boolean;
+  /** Members scoring above the attack's threshold there (0 without a claim). */
+  identified: number;
+  p_value: number | null;
+  alpha: number | null;
+  why: 'claim' | 'chance' | 'unresolvable' | 'none';
 }
 
 export type Cell = string | number | boolean | null;
 
 export interface FlaggedPayload {
+  /** The verdict's attack (null at level "none"). */
   attack: string | null;
-  index_name: string | null;
+  /** At most this many records are listed (the report's flag count). */
+  limit: number;
+  /** Why Python's report lists no record at the verdict's FPR ('' when it lists some). */
+  reason: string;
+  index_name: string;
+  /** The column with each row's rank among the members under the verdict's attack. */
+  rank_column: string;
   columns: string[];
+  /** Row: the index label, then one cell per column. */
   rows: Cell[][];
+  /** Rank among the members under every shown attack, aligned with `rows`. */
+  ranks: Record<string, number[]>;
   dropped: number;
 }
 
 export interface ReportPayload {
   version: number;
   model: string;
-  verdict: Verdict | null;
+  verdict: Verdict;
   strongest: string | null;
   fpr_targets: number[];
   fpr_choices: number[];
+  /** One per entry of `fpr_choices`, same order. */
+  claims: Claim[];
   attacks: AttackPayload[];
   flagged: FlaggedPayload;
   redacted: string[];
@@ -107,29 +140,44 @@ export function tprAtFpr(curve: Curve, target: number): TprAtFpr {
 /** The table's note for a TPR cell, worded like metrics.TprAtFpr.note. */
 export function tprNote(t: TprAtFpr): string {
   if (!t.resolvable) {
-    const need = Math.ceil(1 / t.target - 1e-9);
-    return `needs ≥ ${need.toLocaleString('en-US')} non-members`;
+    return needsNote(t.target);
   }
   return t.coarse ? 'coarse: ties' : '';
 }
 
+/** "needs ≥ N non-members": what an FPR target too small for the data needs. */
+export function needsNote(target: number): string {
+  const need = Math.ceil(1 / target - 1e-9);
+  return `needs ≥ ${need.toLocaleString('en-US')} non-members`;
+}
+
+/** The claim Python decided for `target` (undefined for a target it did not offer). */
+export function claimAt(p: ReportPayload, target: number): Claim | undefined {
+  return p.claims.find((c) => Math.abs(c.fpr - target) <= EPS * Math.max(1, target));
+}
+
 /**
- * Records (members and non-members) scoring at least the threshold of the chosen point.
- * A record with rank r (1 = highest score, ties share the lowest rank) is flagged at that
- * threshold exactly when r <= this count.
+ * Indices into `p.flagged.rows` of the records flagged at `target`: none unless Python
+ * decided that the verdict's attack beats chance there; else the rows whose rank among
+ * the members under that attack is at most the number it identifies (a member with
+ * rank r, ties sharing the lowest rank, scores above the threshold exactly when r <=
+ * that count), at most `limit` of them, most exposed first.
  */
-export function recordsAtOrAbove(curve: Curve, t: TprAtFpr): number {
-  return Math.round(t.tpr * curve.n_members + t.achievedFpr * curve.n_nonmembers);
-}
-
-/** Members scoring at least the threshold of the chosen point. */
-export function membersFlagged(curve: Curve, t: TprAtFpr): number {
-  return Math.round(t.tpr * curve.n_members);
-}
-
-/** Whether a record of rank `rank` scores at least the chosen threshold. */
-export function isFlagged(rank: number, curve: Curve, t: TprAtFpr): boolean {
-  return rank >= 1 && rank <= recordsAtOrAbove(curve, t);
+export function flaggedRows(p: ReportPayload, target: number): number[] {
+  const c = claimAt(p, target);
+  const f = p.flagged;
+  const col = f.columns.indexOf(f.rank_column) + 1;
+  if (!c || !c.claim || col < 1) {
+    return [];
+  }
+  const out: number[] = [];
+  f.rows.forEach((row, i) => {
+    const rank = row[col];
+    if (typeof rank === 'number' && rank >= 1 && rank <= c.identified) {
+      out.push(i);
+    }
+  });
+  return out.slice(0, Math.max(f.limit, 0));
 }
 
 /** Label of the TPR column for `target`, as metrics.fpr_label (e.g. "TPR@0.1%FPR"). */
@@ -169,8 +217,15 @@ export function formatNumber(v: Cell | undefined, digits = 3): string {
   return String(v);
 }
 
-/** The first report target every attack's non-members can resolve, else the first. */
+/**
+ * The verdict's own FPR target (so the first view lists what Python's report lists);
+ * without one, the first report target every attack's non-members can resolve.
+ */
 export function defaultTarget(p: ReportPayload): number {
+  const own = p.verdict?.fpr;
+  if (own !== null && own !== undefined && p.fpr_choices.includes(own)) {
+    return own;
+  }
   const counts = p.attacks.map((a) => a.curve?.n_nonmembers ?? 0);
   const ok = p.fpr_targets.find((t) => counts.every((n) => n * t >= 1 - 1e-9));
   return ok ?? p.fpr_targets[0] ?? 0.01;

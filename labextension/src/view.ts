@@ -8,12 +8,14 @@ import {
   AttackPayload,
   axisFloor,
   Cell,
+  Claim,
+  claimAt,
   defaultTarget,
+  flaggedRows,
   formatG,
   formatNumber,
   fprLabel,
-  isFlagged,
-  membersFlagged,
+  needsNote,
   ReportPayload,
   sortOrder,
   TprAtFpr,
@@ -49,21 +51,30 @@ interface State {
   descending: boolean;
 }
 
-/** What the flagged set is at the chosen target; no count where the FPR is unresolvable. */
-function flagSummary(attack: AttackPayload, t: TprAtFpr, listed: number): string {
-  const curve = attack.curve!;
-  const at = `${pct(t.target)} FPR`;
-  if (!t.resolvable) {
+/** Why the records listed at the chosen target are (or are not) accused. */
+export function flagSummary(p: ReportPayload, c: Claim | undefined, listed: number): string {
+  const v = p.verdict;
+  const at = c ? `≤ ${pct(c.fpr)} FPR` : 'this FPR target';
+  if (v.level === 'none' || !v.attack || !c || c.why === 'none') {
+    return `No records listed: ${v.reason}`;
+  }
+  if (c.why === 'unresolvable') {
     return (
-      `${at} cannot be resolved with ${curve.n_nonmembers.toLocaleString('en-US')} ` +
-      `non-members (${tprNote(t)}): choose a larger FPR target. ` +
-      `The ${listed} highest-scoring members are listed.`
+      `No records listed: ${at} cannot be resolved with the non-members held out ` +
+      `(${needsNote(c.fpr)}); choose a larger FPR target.`
     );
   }
-  const count = membersFlagged(curve, t).toLocaleString('en-US');
+  const test = `p = ${formatG(c.p_value ?? 1, 2)}, corrected α = ${formatG(c.alpha ?? 0, 2)}`;
+  if (!c.claim) {
+    return (
+      `No records listed: at ${at} the ${v.attack} attack does not single out members ` +
+      `beyond chance (${test}).`
+    );
+  }
+  const more = c.identified > listed ? `; the ${listed} most exposed are listed` : '';
   return (
-    `${count} of ${curve.n_members.toLocaleString('en-US')} members score at or above the ` +
-    `${attack.name} threshold at ${at}; the ${listed} most exposed are listed.`
+    `${c.identified.toLocaleString('en-US')} members identified by the ${v.attack} attack ` +
+    `at ${at} (${test})${more}.`
   );
 }
 
@@ -96,22 +107,10 @@ export class ReportView {
   }
 
   private verdictLine(p: ReportPayload): HTMLElement {
+    const v = p.verdict;
     const line = el('div', { className: 'mia-verdict' });
-    if (p.verdict && p.verdict.level) {
-      line.classList.add(`mia-verdict-${String(p.verdict.level).toLowerCase()}`);
-      const on = p.verdict.attack ? ` (${p.verdict.attack})` : '';
-      line.append(
-        el('strong', { text: `Verdict: ${p.verdict.level}` }),
-        ` — ${p.verdict.reason ?? ''}${on}`,
-      );
-    } else {
-      const a = p.attacks.find((x) => x.name === p.strongest);
-      const auc = a ? formatNumber(a.AUC) : '—';
-      line.append(
-        el('strong', { text: 'Strongest attack: ' }),
-        `${p.strongest ?? 'none'} (AUC ${auc})`,
-      );
-    }
+    line.classList.add(`mia-verdict-${String(v.level).toLowerCase()}`);
+    line.append(el('strong', { text: `Privacy risk: ${v.level}` }), ` — ${v.reason}`);
     return line;
   }
 
@@ -184,7 +183,7 @@ export class ReportView {
     this.body.replaceChildren(
       this.summaryTable(shown, chosen),
       el('div', { className: 'mia-roc' }, roc, this.readout),
-      this.flaggedSection(p, chosen),
+      this.flaggedSection(p),
     );
   }
 
@@ -223,28 +222,25 @@ export class ReportView {
     return table;
   }
 
-  private flaggedSection(p: ReportPayload, chosen: Map<string, TprAtFpr>): HTMLElement {
+  private flaggedSection(p: ReportPayload): HTMLElement {
     const f = p.flagged;
-    const attack = f.attack ? p.attacks.find((a) => a.name === f.attack) : undefined;
-    const t = attack
-      ? (chosen.get(attack.name) ??
-        (attack.curve ? tprAtFpr(attack.curve, this.state.target) : undefined))
-      : undefined;
+    const claim = claimAt(p, this.state.target);
+    const listed = flaggedRows(p, this.state.target);
     const box = el('div', { className: 'mia-flagged' }, el('h4', { text: 'Flagged records' }));
-    if (!attack || !attack.curve || !t || f.rows.length === 0) {
-      box.appendChild(el('div', { className: 'mia-note', text: 'No records are listed.' }));
+    box.appendChild(
+      el('div', { className: 'mia-flag-summary', text: flagSummary(p, claim, listed.length) }),
+    );
+    if (listed.length === 0) {
       return box;
     }
-    box.appendChild(
-      el('div', { className: 'mia-flag-summary', text: flagSummary(attack, t, f.rows.length) }),
-    );
-    const rankCol = f.columns.indexOf(`rank (${attack.name})`) + 1;
-    const rows: Cell[][] = f.rows.map((r) => {
-      const rank = typeof r[rankCol] === 'number' ? (r[rankCol] as number) : -1;
-      const flag = !t.resolvable ? '—' : isFlagged(rank, attack.curve!, t) ? 'yes' : 'no';
-      return [r[0], rankCol > 0 ? flag : '—', ...r.slice(1)];
-    });
-    const head = [f.index_name ?? 'index', `flagged at ${pct(this.state.target)}`, ...f.columns];
+    // The rank under every shown attack follows the row (hidden attacks drop their column).
+    const shown = p.attacks.map((a) => a.name).filter((a) => !this.state.hidden.has(a));
+    const rankNames = shown.filter((a) => f.ranks[a] !== undefined);
+    const rows: Cell[][] = listed.map((i) => [
+      ...f.rows[i],
+      ...rankNames.map((a) => f.ranks[a][i]),
+    ]);
+    const head = [f.index_name, ...f.columns, ...rankNames.map((a) => `rank (${a})`)];
     // Wide tables scroll inside their own box, so the rest of the report stays in view.
     box.appendChild(el('div', { className: 'mia-table-scroll' }, this.flaggedTable(head, rows)));
     if (f.dropped) {
@@ -277,11 +273,9 @@ export class ReportView {
     table.appendChild(el('thead', {}, el('tr', {}, ...ths)));
     const tbody = el('tbody');
     for (const i of order) {
-      const tr = el('tr', {}, ...rows[i].map((c) => el('td', { text: formatNumber(c, 4) })));
-      if (rows[i][1] === 'yes') {
-        tr.className = 'mia-flag-yes';
-      }
-      tbody.appendChild(tr);
+      tbody.appendChild(
+        el('tr', {}, ...rows[i].map((c) => el('td', { text: formatNumber(c, 4) }))),
+      );
     }
     table.appendChild(tbody);
     return table;

@@ -9,13 +9,12 @@ import { test } from 'node:test';
 
 import {
   axisFloor,
+  claimAt,
   defaultTarget,
+  flaggedRows,
   formatNumber,
   fprLabel,
   formatG,
-  isFlagged,
-  membersFlagged,
-  recordsAtOrAbove,
   ReportPayload,
   sortOrder,
   tprAtFpr,
@@ -28,15 +27,13 @@ interface Expected {
   resolvable: boolean;
   coarse: boolean;
   note: string;
-  records_at_or_above: number;
-  members_flagged: number;
-  listed_flagged: boolean[];
 }
 
 const path = process.env.MIA_FIXTURE ?? join(__dirname, '..', '..', 'test', 'fixture.json');
 const fixture = JSON.parse(readFileSync(path, 'utf-8')) as {
   payload: ReportPayload;
   expected: Record<string, Record<string, Expected>>;
+  flagged: Record<string, number[]>;
 };
 const payload = fixture.payload;
 
@@ -66,20 +63,35 @@ test('TPR at every offered FPR target equals Python (metrics.tpr_at_fpr)', () =>
   assert.ok(checked >= 24);
 });
 
-test('flagged counts and flagged rows equal the counts from the raw scores', () => {
-  const f = payload.flagged;
-  for (const a of payload.attacks) {
-    const rankCol = f.columns.indexOf(`rank (${a.name})`) + 1;
-    assert.ok(rankCol > 0);
-    for (const target of payload.fpr_choices) {
-      const want = fixture.expected[a.name][formatKey(target)];
-      const t = tprAtFpr(a.curve!, target);
-      assert.equal(recordsAtOrAbove(a.curve!, t), want.records_at_or_above);
-      assert.equal(membersFlagged(a.curve!, t), want.members_flagged);
-      const got = f.rows.map((r) => isFlagged(r[rankCol] as number, a.curve!, t));
-      assert.deepEqual(got, want.listed_flagged, `${a.name} @ ${target}`);
-    }
+test('flagged rows at every target are the members Python identifies there', () => {
+  let claimed = 0;
+  let partial = 0;
+  for (const target of payload.fpr_choices) {
+    const want = fixture.flagged[formatKey(target)];
+    const got = flaggedRows(payload, target);
+    assert.deepEqual(got, want, `@ ${target}`);
+    const c = claimAt(payload, target)!;
+    assert.equal(c.claim, want.length > 0, `@ ${target}`);
+    claimed += Number(c.claim);
+    partial += Number(c.claim && c.identified < payload.flagged.limit);
   }
+  // The fixture has targets with and without a claim, and one where the rank cut-off bites.
+  assert.ok(claimed > 0 && claimed < payload.fpr_choices.length, `${claimed} claims`);
+  assert.ok(partial > 0);
+});
+
+test('no claim, no flag: at level "none" nobody is flagged at any target', () => {
+  const none: ReportPayload = {
+    ...payload,
+    verdict: { ...payload.verdict, level: 'none', attack: null, n_identified: 0, fpr: null },
+    claims: payload.claims.map((c) => ({ ...c, claim: false, identified: 0, why: 'none' })),
+  };
+  for (const target of payload.fpr_choices) {
+    assert.deepEqual(flaggedRows(none, target), []);
+  }
+  // A claim with an identified count but no rank column still flags nobody.
+  const broken = { ...payload, flagged: { ...payload.flagged, rank_column: 'missing' } };
+  assert.deepEqual(flaggedRows(broken, payload.fpr_choices.at(-1)!), []);
 });
 
 test('column labels and number formats follow Python', () => {
@@ -108,8 +120,10 @@ test('default target is the first every attack can resolve; axis floor is a deca
     ...payload,
     attacks: payload.attacks.map((a) => ({ ...a, curve: { ...a.curve!, n_nonmembers: 284 } })),
   };
-  assert.equal(defaultTarget(few), 0.01);
-  assert.equal(defaultTarget(payload), payload.fpr_targets[0]);
+  assert.equal(defaultTarget(payload), payload.verdict.fpr);
+  const noVerdictFpr = { ...few, verdict: { ...few.verdict, fpr: null } };
+  assert.equal(defaultTarget(noVerdictFpr), 0.01);
+  assert.equal(defaultTarget({ ...payload, verdict: { ...payload.verdict, fpr: null } }), 0.001);
   assert.equal(axisFloor([284]), 0.001);
   assert.equal(axisFloor([3000, 100]), 0.0001);
   assert.equal(axisFloor([1000]), 0.001);

@@ -37,41 +37,64 @@ def make_report() -> Any:
         test=test,
         target="label",
         attacks=["loss", "confidence", "entropy"],
-        flag=12,
+        flag=250,  # more than some claiming targets identify: the rank cut-off matters
         redact=["x1"],
     )
 
 
 def expected(report: Any, payload: dict[str, Any]) -> dict[str, Any]:
-    """Python's TPR, achieved FPR, notes and flagged status for every offered target."""
+    """Python's TPR, achieved FPR and notes for every attack and offered target."""
     out: dict[str, Any] = {}
-    curves = report.roc_curves()
-    member_pos = report.flagged_positions()
-    for name, curve in curves.items():
-        scores = report.scores[name].to_numpy()
+    for name, curve in report.roc_curves().items():
         rows = {}
         for target in payload["fpr_choices"]:
             t = tpr_at_fpr(curve, target)
-            idx = int(np.flatnonzero((curve.fpr == t.achieved_fpr) & (curve.tpr == t.tpr))[-1])
-            thr = curve.thresholds[idx]
             rows[repr(target)] = {
                 "tpr": t.tpr,
                 "achieved_fpr": t.achieved_fpr,
                 "resolvable": t.resolvable,
                 "coarse": t.coarse,
-                "note": t.note,
-                "records_at_or_above": int((scores >= thr).sum()),
-                "members_flagged": int((scores[report.members] >= thr).sum()),
-                "listed_flagged": [bool(scores[p] >= thr) for p in member_pos],
+                "note": t.note.text(target),
             }
         out[name] = rows
+    return out
+
+
+def expected_flagged(report: Any, payload: dict[str, Any]) -> dict[str, list[int]]:
+    """Per offered target, the payload rows Python flags there: where the payload claims,
+    the members the verdict's attack scores strictly above the (allowed + 1)-th highest
+    non-member score (computed here from the raw scores), at most ``flag``, as indices
+    into ``payload["flagged"]["rows"]``; elsewhere none."""
+    attack = payload["verdict"]["attack"]
+    rows = payload["flagged"]["rows"]
+    out: dict[str, list[int]] = {}
+    scores = report.scores[attack].to_numpy() if attack else np.zeros(0)
+    members, nonmembers = scores[report.members], np.sort(scores[~report.members])
+    position = {label: i for i, label in enumerate(r[0] for r in rows)}
+    for claim in payload["claims"]:
+        f = claim["fpr"]
+        if not claim["claim"]:
+            out[repr(f)] = []
+            continue
+        allowed = int(np.floor(f * nonmembers.size + 1e-9))
+        threshold = (
+            nonmembers[nonmembers.size - 1 - allowed] if allowed < nonmembers.size else -np.inf
+        )
+        hit = np.flatnonzero(members > threshold)
+        hit = hit[np.argsort(-members[hit], kind="stable")][: report.options.flag]
+        labels = report.data.train.index[hit]
+        out[repr(f)] = [position[label] for label in labels]
     return out
 
 
 def main(path: Path) -> None:
     report = make_report()
     payload = report_payload(report, max_points=500)  # thinned: 3,000+ points each
-    data = {"payload": payload, "expected": expected(report, payload)}
+    data = {
+        "payload": payload,
+        "expected": expected(report, payload),
+        "flagged": expected_flagged(report, payload),
+    }
     path.write_text(json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n")
 
 

@@ -10,17 +10,28 @@ may show:
   point :func:`~mia_notebook.engine.metrics.tpr_at_fpr` selects for an offered target
   (and the next one, which decides the "coarse: ties" note), so the renderer's TPR equals
   Python's exactly;
-* the flagged records of :meth:`AuditReport.flagged` (redacted columns already masked);
-  each carries its rank under every attack, which decides exactly whether it is flagged
-  at a threshold (rank <= number of records scoring at least the threshold). No other
-  feature values and no per-record score vectors are written;
-* summary numbers, settings, skipped attacks, notes and the verdict, if the report has one.
+* the verdict (level, reason, attack, how many members it identifies, the policy's FPR
+  targets) and, for every offered FPR target, whether the verdict's attack singles out
+  members beyond chance there (``claims``), decided here with the verdict's own exact
+  test (:mod:`~mia_notebook.engine.verdict.evidence`), so the renderer can never accuse
+  where Python would not: at level ``none`` no target claims anything; at the policy's
+  targets the test is the verdict's (same Bonferroni share); at any other offered target
+  it is corrected for every target the control offers, so browsing cannot inflate a claim;
+  an FPR the non-members cannot resolve claims nothing;
+* the members listed at some claiming target (at most ``options.flag``; at the verdict's
+  FPR exactly :meth:`AuditReport.flagged`), redacted columns already masked, with their
+  rank among the members under every attack (:meth:`AuditReport.flagged_ranks`). A row is
+  flagged at a target exactly when that target claims and the row's rank under the
+  verdict's attack is at most the target's ``identified`` count. No other feature values
+  and no per-record score vectors are written;
+* summary numbers, settings, skipped attacks and notes.
 
 Convention: members are the positive class; a higher score means "more likely a member".
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Sequence
@@ -29,7 +40,10 @@ from typing import Any
 import numpy as np
 
 from mia_notebook.engine.metrics import RocCurve, tpr_at_fpr
+from mia_notebook.engine.report_verdict import sorted_scores
 from mia_notebook.engine.results import AuditReport
+from mia_notebook.engine.verdict import Verdict
+from mia_notebook.engine.verdict.evidence import Family, gather_evidence
 
 __all__ = ["FPR_CHOICES", "MAX_BYTES", "MAX_POINTS", "MIME_TYPE", "payload_json", "report_payload"]
 
@@ -83,7 +97,7 @@ def report_payload(
     dict
         JSON-ready (no NaN: missing numbers are ``None``).
     """
-    choices = _fpr_choices(report.options.fpr)
+    choices = _fpr_choices(report.options.fpr, report.verdict.policy.fpr)
     points = max_points
     out = _build(report, choices, points)
     while _size(out) > max_bytes and points > 50:
@@ -91,7 +105,7 @@ def report_payload(
         out = _build(report, choices, points)
         out["truncated"].append(f"ROC curves thinned to {points} points to fit {max_bytes} bytes")
     if _size(out) > max_bytes and out["flagged"]["rows"]:
-        out["flagged"]["rows"] = []
+        out["flagged"].update(rows=[], ranks={})
         out["truncated"].append(f"flagged rows dropped to fit {max_bytes} bytes")
     return out
 
@@ -105,8 +119,8 @@ def _size(payload: dict[str, Any]) -> int:
     return len(json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8"))
 
 
-def _fpr_choices(targets: Sequence[float]) -> list[float]:
-    return sorted({*FPR_CHOICES, *(float(t) for t in targets)})
+def _fpr_choices(targets: Sequence[float], policy_fpr: Sequence[float]) -> list[float]:
+    return sorted({*FPR_CHOICES, *(float(t) for t in (*targets, *policy_fpr))})
 
 
 def _build(report: AuditReport, choices: list[float], points: int) -> dict[str, Any]:
@@ -122,15 +136,17 @@ def _build(report: AuditReport, choices: list[float], points: int) -> dict[str, 
                 "curve": _curve(curves.get(name), choices, points),
             }
         )
+    claims = fpr_claims(report, choices)
     return {
         "version": 1,
         "model": str(report.run.get("model", "model")),
-        "verdict": _verdict(report),
+        "verdict": _verdict(report.verdict),
         "strongest": report.strongest,
         "fpr_targets": [float(t) for t in report.options.fpr],
         "fpr_choices": choices,
+        "claims": claims,
         "attacks": attacks,
-        "flagged": _flagged(report),
+        "flagged": _flagged(report, max((c["identified"] for c in claims), default=0)),
         "redacted": [str(c) for c in report.options.redact],
         "skipped": {str(k): str(v) for k, v in report.skipped.items()},
         "notes": [str(n) for n in report.notes],
@@ -145,12 +161,86 @@ def _settings(report: AuditReport) -> dict[str, Any]:
     return {k: settings[k] for k in (*keep, "fpr", "flag", "redact") if k in settings}
 
 
-def _verdict(report: AuditReport) -> dict[str, Any] | None:
-    verdict = getattr(report, "verdict", None)
-    if verdict is None:
-        return None
-    fields = ("level", "reason", "attack")
-    return {f: _jsonable(getattr(verdict, f, None)) for f in fields}
+def _verdict(verdict: Verdict) -> dict[str, Any]:
+    ev = verdict.evidence
+    return {
+        "level": verdict.level,
+        "reason": verdict.reason,
+        "attack": verdict.attack,
+        "n_identified": int(verdict.n_identified),
+        "fpr": _num(ev.get("fpr")),  # the verdict's own FPR target (None at 'none')
+        "policy_fpr": [float(f) for f in verdict.policy.fpr],
+        "confidence": float(verdict.policy.confidence),
+        "tests": int(ev.get("tests", 0)),
+    }
+
+
+def fpr_claims(report: AuditReport, choices: Sequence[float]) -> list[dict[str, Any]]:
+    """Per offered FPR target: may the renderer flag anyone there, and how many members.
+
+    Parameters
+    ----------
+    report : AuditReport
+    choices : sequence of float
+        The offered FPR targets (the payload's ``fpr_choices``).
+
+    Returns
+    -------
+    list of dict, one per target in ``choices`` order
+        ``fpr``; ``claim`` (the verdict's attack beats chance there); ``identified``
+        (members scoring above that attack's threshold at the target, 0 without a
+        claim); ``p_value`` and ``alpha`` of the exact test (None when not tested);
+        ``why`` (``"claim"``, ``"chance"``, ``"unresolvable"`` or ``"none"``).
+    """
+    verdict = report.verdict
+    attack = verdict.attack
+    if verdict.level == "none" or attack is None:
+        return [_claim(f, "none") for f in choices]
+    members = report.members
+    policy_family = Family.of(
+        n_attacks=len(report.computed_attacks), members=members, policy=verdict.policy
+    )
+    n_neg = policy_family.n_nonmembers
+    tested = [f for f in choices if f in policy_family.fpr or n_neg * f >= 1.0 - 1e-9]
+    # Every target the control offers is one more test: correct for all of them, and
+    # keep the verdict's own (larger) share only at the policy's targets.
+    explored = dataclasses.replace(
+        policy_family, fpr=tuple(sorted({*tested, *policy_family.fpr})), settings=()
+    )
+    scores = report.scores[attack].to_numpy(dtype=np.float64)
+    evidence = gather_evidence(
+        attack, scores, members, explored, sorted_scores=sorted_scores(report, attack)
+    )
+    points = {p.fpr: p for p in evidence.points}
+    out = []
+    for f in choices:
+        if f not in points:
+            out.append(_claim(f, "unresolvable"))
+            continue
+        p = points[f]
+        alpha = policy_family.alpha_tpr if f in policy_family.fpr else explored.alpha_tpr
+        claim = p.tp > 0 and p.p_value <= alpha
+        out.append(
+            _claim(f, "claim" if claim else "chance", p.tp if claim else 0, p.p_value, alpha)
+        )
+    return out
+
+
+def _claim(
+    fpr: float,
+    why: str,
+    identified: int = 0,
+    p_value: float | None = None,
+    alpha: float | None = None,
+) -> dict[str, Any]:
+    return {
+        "fpr": float(fpr),
+        "claim": why == "claim",
+        "identified": int(identified),
+        "p_value": _num(p_value),
+        "alpha": _num(alpha),
+        "why": why,
+    }
 
 
 def _curve_keep(curve: RocCurve, choices: list[float], points: int) -> np.ndarray:
@@ -189,24 +279,47 @@ def _curve(curve: RocCurve | None, choices: list[float], points: int) -> dict[st
     }
 
 
-def _flagged(report: AuditReport) -> dict[str, Any]:
-    """The listed records (as :meth:`AuditReport.flagged`), columns and cells capped."""
-    frame = report.flagged()
-    attack = report.strongest
-    if frame.empty or attack is None:
-        return {"attack": attack, "index_name": None, "columns": [], "rows": [], "dropped": 0}
-    columns = [str(c) for c in frame.columns[:_MAX_COLUMNS]]
-    rows = [
-        [_cell(label), *(_cell(v) for v in values[:_MAX_COLUMNS])]
-        for label, values in zip(frame.index, frame.to_numpy(dtype=object).tolist(), strict=True)
-    ]
-    return {
+def _flagged(report: AuditReport, most: int) -> dict[str, Any]:
+    """The members listed at some claiming target: the verdict attack's top
+    ``min(flag, most)`` members (at the verdict's FPR exactly :meth:`AuditReport.flagged`,
+    whose rows come first in the same order), columns and cells capped."""
+    attack = report.verdict.attack
+    limit = max(int(report.options.flag), 0)
+    k = min(limit, most)
+    frame = report.flagged(k=k, attack=attack) if attack and k else report.flagged()
+    out: dict[str, Any] = {
         "attack": attack,
+        "limit": limit,
+        "reason": str(report.flagged().attrs.get("reason", "")),
         "index_name": str(frame.index.name or "index"),
-        "columns": columns,
-        "rows": rows,
-        "dropped": max(0, frame.shape[1] - _MAX_COLUMNS),
+        "rank_column": report.rank_label(),
+        "columns": [],
+        "rows": [],
+        "ranks": {},
+        "dropped": 0,
     }
+    if frame.empty or attack is None:
+        return out
+    ranks = report.flagged_ranks(k=k, attack=attack)
+    # The score and rank columns come last and always stay; wide data loses its tail.
+    keep = [
+        *range(min(frame.shape[1] - 2, _MAX_COLUMNS - 2)),
+        frame.shape[1] - 2,
+        frame.shape[1] - 1,
+    ]
+    shown = frame.iloc[:, keep]
+    out.update(
+        columns=[str(c) for c in shown.columns],
+        rows=[
+            [_cell(label), *(_cell(v) for v in values)]
+            for label, values in zip(
+                shown.index, shown.to_numpy(dtype=object).tolist(), strict=True
+            )
+        ],
+        ranks={str(a): [int(r) for r in ranks[a]] for a in ranks.columns},
+        dropped=frame.shape[1] - shown.shape[1],
+    )
+    return out
 
 
 def _cell(value: Any) -> Any:
