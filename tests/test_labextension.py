@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from test_autoload import venv_dir  # noqa: F401  (the fixture)
 
+from mia_notebook.engine.verdict import LEVELS
 from mia_notebook.render.mime import MIME_TYPE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,4 +114,9 @@ def test_shared_notebook_outputs_hold_both_views_and_no_script() -> None:
     assert "mia-report" in "".join(reports[0]["text/html"])
     text = json.dumps(outputs)
     assert "<script" not in text.lower() and "javascript:" not in text.lower()
-    assert reports[0][MIME_TYPE]["redacted"] == ["religious"]
+    payload = reports[0][MIME_TYPE]
+    assert payload["redacted"] == ["religious"]
+    # Written by the current render/mime.py: the verdict and one claim per offered target.
+    assert payload["verdict"]["level"] in LEVELS
+    assert [c["fpr"] for c in payload["claims"]] == payload["fpr_choices"]
+    assert any(c["claim"] for c in payload["claims"]), "the shared forest leaks somewhere"

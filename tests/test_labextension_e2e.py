@@ -25,12 +25,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sklearn.linear_model import LogisticRegression
+from conftest import _skip_or_fail
+from sklearn.ensemble import RandomForestClassifier
 from test_jupyterlab_e2e import (
     CHROMIUM_FLAGS,
     SHOTS,
-    _chromium,
-    _fail_or_skip,
     _free_port,
     _shot,
     _stop,
@@ -40,8 +39,8 @@ from test_share import XSS, XSS_COLUMN, _hostile_frames
 
 import mia_notebook as mn
 from mia_notebook.engine.metrics import RocCurve, fpr_label, tpr_at_fpr
+from mia_notebook.render import render_bundle
 from mia_notebook.render.mime import MIME_TYPE
-from mia_notebook.report import render_bundle
 
 pytestmark = pytest.mark.browser
 
@@ -146,7 +145,10 @@ def _prepare(root: Path) -> tuple[Path, Path, dict[str, str]]:
 def _hostile_notebook() -> dict[str, Any]:
     """A saved report on data full of markup (tests/test_share.py's), as a kernel saves it."""
     train, test = _hostile_frames()
-    clf = LogisticRegression(C=100, max_iter=2000).fit(train.iloc[:, :6], train["label"])
+    # A forest leaks enough that some FPR target identifies members: their rows (hostile
+    # values, hostile column names) are in the payload, and the test shows them.
+    clf = RandomForestClassifier(n_estimators=30, max_features=1, random_state=0, n_jobs=1)
+    clf.fit(train.iloc[:, :6], train["label"])
     report = mn.audit(
         clf,
         train=train,
@@ -174,12 +176,11 @@ def _hostile_notebook() -> dict[str, Any]:
 
 @pytest.fixture(scope="module", params=list(APPS))
 def lab(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, chromium: str
 ) -> Iterator[dict[str, Any]]:
     app = request.param
-    chromium = _chromium()
     if app == "notebook" and importlib.util.find_spec("notebook") is None:
-        _fail_or_skip("Notebook 7 is not installed (pip install 'notebook>=7')")
+        _skip_or_fail("Notebook 7 is not installed (pip install 'notebook>=7')")
     if not (BUILT / "package.json").exists():
         pytest.fail("mia_notebook/labextension is not built: cd labextension && jlpm build")
     root = tmp_path_factory.mktemp(f"{app}13")
@@ -316,10 +317,14 @@ def _check_report(page: Any, payload: dict[str, Any], tag: str) -> None:
     # The interactive renderer replaced the static view, and nothing in it is a script.
     assert page.locator(".jp-OutputArea-output .mia-report").count() == 0
     assert root.locator("script").count() == 0
-    assert root.locator(".mia-verdict").inner_text().strip()
-    first = payload["fpr_targets"][0]
+    verdict = root.locator(".mia-verdict").inner_text().strip()
+    assert (
+        verdict == f"Privacy risk: {payload['verdict']['level']} — {payload['verdict']['reason']}"
+    )
+    first = payload["verdict"]["fpr"] or payload["fpr_targets"][0]  # the verdict's own target
     head, cells = _tpr_column(page)
     assert head == fpr_label(first) and cells == _python_tpr(payload, first)
+    _check_flagged(root, payload, first)
     _shot(page, f"labextension-{tag}-before")
 
     control = page.get_by_label(re.compile("FPR"))
@@ -332,8 +337,8 @@ def _check_report(page: Any, payload: dict[str, Any], tag: str) -> None:
     )
     head, after = _tpr_column(page)
     assert after == _python_tpr(payload, new) and after != cells
-    summary = root.locator(".mia-flag-summary").inner_text()
-    assert "10% FPR" in summary
+    assert "10% FPR" in root.locator(".mia-flag-summary").inner_text()
+    _check_flagged(root, payload, new)
 
     # Hover the ROC: a read-out with FPR, TPR and threshold.
     svg = root.locator("svg.mia-roc-svg")
@@ -349,6 +354,27 @@ def _check_report(page: Any, payload: dict[str, Any], tag: str) -> None:
     _sort_and_hide(page, root, payload)
 
 
+def _listed(payload: dict[str, Any], target: float) -> list[str]:
+    """Index labels Python allows at ``target``: the rows ranked within the members the
+    verdict's attack identifies there (none without a claim), at most ``flag``."""
+    claim = next(c for c in payload["claims"] if c["fpr"] == target)
+    f = payload["flagged"]
+    col = f["columns"].index(f["rank_column"]) + 1
+    rows = [r for r in f["rows"] if claim["claim"] and r[col] <= claim["identified"]]
+    return [str(r[0]) for r in rows[: f["limit"]]]
+
+
+def _check_flagged(root: Any, payload: dict[str, Any], target: float) -> None:
+    """The flagged table lists exactly the records Python allows at ``target``."""
+    want = _listed(payload, target)
+    shown = root.locator("table.mia-flagged-table tbody tr").evaluate_all(
+        "rows => rows.map(r => r.cells[0].innerText.trim())"
+    )
+    assert [s.replace(",", "") for s in shown] == [w.replace(",", "") for w in want]
+    if not want:
+        assert "No records listed" in root.locator(".mia-flag-summary").inner_text()
+
+
 def _sort_and_hide(page: Any, root: Any, payload: dict[str, Any]) -> None:
     table = root.locator("table.mia-flagged-table")
     col = table.locator("th button", has_text=f"rank ({payload['attacks'][-1]['name']})")
@@ -361,7 +387,7 @@ def _sort_and_hide(page: Any, root: Any, payload: dict[str, Any]) -> None:
     values = table.locator("tbody tr").evaluate_all(
         "(rows, i) => rows.map(r => Number(r.cells[i].innerText.replace(/,/g, '')))", idx
     )
-    assert values == sorted(values) and len(values) == len(payload["flagged"]["rows"])
+    assert values == sorted(values) and len(values) == len(_listed(payload, 0.1)) > 0
     col.click()
     values = table.locator("tbody tr").evaluate_all(
         "(rows, i) => rows.map(r => Number(r.cells[i].innerText.replace(/,/g, '')))", idx
@@ -444,7 +470,20 @@ def _drive_command(page: Any, lab: dict[str, Any]) -> None:
     cell.locator("[data-mia-report]").wait_for(timeout=300_000)
     source = cell.locator(".jp-InputArea-editor").inner_text().strip()
     assert source == line, source
-    assert len(cell.locator(".mia-flagged-table tbody tr").all()) == 5
+    # The same audit in this process: the cell shows Python's verdict and its records.
+    ns: dict[str, Any] = {}
+    exec(SETUP, ns)
+    report = mn.audit(
+        ns["clf"],
+        train=ns["train_df"],
+        test=ns["test_df"],
+        target="label",
+        attacks=["loss", "confidence", "entropy"],
+        flag=5,
+    )
+    verdict = cell.locator(".mia-verdict").inner_text().strip()
+    assert verdict == f"Privacy risk: {report.verdict.level} — {report.verdict.reason}"
+    assert len(cell.locator(".mia-flagged-table tbody tr").all()) == len(report.flagged())
     _shot(page, f"labextension-{lab['app']}-command-report")
 
 
@@ -457,6 +496,10 @@ def test_markup_in_user_data_stays_text(lab: dict[str, Any], browser: Any) -> No
     def check() -> None:
         root = page.locator(REPORT)
         root.locator(".mia-attack-toggle input").first.hover()  # mouse over the report
+        hostile = lab["root"] / "notebooks" / "hostile.ipynb"
+        payload = json.loads(hostile.read_text())["cells"][0]["outputs"][0]["data"][MIME_TYPE]
+        target = next(c["fpr"] for c in payload["claims"] if c["claim"])
+        root.get_by_label(re.compile("FPR")).select_option(str(target))
         table = root.locator("table.mia-flagged-table")
         table.locator("th button", has_text=XSS_COLUMN).click()  # sort by the hostile column
         text = root.inner_text()
