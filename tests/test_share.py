@@ -28,6 +28,7 @@ import pytest
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -188,7 +189,7 @@ def assert_tables_match(tables: list[dict[str, dict[str, str]]],
         assert set(table) == set(rep["summary"])
         for attack, row in rep["summary"].items():
             cells = table[attack]
-            eps_head = next(h for h in cells if h.startswith("ε lower bound"))
+            eps_head = next(h for h in cells if h.startswith(("ε lower bound", "ε ≥")))
             pairs = [("AUC", row["AUC"]), (eps_head, row["epsilon_lb"])]
             pairs += [(k, v) for k, v in row.items() if k.startswith("TPR@")]
             for head, value in pairs:
@@ -249,7 +250,7 @@ def _hostile_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
 HOSTILE_SETUP = f"""
 import pandas as pd
 from sklearn.datasets import load_breast_cancer
-from sklearn.linear_model import LogisticRegression
+from sklearn.ensemble import RandomForestClassifier
 XSS = {XSS!r}
 X, y = load_breast_cancer(return_X_y=True, as_frame=True)
 df = X.iloc[:, :6].assign(label=y)
@@ -258,7 +259,9 @@ df[{XSS_COLUMN!r}] = [XSS[(i + 1) % len(XSS)] for i in range(len(df))]
 df["ssn"] = [f"999-{{i:04d}}" for i in range(len(df))]
 df.index = [f"<i>row{{i}}</i>" for i in range(len(df))]
 train_df, test_df = df.iloc[::2].copy(), df.iloc[1::2].copy()
-clf = LogisticRegression(C=100, max_iter=2000).fit(train_df.iloc[:, :6], train_df["label"])
+# A leaky forest: the verdict is above 'none', so the slices by `name` (hostile labels) show.
+clf = RandomForestClassifier(n_estimators=30, max_features=1, random_state=0, n_jobs=1)
+clf.fit(train_df.iloc[:, :6], train_df["label"])
 """
 
 
@@ -325,9 +328,13 @@ def test_hostile_data_in_notebook_html(page: Page, tmp_path: Path) -> None:
 @pytest.mark.browser
 def test_hostile_data_in_standalone_page(page: Page, tmp_path: Path) -> None:
     tr, te = _hostile_frames()
-    clf = LogisticRegression(C=100, max_iter=2000).fit(tr.iloc[:, :6], tr["label"])
+    clf = RandomForestClassifier(n_estimators=30, max_features=1, random_state=0, n_jobs=1)
+    clf.fit(tr.iloc[:, :6], tr["label"])
+    # Judged at 50% FPR, where this leaky forest singles members out: rows are listed.
+    policy = {"fpr": [0.5], "tpr_elevated": 0.6, "tpr_high": 0.8}
     report = mn.audit(clf, train=tr, test=te, target="label", attacks=_attacks(),
-                      slice="name", redact=["ssn"], flag=6)
+                      slice="name", redact=["ssn"], flag=6, policy=policy)
+    assert len(report.flagged()) == 6
     path = tmp_path / "audit.html"
     report.to_html(path)
     source = path.read_text(encoding="utf-8")
