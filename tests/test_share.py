@@ -452,10 +452,11 @@ def _stored_reports(path: Path) -> list[dict[str, str]]:
             start = next(i for i, line in enumerate(lines) if line.startswith("attack"))
             rows = {}
             for line in lines[start + 1:]:
-                parts = line.split()
-                if len(parts) < 3 or not re.fullmatch(r"-?\d+\.\d{3}|nan", parts[1]):
+                # "loss = confidence 0.727 ...": attacks that rank alike share one row
+                m = re.match(r"(\S.*?)\s+(-?\d+\.\d{3}|nan)\s", line)
+                if m is None:
                     break
-                rows[parts[0]] = parts[1]
+                rows.update(dict.fromkeys(m.group(1).split(" = "), m.group(2)))
             out.append(rows)
     return out
 
