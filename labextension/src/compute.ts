@@ -218,12 +218,13 @@ export function formatNumber(v: Cell | undefined, digits = 3): string {
 }
 
 /**
- * The verdict's own FPR target (so the first view lists what Python's report lists);
- * without one, the first report target every attack's non-members can resolve.
+ * The verdict's own FPR target when the report shows it (so the first view lists what
+ * Python's report lists); else the first of the report's targets every attack's
+ * non-members can resolve (e.g. the one FPR an audit panel's view was saved at).
  */
 export function defaultTarget(p: ReportPayload): number {
   const own = p.verdict?.fpr;
-  if (own !== null && own !== undefined && p.fpr_choices.includes(own)) {
+  if (own !== null && own !== undefined && p.fpr_targets.includes(own)) {
     return own;
   }
   const counts = p.attacks.map((a) => a.curve?.n_nonmembers ?? 0);

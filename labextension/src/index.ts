@@ -2,7 +2,8 @@
  * "Audit a model for membership inference…": command palette entry and notebook toolbar
  * button. It asks the kernel (silently) which fitted estimators and DataFrames exist,
  * opens a dialog, then inserts and runs the matching `%mia_audit` cell, so the notebook
- * stays the record of what was done. (The MIME renderer is in mime.ts.)
+ * stays the record of what was done. (The MIME renderer is in mime.ts; each notebook's
+ * registry also gets panel.ts's renderer, which prefers a live audit panel widget.)
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import {
@@ -16,6 +17,7 @@ import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/no
 
 import { AuditOptions, buildMagic, Candidates, DISCOVER_EXPR, parseDiscovery } from './audit';
 import { AuditForm } from './dialog';
+import { notebookReportFactory, PANEL_RANK } from './panel';
 
 export const COMMAND = 'mia-notebook:audit';
 const LABEL = 'Audit a model for membership inference…';
@@ -121,6 +123,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         });
         button.addClass('mia-audit-button');
         panel.toolbar.insertItem(10, 'mia-audit', button);
+        // Reports in this notebook: the audit panel's live widget when its model exists,
+        // else the interactive report (panel.ts).
+        const rendermime = panel.content.rendermime;
+        rendermime.addFactory(notebookReportFactory(rendermime), PANEL_RANK);
         return button;
       },
     });

@@ -121,6 +121,7 @@ test('default target is the first every attack can resolve; axis floor is a deca
     attacks: payload.attacks.map((a) => ({ ...a, curve: { ...a.curve!, n_nonmembers: 284 } })),
   };
   assert.equal(defaultTarget(payload), payload.verdict.fpr);
+  assert.equal(defaultTarget({ ...payload, fpr_targets: [0.1] }), 0.1); // a panel's saved view
   const noVerdictFpr = { ...few, verdict: { ...few.verdict, fpr: null } };
   assert.equal(defaultTarget(noVerdictFpr), 0.01);
   assert.equal(defaultTarget({ ...payload, verdict: { ...payload.verdict, fpr: null } }), 0.001);
