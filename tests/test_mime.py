@@ -23,8 +23,8 @@ from sklearn.linear_model import LogisticRegression
 import mia_notebook as mn
 from mia_notebook.engine.metrics import RocCurve, tpr_at_fpr
 from mia_notebook.engine.results import AuditReport
-from mia_notebook.render.mime import MIME_TYPE, payload_json, report_payload
 from mia_notebook.render import render_bundle
+from mia_notebook.render.mime import MIME_TYPE, payload_json, report_payload
 
 ATTACKS = ["loss", "confidence", "entropy"]
 
