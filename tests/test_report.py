@@ -14,6 +14,7 @@ from sklearn.ensemble import RandomForestClassifier
 import mia_notebook as mn
 from mia_notebook.engine.results import REDACTED
 from mia_notebook.render.bundle import render_bundle
+from mia_notebook.render.mime import MIME_TYPE
 
 XSS = ["<script>alert(1)</script>", "<img src=x onerror=alert(2)>"]
 
@@ -33,7 +34,7 @@ def report(cancer_splits):
 
 def test_bundle_is_self_contained_html_with_inline_png(report):
     bundle = render_bundle(report)
-    assert set(bundle) == {"text/plain", "text/html"}
+    assert set(bundle) == {"text/plain", "text/html", MIME_TYPE}
     html = bundle["text/html"]
     m = re.search(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", html)
     assert m is not None

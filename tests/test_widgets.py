@@ -6,6 +6,7 @@ reference models); nothing stands in for it.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from dataclasses import replace
@@ -181,6 +182,25 @@ def test_display_bundle_has_widget_and_static_fallback(panel, published):
     assert kind == "update" and kw2["display_id"] == kw["display_id"]
     assert "TPR@20%FPR" in bundle["text/html"] and "FPR target 20%" in bundle["text/html"]
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == view["model_id"]
+
+
+def test_display_bundle_carries_the_renderers_json_of_the_current_view(panel, published):
+    """A notebook reopened without its kernel (or untrusted) gets the interactive report
+    from the JupyterLab extension instead of a dead widget: the JSON follows every view."""
+    from mia_notebook.render.mime import MIME_TYPE, report_payload
+
+    panel.display()
+    first = published[-1][1][MIME_TYPE]
+    assert first == report_payload(panel.report)
+    assert first["verdict"]["reason"] == panel.report.verdict.reason
+    panel.fpr.value = 0.2
+    panel.flag.value = 2
+    kind, bundle, _ = published[-1]
+    payload = bundle[MIME_TYPE]
+    assert kind == "update" and payload == report_payload(panel.report)
+    assert payload["fpr_targets"] == [0.2] and payload["flagged"]["limit"] == 2
+    assert len(payload["flagged"]["rows"]) <= 2
+    json.dumps(payload, allow_nan=False)
 
 
 def test_static_fallback_includes_inspected_record(panel, published):

@@ -19,6 +19,7 @@ from ..engine.errors import MiaValueError
 from ..engine.results import AuditReport
 from ..render import memo
 from ..render.html import render_html, render_record
+from ..render.mime import MIME_TYPE, report_payload
 from ..render.text import render_text
 from .controls import NO_RECORD, PanelControls, attack_options, fpr_text
 from .runner import Runner
@@ -216,7 +217,10 @@ class AuditPanel(PanelControls):
         return note + self.view.value + self.record_view.value
 
     def bundle(self) -> dict[str, Any]:
-        """The display bundle: live widget view, static HTML and plain text."""
+        """The display bundle: live widget view, the JSON the JupyterLab / Notebook 7
+        extension draws without a kernel (:mod:`mia_notebook.render.mime`: a notebook
+        reopened without its kernel, or untrusted, shows the interactive report instead
+        of a dead widget), static HTML and plain text (GitHub, nbconvert)."""
         data = dict(self.widget._repr_mimebundle_() or {})
         view = data.get(_WIDGET_MIME) or {
             "version_major": 2,
@@ -225,6 +229,7 @@ class AuditPanel(PanelControls):
         }
         return {
             _WIDGET_MIME: view,
+            MIME_TYPE: report_payload(self.report),
             "text/html": self.static_html(),
             "text/plain": render_text(self.report),
         }

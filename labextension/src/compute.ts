@@ -1,0 +1,281 @@
+/**
+ * Pure computations on the report payload (no DOM, no JupyterLab): the renderer's
+ * numbers. They follow mia_notebook/engine/metrics.py exactly:
+ * members are the positive class, a higher score means "more likely a member", and the
+ * TPR at a target FPR uses the largest threshold whose FPR does not exceed the target.
+ */
+
+/** The MIME type written by mia_notebook/render/mime.py. */
+export const MIME_TYPE = 'application/vnd.mia-notebook.report.v1+json';
+
+export interface Curve {
+  fpr: number[];
+  tpr: number[];
+  thresholds: (number | null)[];
+  n_members: number;
+  n_nonmembers: number;
+}
+
+export interface AttackPayload {
+  name: string;
+  AUC: number | null;
+  advantage: number | null;
+  balanced_accuracy: number | null;
+  epsilon_lb: number | null;
+  members: number | null;
+  non_members: number | null;
+  curve: Curve | null;
+}
+
+/** The verdict (mia_notebook/engine/verdict): level, reason, the attack it rests on. */
+export interface Verdict {
+  level: string;
+  reason: string;
+  attack: string | null;
+  n_identified: number;
+  /** The verdict's own FPR target (null at level "none"). */
+  fpr: number | null;
+  policy_fpr: number[];
+  confidence: number;
+  tests: number;
+}
+
+/**
+ * Whether the verdict's attack singles out members beyond chance at one offered FPR
+ * target, decided in Python by the verdict's exact test (render/mime.py fpr_claims).
+ */
+export interface Claim {
+  fpr: number;
+  claim: boolean;
+  /** Members scoring above the attack's threshold there (0 without a claim). */
+  identified: number;
+  p_value: number | null;
+  alpha: number | null;
+  why: 'claim' | 'chance' | 'unresolvable' | 'none';
+}
+
+export type Cell = string | number | boolean | null;
+
+export interface FlaggedPayload {
+  /** The verdict's attack (null at level "none"). */
+  attack: string | null;
+  /** At most this many records are listed (the report's flag count). */
+  limit: number;
+  /** Why Python's report lists no record at the verdict's FPR ('' when it lists some). */
+  reason: string;
+  index_name: string;
+  /** The column with each row's rank among the members under the verdict's attack. */
+  rank_column: string;
+  columns: string[];
+  /** Row: the index label, then one cell per column. */
+  rows: Cell[][];
+  /** Rank among the members under every shown attack, aligned with `rows`. */
+  ranks: Record<string, number[]>;
+  dropped: number;
+}
+
+export interface ReportPayload {
+  version: number;
+  model: string;
+  verdict: Verdict;
+  strongest: string | null;
+  fpr_targets: number[];
+  fpr_choices: number[];
+  /** One per entry of `fpr_choices`, same order. */
+  claims: Claim[];
+  attacks: AttackPayload[];
+  flagged: FlaggedPayload;
+  redacted: string[];
+  skipped: Record<string, string>;
+  notes: string[];
+  settings: Record<string, unknown>;
+  truncated: string[];
+}
+
+export interface TprAtFpr {
+  target: number;
+  tpr: number;
+  achievedFpr: number;
+  /** Index of the chosen point in the stored curve. */
+  index: number;
+  /** False when fewer than 1/target non-members: the figure is not meaningful. */
+  resolvable: boolean;
+  /** True when a tied group spans more than the target right above the threshold. */
+  coarse: boolean;
+}
+
+const EPS = 1e-12;
+
+/** Number of curve points whose FPR is at most `x` (the curve's FPR is non-decreasing). */
+function countAtMost(fpr: number[], x: number): number {
+  let lo = 0;
+  let hi = fpr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (fpr[mid] <= x) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+/** TPR at the largest threshold whose FPR does not exceed `target` (metrics.tpr_at_fpr). */
+export function tprAtFpr(curve: Curve, target: number): TprAtFpr {
+  const index = Math.max(countAtMost(curve.fpr, target + EPS) - 1, 0);
+  const resolvable = curve.n_nonmembers * target >= 1 - 1e-9;
+  const next = index + 1 < curve.fpr.length ? curve.fpr[index + 1] : undefined;
+  const coarse = next !== undefined && next - curve.fpr[index] > target + EPS;
+  return {
+    target,
+    tpr: curve.tpr[index],
+    achievedFpr: curve.fpr[index],
+    index,
+    resolvable,
+    coarse,
+  };
+}
+
+/** The table's note for a TPR cell, worded like metrics.TprAtFpr.note. */
+export function tprNote(t: TprAtFpr): string {
+  if (!t.resolvable) {
+    return needsNote(t.target);
+  }
+  return t.coarse ? 'coarse: ties' : '';
+}
+
+/** "needs ≥ N non-members": what an FPR target too small for the data needs. */
+export function needsNote(target: number): string {
+  const need = Math.ceil(1 / target - 1e-9);
+  return `needs ≥ ${need.toLocaleString('en-US')} non-members`;
+}
+
+/** The claim Python decided for `target` (undefined for a target it did not offer). */
+export function claimAt(p: ReportPayload, target: number): Claim | undefined {
+  return p.claims.find((c) => Math.abs(c.fpr - target) <= EPS * Math.max(1, target));
+}
+
+/**
+ * Indices into `p.flagged.rows` of the records flagged at `target`: none unless Python
+ * decided that the verdict's attack beats chance there; else the rows whose rank among
+ * the members under that attack is at most the number it identifies (a member with
+ * rank r, ties sharing the lowest rank, scores above the threshold exactly when r <=
+ * that count), at most `limit` of them, most exposed first.
+ */
+export function flaggedRows(p: ReportPayload, target: number): number[] {
+  const c = claimAt(p, target);
+  const f = p.flagged;
+  const col = f.columns.indexOf(f.rank_column) + 1;
+  if (!c || !c.claim || col < 1) {
+    return [];
+  }
+  const out: number[] = [];
+  f.rows.forEach((row, i) => {
+    const rank = row[col];
+    if (typeof rank === 'number' && rank >= 1 && rank <= c.identified) {
+      out.push(i);
+    }
+  });
+  return out.slice(0, Math.max(f.limit, 0));
+}
+
+/** Label of the TPR column for `target`, as metrics.fpr_label (e.g. "TPR@0.1%FPR"). */
+export function fprLabel(target: number): string {
+  return `TPR@${formatG(target * 100, 6)}%FPR`;
+}
+
+/** Python's `format(v, '.{digits}g')` for the values used here. */
+export function formatG(v: number, digits: number): string {
+  if (v === 0 || !isFinite(v)) {
+    return String(v);
+  }
+  const exp = Math.floor(Math.log10(Math.abs(v)));
+  if (exp < -4 || exp >= digits) {
+    const [m, e] = v.toExponential(digits - 1).split('e');
+    const mant = m.includes('.') ? m.replace(/\.?0+$/, '') : m;
+    const sign = e.startsWith('-') ? '-' : '+';
+    const mag = e.replace(/^[+-]/, '').padStart(2, '0');
+    return `${mant}e${sign}${mag}`;
+  }
+  const fixed = v.toFixed(Math.max(digits - 1 - exp, 0));
+  return fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
+}
+
+/** A number for a table cell: `digits` decimals, "—" when missing. */
+export function formatNumber(v: Cell | undefined, digits = 3): string {
+  if (v === null || v === undefined) {
+    return '—';
+  }
+  if (typeof v === 'number') {
+    if (Number.isInteger(v)) {
+      return v.toLocaleString('en-US');
+    }
+    // Tiny scores (e.g. a negated loss near 0) keep their significant digits.
+    return Math.abs(v) < 10 ** -digits ? formatG(v, digits) : v.toFixed(digits);
+  }
+  return String(v);
+}
+
+/**
+ * The verdict's own FPR target when the report shows it (so the first view lists what
+ * Python's report lists); else the first of the report's targets every attack's
+ * non-members can resolve (e.g. the one FPR an audit panel's view was saved at).
+ */
+export function defaultTarget(p: ReportPayload): number {
+  const own = p.verdict?.fpr;
+  if (own !== null && own !== undefined && p.fpr_targets.includes(own)) {
+    return own;
+  }
+  const counts = p.attacks.map((a) => a.curve?.n_nonmembers ?? 0);
+  const ok = p.fpr_targets.find((t) => counts.every((n) => n * t >= 1 - 1e-9));
+  return ok ?? p.fpr_targets[0] ?? 0.01;
+}
+
+/** Left end of the log FPR axis: the decade at or below 1 / (most non-members). */
+export function axisFloor(nonmembers: number[]): number {
+  const n = Math.max(1, ...nonmembers);
+  return Number(`1e${Math.floor(Math.log10(1 / n) + 1e-9)}`);
+}
+
+/** Index of the curve point nearest to (fpr, tpr) in the plot's own coordinates. */
+export function nearestPoint(
+  curve: Curve,
+  x: number,
+  y: number,
+  project: (fpr: number, tpr: number) => [number, number],
+): number {
+  let best = 0;
+  let bestD = Infinity;
+  for (let i = 0; i < curve.fpr.length; i++) {
+    const [px, py] = project(curve.fpr[i], curve.tpr[i]);
+    const d = (px - x) * (px - x) + (py - y) * (py - y);
+    if (d < bestD) {
+      bestD = d;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/** Compare two cells for sorting: numbers numerically, missing last, text by locale. */
+export function compareCells(a: Cell, b: Cell): number {
+  if (a === null || b === null) {
+    return a === b ? 0 : a === null ? 1 : -1;
+  }
+  if (typeof a === 'number' && typeof b === 'number') {
+    return a - b;
+  }
+  return String(a).localeCompare(String(b), 'en', { numeric: true });
+}
+
+/** Row order (indices into `rows`) sorted by column `col`, stable, optionally descending. */
+export function sortOrder(rows: Cell[][], col: number, descending: boolean): number[] {
+  const order = rows.map((_, i) => i);
+  order.sort((i, j) => {
+    const c = compareCells(rows[i][col], rows[j][col]);
+    const dir = descending && rows[i][col] !== null && rows[j][col] !== null ? -c : c;
+    return dir !== 0 ? dir : i - j;
+  });
+  return order;
+}

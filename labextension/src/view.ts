@@ -1,0 +1,283 @@
+/**
+ * The interactive report, built from the payload alone (no kernel). DOM is created with
+ * createElement/textContent only, so user values are never parsed as markup and no
+ * script reaches the output. Controls are created once; a change re-draws only the
+ * tables and the plot, so the control keeps focus.
+ */
+import {
+  AttackPayload,
+  axisFloor,
+  Cell,
+  Claim,
+  claimAt,
+  defaultTarget,
+  flaggedRows,
+  formatG,
+  formatNumber,
+  fprLabel,
+  needsNote,
+  ReportPayload,
+  sortOrder,
+  TprAtFpr,
+  tprAtFpr,
+  tprNote,
+} from './compute';
+import { drawRoc, PALETTE } from './roc';
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: { className?: string; text?: string } = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (props.className) {
+    node.className = props.className;
+  }
+  if (props.text !== undefined) {
+    node.textContent = props.text;
+  }
+  node.append(...children);
+  return node;
+}
+
+function pct(target: number): string {
+  return `${formatG(target * 100, 6)}%`;
+}
+
+interface State {
+  target: number;
+  hidden: Set<string>;
+  sortCol: number;
+  descending: boolean;
+}
+
+/** Why the records listed at the chosen target are (or are not) accused. */
+export function flagSummary(p: ReportPayload, c: Claim | undefined, listed: number): string {
+  const v = p.verdict;
+  const at = c ? `≤ ${pct(c.fpr)} FPR` : 'this FPR target';
+  if (v.level === 'none' || !v.attack || !c || c.why === 'none') {
+    return `No records listed: ${v.reason}`;
+  }
+  if (c.why === 'unresolvable') {
+    return (
+      `No records listed: ${at} cannot be resolved with the non-members held out ` +
+      `(${needsNote(c.fpr)}); choose a larger FPR target.`
+    );
+  }
+  const test = `p = ${formatG(c.p_value ?? 1, 2)}, corrected α = ${formatG(c.alpha ?? 0, 2)}`;
+  if (!c.claim) {
+    return (
+      `No records listed: at ${at} the ${v.attack} attack does not single out members ` +
+      `beyond chance (${test}).`
+    );
+  }
+  const more = c.identified > listed ? `; the ${listed} most exposed are listed` : '';
+  return (
+    `${c.identified.toLocaleString('en-US')} members identified by the ${v.attack} attack ` +
+    `at ${at} (${test})${more}.`
+  );
+}
+
+/** The report view: call `render(payload)` once; returns the root element. */
+export class ReportView {
+  readonly node: HTMLDivElement;
+  private payload: ReportPayload | null = null;
+  private state: State = { target: 0.01, hidden: new Set(), sortCol: -1, descending: false };
+  private colors = new Map<string, string>();
+  private body = el('div', { className: 'mia-lab-body' });
+  private readout = el('div', { className: 'mia-roc-readout', text: '' });
+
+  constructor() {
+    this.node = el('div', { className: 'mia-lab-report' });
+    this.node.setAttribute('data-mia-report', '');
+  }
+
+  render(payload: ReportPayload): void {
+    this.payload = payload;
+    payload.attacks.forEach((a, i) => this.colors.set(a.name, PALETTE[i % PALETTE.length]));
+    this.state.target = defaultTarget(payload);
+    this.node.replaceChildren(
+      el('h3', { text: `Membership-inference audit: ${payload.model}` }),
+      this.verdictLine(payload),
+      this.controls(payload),
+      this.body,
+      this.footer(payload),
+    );
+    this.update();
+  }
+
+  private verdictLine(p: ReportPayload): HTMLElement {
+    const v = p.verdict;
+    const line = el('div', { className: 'mia-verdict' });
+    line.classList.add(`mia-verdict-${String(v.level).toLowerCase()}`);
+    line.append(el('strong', { text: `Privacy risk: ${v.level}` }), ` — ${v.reason}`);
+    return line;
+  }
+
+  private controls(p: ReportPayload): HTMLElement {
+    const select = el('select', { className: 'mia-fpr-select' });
+    select.id = `mia-fpr-${Math.random().toString(36).slice(2)}`;
+    for (const c of p.fpr_choices) {
+      const opt = el('option', { text: pct(c) });
+      opt.value = String(c);
+      opt.selected = c === this.state.target;
+      select.appendChild(opt);
+    }
+    select.addEventListener('change', () => {
+      this.state.target = Number(select.value);
+      this.update();
+    });
+    const label = el('label', { text: 'FPR target ' });
+    label.htmlFor = select.id;
+    const boxes = el('span', { className: 'mia-attack-toggles' }, 'Show: ');
+    for (const a of p.attacks) {
+      const box = el('input');
+      box.type = 'checkbox';
+      box.checked = true;
+      box.value = a.name;
+      box.addEventListener('change', () => {
+        box.checked ? this.state.hidden.delete(a.name) : this.state.hidden.add(a.name);
+        this.update();
+      });
+      const tag = el('label', { className: 'mia-attack-toggle' }, box, ` ${a.name}`);
+      tag.style.borderBottomColor = this.colors.get(a.name) ?? PALETTE[0];
+      boxes.appendChild(tag);
+    }
+    return el('div', { className: 'mia-controls' }, label, select, boxes);
+  }
+
+  private footer(p: ReportPayload): HTMLElement {
+    const box = el('div', { className: 'mia-note' });
+    for (const [k, v] of Object.entries(p.skipped)) {
+      box.appendChild(el('div', { text: `Not run: ${k}: ${v}` }));
+    }
+    for (const n of [...p.notes, ...p.truncated]) {
+      box.appendChild(el('div', { text: n }));
+    }
+    if (p.redacted.length) {
+      box.appendChild(el('div', { text: `Redacted columns: ${p.redacted.join(', ')}` }));
+    }
+    return box;
+  }
+
+  /** Re-draw what depends on the state: summary table, ROC, flagged table. */
+  private update(): void {
+    const p = this.payload;
+    if (!p) {
+      return;
+    }
+    const shown = p.attacks.filter((a) => !this.state.hidden.has(a.name));
+    const chosen = new Map<string, TprAtFpr>();
+    for (const a of shown) {
+      if (a.curve) {
+        chosen.set(a.name, tprAtFpr(a.curve, this.state.target));
+      }
+    }
+    const floor = axisFloor(shown.map((a) => a.curve?.n_nonmembers ?? 1));
+    const roc = drawRoc(
+      { attacks: shown, colors: this.colors, chosen, target: this.state.target, floor },
+      (text) =>
+        (this.readout.textContent = text || 'Hover over the curves for FPR, TPR and threshold.'),
+    );
+    this.readout.textContent = 'Hover over the curves for FPR, TPR and threshold.';
+    this.body.replaceChildren(
+      this.summaryTable(shown, chosen),
+      el('div', { className: 'mia-roc' }, roc, this.readout),
+      this.flaggedSection(p),
+    );
+  }
+
+  private summaryTable(shown: AttackPayload[], chosen: Map<string, TprAtFpr>): HTMLElement {
+    const head = [
+      'attack',
+      'AUC',
+      fprLabel(this.state.target),
+      'advantage',
+      'ε lower bound',
+      'members',
+      'non-members',
+      'note',
+    ];
+    const table = el('table', { className: 'mia-table mia-summary' });
+    table.appendChild(el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { text: h })))));
+    const tbody = el('tbody');
+    for (const a of shown) {
+      const t = chosen.get(a.name);
+      const tpr = t && t.resolvable ? t.tpr.toFixed(3) : '—';
+      const cells = [
+        a.name,
+        formatNumber(a.AUC),
+        tpr,
+        formatNumber(a.advantage),
+        formatNumber(a.epsilon_lb),
+        formatNumber(a.members),
+        formatNumber(a.non_members),
+        t ? tprNote(t) : 'no ROC',
+      ];
+      const row = el('tr', {}, ...cells.map((c) => el('td', { text: c })));
+      row.cells[2].className = 'mia-tpr';
+      tbody.appendChild(row);
+    }
+    table.appendChild(tbody);
+    return table;
+  }
+
+  private flaggedSection(p: ReportPayload): HTMLElement {
+    const f = p.flagged;
+    const claim = claimAt(p, this.state.target);
+    const listed = flaggedRows(p, this.state.target);
+    const box = el('div', { className: 'mia-flagged' }, el('h4', { text: 'Flagged records' }));
+    box.appendChild(
+      el('div', { className: 'mia-flag-summary', text: flagSummary(p, claim, listed.length) }),
+    );
+    if (listed.length === 0) {
+      return box;
+    }
+    // The rank under every shown attack follows the row (hidden attacks drop their column).
+    const shown = p.attacks.map((a) => a.name).filter((a) => !this.state.hidden.has(a));
+    const rankNames = shown.filter((a) => f.ranks[a] !== undefined);
+    const rows: Cell[][] = listed.map((i) => [
+      ...f.rows[i],
+      ...rankNames.map((a) => f.ranks[a][i]),
+    ]);
+    const head = [f.index_name, ...f.columns, ...rankNames.map((a) => `rank (${a})`)];
+    // Wide tables scroll inside their own box, so the rest of the report stays in view.
+    box.appendChild(el('div', { className: 'mia-table-scroll' }, this.flaggedTable(head, rows)));
+    if (f.dropped) {
+      box.appendChild(
+        el('div', { className: 'mia-note', text: `${f.dropped} more columns not shown.` }),
+      );
+    }
+    return box;
+  }
+
+  private flaggedTable(head: string[], rows: Cell[][]): HTMLElement {
+    const { sortCol, descending } = this.state;
+    const order = sortCol >= 0 ? sortOrder(rows, sortCol, descending) : rows.map((_, i) => i);
+    const table = el('table', { className: 'mia-table mia-flagged-table' });
+    const ths = head.map((h, i) => {
+      const button = el('button', { className: 'mia-sort', text: h });
+      button.type = 'button';
+      button.addEventListener('click', () => {
+        this.state.descending = this.state.sortCol === i ? !this.state.descending : false;
+        this.state.sortCol = i;
+        this.update();
+      });
+      const th = el('th', {}, button);
+      th.setAttribute(
+        'aria-sort',
+        i !== sortCol ? 'none' : descending ? 'descending' : 'ascending',
+      );
+      return th;
+    });
+    table.appendChild(el('thead', {}, el('tr', {}, ...ths)));
+    const tbody = el('tbody');
+    for (const i of order) {
+      tbody.appendChild(
+        el('tr', {}, ...rows[i].map((c) => el('td', { text: formatNumber(c, 4) }))),
+      );
+    }
+    table.appendChild(tbody);
+    return table;
+  }
+}
