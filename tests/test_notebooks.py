@@ -30,6 +30,10 @@ def test_notebook_executes(path: Path, tmp_path: Path) -> None:
     reports = [h for h in htmls if "mia-report" in h]
     assert reports, "the notebook shows no audit report"
     assert all("data:image/png;base64," in h for h in reports)
-    # every report opens with its verdict
-    assert all(re.match(r"<p class='mia-verdict[^>]*>Privacy risk: (none|low|elevated|high)\. ",
-                         h.split("</style>", 1)[1]) for h in reports)
+    # every report (or comparison of models) opens with its verdict
+    verdict = re.compile(
+        r"<p class='mia-verdict[^>]*>(Privacy risk: (none|low|elevated|high)\. "
+        r"|Riskiest: .+ \((low|elevated|high)\)\. Risk levels: "
+        r"|No model shows a membership-inference risk beyond chance)"
+    )
+    assert all(verdict.match(h.split("</style>", 1)[1]) for h in reports)
