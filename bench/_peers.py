@@ -154,8 +154,7 @@ PEERS: dict[str, tuple[str, str]] = {
     "tfp-lira-offline": ("tf", "TF Privacy compute_score_lira(option='out', fix_variance=True)"),
     "pg-lira-online": (
         "pg",
-        "PrivacyGuard LiraAttack(online_attack=True, use_fixed_variance=True, "
-        "std_dev_type='mix')",
+        "PrivacyGuard LiraAttack(online_attack=True, use_fixed_variance=True, std_dev_type='mix')",
     ),
     "pg-lira-offline": (
         "pg",
@@ -210,11 +209,23 @@ def _pg_lira(stats: RefStats, online: bool) -> np.ndarray:
             stats.target_logit, stats.ref_logit[:, :, None], (None, members), shadow
         )
     if online:
-        attack = LiraAttack(df_tr_on, df_te_on, AggregationType.NONE, online_attack=True,
-                            use_fixed_variance=True, std_dev_type="mix")
+        attack = LiraAttack(
+            df_tr_on,
+            df_te_on,
+            AggregationType.NONE,
+            online_attack=True,
+            use_fixed_variance=True,
+            std_dev_type="mix",
+        )
     else:
-        attack = LiraAttack(df_tr_off, df_te_off, AggregationType.NONE, online_attack=False,
-                            use_fixed_variance=True, std_dev_type="shadows_out")
+        attack = LiraAttack(
+            df_tr_off,
+            df_te_off,
+            AggregationType.NONE,
+            online_attack=False,
+            use_fixed_variance=True,
+            std_dev_type="shadows_out",
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         out = attack.run_attack()

@@ -51,8 +51,10 @@ def write_section(name: str, markdown: str) -> Path:
         pattern = re.compile(
             rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->", re.S
         )
-        text = pattern.sub(lambda _: block, text) if pattern.search(text) else (
-            text.rstrip() + "\n\n" + block + "\n"
+        text = (
+            pattern.sub(lambda _: block, text)
+            if pattern.search(text)
+            else (text.rstrip() + "\n\n" + block + "\n")
         )
         RESULTS.write_text(text)
     return RESULTS

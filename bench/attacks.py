@@ -110,7 +110,7 @@ def split(ds: Dataset, sizes: dict[str, int], seed: int) -> dict[str, pd.DataFra
     order = np.random.default_rng(seed).permutation(len(ds.frame))
     out, start = {}, 0
     for part, n in sizes.items():
-        out[part] = ds.frame.iloc[order[start:start + n]].reset_index(drop=True)
+        out[part] = ds.frame.iloc[order[start : start + n]].reset_index(drop=True)
         start += n
     return out
 
@@ -183,9 +183,16 @@ def harness_references(
     t_logit, t_prob = _stats(model.predict_proba(pool[feats]), _y_idx(model, y_pool))
     tp_logit, tp_prob = _stats(model.predict_proba(pop[feats]), _y_idx(model, y_pop))
     stats = _peers.RefStats(
-        keep=keep, ref_logit=ref_logit, ref_prob=ref_prob, pop_ref_logit=pop_logit,
-        pop_ref_prob=pop_prob, target_logit=t_logit, target_prob=t_prob,
-        target_pop_logit=tp_logit, target_pop_prob=tp_prob, members=members,
+        keep=keep,
+        ref_logit=ref_logit,
+        ref_prob=ref_prob,
+        pop_ref_logit=pop_logit,
+        pop_ref_prob=pop_prob,
+        target_logit=t_logit,
+        target_prob=t_prob,
+        target_pop_logit=tp_logit,
+        target_pop_prob=tp_prob,
+        members=members,
     )
     return HarnessRefs(stats, secs)
 
@@ -221,8 +228,9 @@ def runnable_at(names: Sequence[str], n_refs: int) -> tuple[list[str], list[str]
     return ok, [n for n in names if n not in ok]
 
 
-def ours_on_harness(model: Any, parts: dict[str, pd.DataFrame], names: Sequence[str],
-                    stats: _peers.RefStats) -> dict[str, tuple[np.ndarray, float]]:
+def ours_on_harness(
+    model: Any, parts: dict[str, pd.DataFrame], names: Sequence[str], stats: _peers.RefStats
+) -> dict[str, tuple[np.ndarray, float]]:
     """Our attacks' scoring code on the harness's reference statistics (peers' inputs).
 
     Builds the package's ``ReferenceSignals`` from the very reference models whose
@@ -258,9 +266,7 @@ def ours_on_harness(model: Any, parts: dict[str, pd.DataFrame], names: Sequence[
     )
     out = {}
     for name in names:
-        ctx = AttackContext.from_signals(
-            outputs, refs, AuditOptions(seed=SEED, references=n_refs)
-        )
+        ctx = AttackContext.from_signals(outputs, refs, AuditOptions(seed=SEED, references=n_refs))
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -277,8 +283,14 @@ def run_audit(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rep = mia_notebook.audit(
-            model, train=parts["train"], test=parts["test"], target=TARGET,
-            attacks=list(names), fpr=FPRS, seed=SEED, **audit_kwargs(n_refs),
+            model,
+            train=parts["train"],
+            test=parts["test"],
+            target=TARGET,
+            attacks=list(names),
+            fpr=FPRS,
+            seed=SEED,
+            **audit_kwargs(n_refs),
         )
     wall = time.perf_counter() - t0
     return rep.scores, wall, dict(rep.timings)
@@ -295,8 +307,9 @@ class Row:
     wall: float
 
 
-def score_row(attack: str, source: str, n: int | None, scores: np.ndarray,
-              members: np.ndarray, wall: float) -> Row:
+def score_row(
+    attack: str, source: str, n: int | None, scores: np.ndarray, members: np.ndarray, wall: float
+) -> Row:
     met = attack_metrics(np.asarray(scores, dtype=np.float64), members, FPRS)
     tpr = {t.target: (t.tpr, t.resolvable, t.coarse) for t in met.tpr}
     return Row(attack, source, n, met.auc, tpr, wall)
@@ -314,8 +327,14 @@ class Combo:
     notes: list[str] = field(default_factory=list)
 
 
-def run_combo(ds: Dataset, model_key: str, sizes: dict[str, int], refs: Sequence[int],
-              peers: list[str], log: Callable[[str], None]) -> Combo:
+def run_combo(
+    ds: Dataset,
+    model_key: str,
+    sizes: dict[str, int],
+    refs: Sequence[int],
+    peers: list[str],
+    log: Callable[[str], None],
+) -> Combo:
     combo = Combo(ds, model_key, sizes)
     parts = split(ds, sizes, SEED)
     feats = [c for c in parts["train"].columns if c != TARGET]
@@ -323,24 +342,30 @@ def run_combo(ds: Dataset, model_key: str, sizes: dict[str, int], refs: Sequence
     model.fit(parts["train"][feats], parts["train"][TARGET])
     combo.train_acc = float(model.score(parts["train"][feats], parts["train"][TARGET]))
     combo.test_acc = float(model.score(parts["test"][feats], parts["test"][TARGET]))
-    log(f"  {ds.name} × {model_key}: train acc {combo.train_acc:.3f}, "
-        f"test acc {combo.test_acc:.3f}")
+    log(
+        f"  {ds.name} × {model_key}: train acc {combo.train_acc:.3f}, test acc {combo.test_acc:.3f}"
+    )
     members = np.r_[np.ones(sizes["train"], bool), np.zeros(sizes["test"], bool)]
 
     thresholds, ours = split_attacks()
     scores, wall, _ = run_audit(model, parts, thresholds, None)
     for name in thresholds:
-        combo.rows.append(score_row(name, "threshold", None, scores[name].to_numpy(),
-                                    members, wall))
+        combo.rows.append(
+            score_row(name, "threshold", None, scores[name].to_numpy(), members, wall)
+        )
     log(f"    thresholds ({', '.join(thresholds)}): {wall:.1f} s")
 
     if ours:
         for n in refs:
             names, too_few = runnable_at(ours, n)
             if too_few:
-                combo.notes.append("; ".join(
-                    f"{a} not run at N={n} (needs ≥ {attack_class(a).min_references} "
-                    "reference models)" for a in too_few))
+                combo.notes.append(
+                    "; ".join(
+                        f"{a} not run at N={n} (needs ≥ {attack_class(a).min_references} "
+                        "reference models)"
+                        for a in too_few
+                    )
+                )
             if not names:
                 continue
             try:
@@ -351,8 +376,16 @@ def run_combo(ds: Dataset, model_key: str, sizes: dict[str, int], refs: Sequence
                 continue
             for name in names:
                 if name in scores:
-                    combo.rows.append(score_row(name, "ours", n, scores[name].to_numpy(),
-                                                scores["member"].to_numpy(bool), wall))
+                    combo.rows.append(
+                        score_row(
+                            name,
+                            "ours",
+                            n,
+                            scores[name].to_numpy(),
+                            scores["member"].to_numpy(bool),
+                            wall,
+                        )
+                    )
             log(f"    ours N={n} ({', '.join(names)}): {wall:.1f} s")
     else:
         combo.notes.append("the package has no reference attacks yet")
@@ -376,8 +409,9 @@ def run_combo(ds: Dataset, model_key: str, sizes: dict[str, int], refs: Sequence
             try:
                 same = ours_on_harness(model, parts, names, stats)
             except Exception as e:
-                combo.notes.append(f"ours on harness references at N={n} failed: "
-                                   f"{type(e).__name__}: {e}")
+                combo.notes.append(
+                    f"ours on harness references at N={n} failed: {type(e).__name__}: {e}"
+                )
                 continue
             for name, (s, secs) in same.items():
                 combo.rows.append(score_row(name, "ours-h", n, s, members, shared + secs))
@@ -413,8 +447,9 @@ def combo_table(c: Combo) -> str:
         "|---|---:|---:|---:|---:|---:|\n"
     )
     order = {"threshold": 0, "ours": 1, "ours-h": 2, "tf": 3, "pg": 4}
-    rows = sorted(c.rows, key=lambda r: (r.n or 0, _family(r.attack),
-                                         order.get(r.source, 9), r.attack))
+    rows = sorted(
+        c.rows, key=lambda r: (r.n or 0, _family(r.attack), order.get(r.source, 9), r.attack)
+    )
     lines = [
         f"| {_label(r)} | {r.n if r.n is not None else '–'} | {r.auc:.3f} | "
         f"{_fmt_tpr(r.tpr[FPRS[0]])} | {_fmt_tpr(r.tpr[FPRS[1]])} | {r.wall:.1f} |"
@@ -464,32 +499,44 @@ def summary(combos: list[Combo], refs: Sequence[int]) -> str:
     wins = ties = losses = 0
     for c in combos:
         thr = _best([r for r in c.rows if r.source == "threshold"])
-        s = (f"**{c.dataset.name} × {c.model_key}** (accuracy train {c.train_acc:.2f} / "
-             f"test {c.test_acc:.2f}): best threshold attack ({thr.attack}) TPR@0.1% "
-             f"{_tpr_txt(thr)}, AUC {thr.auc:.3f}")
+        s = (
+            f"**{c.dataset.name} × {c.model_key}** (accuracy train {c.train_acc:.2f} / "
+            f"test {c.test_acc:.2f}): best threshold attack ({thr.attack}) TPR@0.1% "
+            f"{_tpr_txt(thr)}, AUC {thr.auc:.3f}"
+        )
         lira, rmia = _get(c, "lira", nmax), _get(c, "rmia", nmax)
         if lira is not None:
-            s += (f"; our LiRA-online at N={nmax} {_tpr_txt(lira)} "
-                  f"({_ratio(lira.tpr[lo][0], thr.tpr[lo][0])}), AUC {lira.auc:.3f}")
+            s += (
+                f"; our LiRA-online at N={nmax} {_tpr_txt(lira)} "
+                f"({_ratio(lira.tpr[lo][0], thr.tpr[lo][0])}), AUC {lira.auc:.3f}"
+            )
         if rmia is not None:
-            s += (f"; our RMIA at N={nmax} {_tpr_txt(rmia)} "
-                  f"({_ratio(rmia.tpr[lo][0], thr.tpr[lo][0])}), AUC {rmia.auc:.3f}")
+            s += (
+                f"; our RMIA at N={nmax} {_tpr_txt(rmia)} "
+                f"({_ratio(rmia.tpr[lo][0], thr.tpr[lo][0])}), AUC {rmia.auc:.3f}"
+            )
         small = [r for n in (2, 4) if (r := _get(c, "rmia", n)) is not None]
         if small:
             s += "; our RMIA at " + " and ".join(
-                f"N={r.n} {_tpr_txt(r)} (AUC {r.auc:.3f})" for r in small)
+                f"N={r.n} {_tpr_txt(r)} (AUC {r.auc:.3f})" for r in small
+            )
         peers_max = [r for r in c.rows if r.source in ("tf", "pg") and r.n == nmax]
         ours_max = [r for r in c.rows if r.source == "ours" and r.n == nmax]
         if peers_max and ours_max:
             bp, bo = _best(peers_max), _best(ours_max)
-            s += (f"; at N={nmax} our best ({bo.attack}) {_tpr_txt(bo)} / AUC "
-                  f"{bo.auc:.3f} vs the best peer ({bp.attack}) {_tpr_txt(bp)} / "
-                  f"AUC {bp.auc:.3f}")
-        same = [(a, _get(c, a, nmax, "ours-h"), [r for r in peers_max if p in r.attack])
-                for a, p in (("lira", "lira-online"), ("rmia", "rmia-online"))]
+            s += (
+                f"; at N={nmax} our best ({bo.attack}) {_tpr_txt(bo)} / AUC "
+                f"{bo.auc:.3f} vs the best peer ({bp.attack}) {_tpr_txt(bp)} / "
+                f"AUC {bp.auc:.3f}"
+            )
+        same = [
+            (a, _get(c, a, nmax, "ours-h"), [r for r in peers_max if p in r.attack])
+            for a, p in (("lira", "lira-online"), ("rmia", "rmia-online"))
+        ]
         same_txt = [
             f"{a} AUC {o.auc:.3f} vs " + ", ".join(f"{r.attack} {r.auc:.3f}" for r in ps)
-            for a, o, ps in same if o is not None and ps
+            for a, o, ps in same
+            if o is not None and ps
         ]
         if same_txt:
             s += f"; fed the same {nmax} reference models: our " + "; our ".join(same_txt)
@@ -523,9 +570,11 @@ def sizes_note(combos: list[Combo]) -> str:
 
 def git_state() -> str:
     """Commit of the package measured, noting uncommitted changes under mia_notebook/."""
+
     def git(*cmd: str) -> str:
-        return subprocess.run(["git", *cmd], capture_output=True, text=True, check=True,
-                              cwd=Path(__file__).parent).stdout.strip()
+        return subprocess.run(
+            ["git", *cmd], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
+        ).stdout.strip()
 
     try:
         head = git("rev-parse", "--short", "HEAD")
@@ -535,8 +584,14 @@ def git_state() -> str:
     return head + (" + uncommitted changes in mia_notebook/" if dirty else "")
 
 
-def render(combos: list[Combo], refs: Sequence[int], args: argparse.Namespace,
-           elapsed: float, peer_missing: dict[str, str], header: dict[str, Any]) -> str:
+def render(
+    combos: list[Combo],
+    refs: Sequence[int],
+    args: argparse.Namespace,
+    elapsed: float,
+    peer_missing: dict[str, str],
+    header: dict[str, Any],
+) -> str:
     thresholds, ours = header["attacks"]
     versions = header["peers"]
     cmd = "python -m bench.attacks" + (" --quick" if args.quick else "")
@@ -575,11 +630,14 @@ def render(combos: list[Combo], refs: Sequence[int], args: argparse.Namespace,
         "few tenths of a percent are noise; one seed, one split.",
         "",
         "Peer settings (chosen a priori, not tuned on these results): "
-        + "; ".join(f"`{k}`: {v[1]}" for k, v in _peers.PEERS.items()) + ".",
+        + "; ".join(f"`{k}`: {v[1]}" for k, v in _peers.PEERS.items())
+        + ".",
     ]
     if peer_missing:
-        lines += ["", "Peers skipped: " + "; ".join(f"{k}: {v}" for k, v in
-                                                    peer_missing.items()) + "."]
+        lines += [
+            "",
+            "Peers skipped: " + "; ".join(f"{k}: {v}" for k, v in peer_missing.items()) + ".",
+        ]
     lines.append("")
     lines += [combo_table(c) + "\n" for c in combos]
     lines += ["### Summary", "", summary(combos, refs)]
@@ -588,28 +646,41 @@ def render(combos: list[Combo], refs: Sequence[int], args: argparse.Namespace,
 
 # ------------------------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.attacks", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.attacks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--quick", action="store_true", help="small grid for a smoke test")
     ap.add_argument("--no-write", action="store_true", help="print, do not write results.md")
     ap.add_argument("--refs", help="comma-separated reference counts")
     ap.add_argument("--datasets", default="fair,churn")
     ap.add_argument("--models", default="rf,lr")
     ap.add_argument("--save", metavar="FILE", help="also pickle the measurements to FILE")
-    ap.add_argument("--render", metavar="FILE",
-                    help="re-render results from a --save FILE (no measuring)")
+    ap.add_argument(
+        "--render", metavar="FILE", help="re-render results from a --save FILE (no measuring)"
+    )
     args = ap.parse_args(argv)
     if args.render:
         with open(args.render, "rb") as fh:
             saved = pickle.load(fh)
-        text = render(saved["combos"], saved["refs"], saved["args"], saved["elapsed"],
-                      saved["missing"], saved["header"])
+        text = render(
+            saved["combos"],
+            saved["refs"],
+            saved["args"],
+            saved["elapsed"],
+            saved["missing"],
+            saved["header"],
+        )
         print(text)
         if not args.no_write:
             write_section("attacks", text)
         return 0
-    refs = tuple(int(v) for v in args.refs.split(",")) if args.refs else (
-        QUICK_REFS if args.quick else REFS)
+    refs = (
+        tuple(int(v) for v in args.refs.split(","))
+        if args.refs
+        else (QUICK_REFS if args.quick else REFS)
+    )
     sizes = QUICK_SIZES if args.quick else SIZES
 
     def log(msg: str) -> None:
@@ -625,12 +696,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         for mkey in args.models.split(","):
             combos.append(run_combo(ds, mkey, sizes, refs, peers, log))
     elapsed = time.perf_counter() - t0
-    header = {"machine": machine(), "rss": max_rss_mib(), "git": git_state(),
-              "peers": _peers.peer_versions(), "attacks": split_attacks()}
+    header = {
+        "machine": machine(),
+        "rss": max_rss_mib(),
+        "git": git_state(),
+        "peers": _peers.peer_versions(),
+        "attacks": split_attacks(),
+    }
     if args.save:
         with open(args.save, "wb") as out:
-            pickle.dump({"combos": combos, "refs": refs, "args": args, "elapsed": elapsed,
-                         "missing": missing, "header": header}, out)
+            pickle.dump(
+                {
+                    "combos": combos,
+                    "refs": refs,
+                    "args": args,
+                    "elapsed": elapsed,
+                    "missing": missing,
+                    "header": header,
+                },
+                out,
+            )
     text = render(combos, refs, args, elapsed, missing, header)
     print(text)
     if not args.no_write:

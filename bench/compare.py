@@ -49,10 +49,16 @@ SEED = 0
 FPRS = (0.01, 0.001)
 N_REFERENCES = 16
 ART_BLACKBOX_TYPES = ("nn", "rf", "gb", "lr")
-TFP_TRAINED = ("LOGISTIC_REGRESSION", "MULTI_LAYERED_PERCEPTRON", "RANDOM_FOREST",
-               "K_NEAREST_NEIGHBORS")
-TFP_LABELS = {"THRESHOLD_ATTACK": "threshold (loss)",
-              "THRESHOLD_ENTROPY_ATTACK": "threshold (modified entropy)"}
+TFP_TRAINED = (
+    "LOGISTIC_REGRESSION",
+    "MULTI_LAYERED_PERCEPTRON",
+    "RANDOM_FOREST",
+    "K_NEAREST_NEIGHBORS",
+)
+TFP_LABELS = {
+    "THRESHOLD_ATTACK": "threshold (loss)",
+    "THRESHOLD_ENTROPY_ATTACK": "threshold (modified entropy)",
+}
 TFP_PYTHON = os.environ.get("TFP_PYTHON", "/tmp/tfp-venv/bin/python")
 
 
@@ -69,24 +75,41 @@ def load_datasets(quick: bool = False) -> list[Dataset]:
     from sklearn.datasets import load_digits, make_classification
 
     X, y = make_classification(
-        n_samples=3_000 if quick else 6_000, n_features=20, n_informative=10,
-        n_redundant=4, flip_y=0.05, class_sep=0.8, random_state=SEED,
+        n_samples=3_000 if quick else 6_000,
+        n_features=20,
+        n_informative=10,
+        n_redundant=4,
+        flip_y=0.05,
+        class_sep=0.8,
+        random_state=SEED,
     )
-    out = [Dataset("synthetic", X, y,
-                   f"`make_classification` {len(y):,} × 20, 2 classes, 5 % label noise")]
+    out = [
+        Dataset(
+            "synthetic", X, y, f"`make_classification` {len(y):,} × 20, 2 classes, 5 % label noise"
+        )
+    ]
     if quick:
         return out
     from statsmodels.datasets import fair
 
     df = fair.load_pandas().data
-    out.append(Dataset(
-        "fair", df.drop(columns="affairs").to_numpy(dtype=float),
-        (df["affairs"] > 0).to_numpy(dtype=np.int64),
-        f"statsmodels `fair` (real survey data) {len(df):,} × 8, target affairs > 0",
-    ))
+    out.append(
+        Dataset(
+            "fair",
+            df.drop(columns="affairs").to_numpy(dtype=float),
+            (df["affairs"] > 0).to_numpy(dtype=np.int64),
+            f"statsmodels `fair` (real survey data) {len(df):,} × 8, target affairs > 0",
+        )
+    )
     d = load_digits()
-    out.append(Dataset("digits", d.data.astype(float), d.target.astype(np.int64),
-                       f"sklearn `digits` {len(d.target):,} × 64, 10 classes"))
+    out.append(
+        Dataset(
+            "digits",
+            d.data.astype(float),
+            d.target.astype(np.int64),
+            f"sklearn `digits` {len(d.target):,} × 64, 10 classes",
+        )
+    )
     return out
 
 
@@ -118,8 +141,9 @@ class Split:
     @property
     def members_eval(self) -> np.ndarray:
         """Membership of the evaluation records, members first."""
-        return np.r_[np.ones(int(self.mem_eval.sum()), bool),
-                     np.zeros(int(self.non_eval.sum()), bool)]
+        return np.r_[
+            np.ones(int(self.mem_eval.sum()), bool), np.zeros(int(self.non_eval.sum()), bool)
+        ]
 
 
 def make_split(y: np.ndarray, seed: int = SEED) -> Split:
@@ -127,8 +151,9 @@ def make_split(y: np.ndarray, seed: int = SEED) -> Split:
 
     idx = np.arange(len(y))
     target_idx, aux = train_test_split(idx, test_size=0.2, stratify=y, random_state=seed)
-    mem, non = train_test_split(target_idx, test_size=0.5, stratify=y[target_idx],
-                                random_state=seed + 1)
+    mem, non = train_test_split(
+        target_idx, test_size=0.5, stratify=y[target_idx], random_state=seed + 1
+    )
     rng = np.random.default_rng(seed + 2)
 
     def half(n: int) -> np.ndarray:
@@ -177,8 +202,9 @@ def _timed(fn: Callable[[], np.ndarray]) -> tuple[np.ndarray, float]:
     return np.asarray(out, dtype=np.float64).ravel(), time.perf_counter() - t0
 
 
-def _safe(rows: list[Row], tool: str, attack: str, fn: Callable[[], np.ndarray],
-          note: str = "") -> None:
+def _safe(
+    rows: list[Row], tool: str, attack: str, fn: Callable[[], np.ndarray], note: str = ""
+) -> None:
     try:
         scores, secs = _timed(fn)
         rows.append(Row(tool, attack, scores, secs, note))
@@ -212,10 +238,10 @@ def run_ours(model: Any, ds: Dataset, sp: Split) -> list[Row]:
     rows: list[Row] = []
     names = mia_notebook.available_attacks()
     for name in [n for n in names if not attack_class(n).needs_references]:
+
         def one(name: str = name) -> np.ndarray:
             mia_notebook.CACHE.clear()
-            rep = mia_notebook.audit(model, train=train, test=test, target="label",
-                                     attacks=[name])
+            rep = mia_notebook.audit(model, train=train, test=test, target="label", attacks=[name])
             return rep.scores[name].to_numpy()[eval_rows]
 
         _safe(rows, "mia_notebook", name, one, "threshold; one audit() call each")
@@ -230,15 +256,29 @@ def run_ours(model: Any, ds: Dataset, sp: Split) -> list[Row]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             rep = mia_notebook.audit(
-                model, train=train, test=test, target="label", attacks=ref_names,
-                references=N_REFERENCES, population=population, progress=False, seed=SEED,
+                model,
+                train=train,
+                test=test,
+                target="label",
+                attacks=ref_names,
+                references=N_REFERENCES,
+                population=population,
+                progress=False,
+                seed=SEED,
             )
         secs = time.perf_counter() - t0
         got = [n for n in ref_names if n in rep.scores.columns]
         for name in got:
-            rows.append(Row("mia_notebook", name, rep.scores[name].to_numpy()[eval_rows], secs,
-                            f"{N_REFERENCES} references on train ∪ test ∪ aux; one audit() "
-                            f"call for all {len(got)} reference attacks"))
+            rows.append(
+                Row(
+                    "mia_notebook",
+                    name,
+                    rep.scores[name].to_numpy()[eval_rows],
+                    secs,
+                    f"{N_REFERENCES} references on train ∪ test ∪ aux; one audit() "
+                    f"call for all {len(got)} reference attacks",
+                )
+            )
         for name, why in rep.skipped.items():
             rows.append(Row("mia_notebook", name, None, math.nan, error=f"skipped: {why}"))
     except Exception as e:
@@ -270,16 +310,25 @@ def run_art(model: Any, make_model: Callable[[], Any], ds: Dataset, sp: Split) -
     rows: list[Row] = []
 
     for kind in ART_BLACKBOX_TYPES:
+
         def blackbox(kind: str = kind) -> np.ndarray:
             _seed_everything()
-            att = MembershipInferenceBlackBox(est, attack_model_type=kind,
-                                              input_type="prediction")
-            att.fit(x=xm[~sp.mem_eval], y=ym[~sp.mem_eval],
-                    test_x=xn[~sp.non_eval], test_y=yn[~sp.non_eval])
+            att = MembershipInferenceBlackBox(est, attack_model_type=kind, input_type="prediction")
+            att.fit(
+                x=xm[~sp.mem_eval],
+                y=ym[~sp.mem_eval],
+                test_x=xn[~sp.non_eval],
+                test_y=yn[~sp.non_eval],
+            )
             return att.infer(x_eval, y_eval, probabilities=True)[:, 0]
 
-        _safe(rows, "ART", f"BlackBox {kind}", blackbox,
-              "attack model trained on the attack-training halves")
+        _safe(
+            rows,
+            "ART",
+            f"BlackBox {kind}",
+            blackbox,
+            "attack model trained on the attack-training halves",
+        )
 
     def rule_based() -> np.ndarray:
         att = MembershipInferenceBlackBoxRuleBased(est)
@@ -303,8 +352,13 @@ def run_art(model: Any, make_model: Callable[[], Any], ds: Dataset, sp: Split) -
         att.fit(mx, my, nx, ny, mp, npred)
         return att.infer(x_eval, y_eval, probabilities=True)[:, 0]
 
-    _safe(rows, "ART", "ShadowModels ×3 + BlackBox rf", shadow,
-          "3 shadow models on the auxiliary records")
+    _safe(
+        rows,
+        "ART",
+        "ShadowModels ×3 + BlackBox rf",
+        shadow,
+        "3 shadow models on the auxiliary records",
+    )
     return rows
 
 
@@ -322,7 +376,7 @@ def _seed_everything() -> None:
 
 
 # ------------------------------------------------------------------ TF Privacy
-_TFP_WORKER = r'''
+_TFP_WORKER = r"""
 import json, sys, time
 import numpy as np
 sys.skip_tf_privacy_import = True  # the package's hook: skip the TensorFlow-only modules
@@ -363,13 +417,15 @@ import numpy, sklearn, pandas
 print(json.dumps({"seconds": secs, "errors": errors, "versions": {
     "tensorflow-privacy": tensorflow_privacy.__version__, "numpy": numpy.__version__,
     "scikit-learn": sklearn.__version__, "pandas": pandas.__version__}}))
-'''
+"""
 
 
 def tfp_status() -> tuple[bool, str]:
     if not os.path.exists(TFP_PYTHON):
-        return False, (f"no interpreter at {TFP_PYTHON} (set TFP_PYTHON; see bench/README.md "
-                       "for the separate virtualenv it needs)")
+        return False, (
+            f"no interpreter at {TFP_PYTHON} (set TFP_PYTHON; see bench/README.md "
+            "for the separate virtualenv it needs)"
+        )
     return True, ""
 
 
@@ -388,8 +444,12 @@ def run_tfp(model: Any, ds: Dataset, sp: Split) -> tuple[list[Row], dict[str, st
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = os.path.join(tmp, "in.npz"), os.path.join(tmp, "out.npz")
         np.savez(src, probs=probs, labels=labels, member=member, is_eval=is_eval)
-        proc = subprocess.run([TFP_PYTHON, "-c", _TFP_WORKER, src, dst, ",".join(TFP_TRAINED)],
-                              capture_output=True, text=True, timeout=3600)
+        proc = subprocess.run(
+            [TFP_PYTHON, "-c", _TFP_WORKER, src, dst, ",".join(TFP_TRAINED)],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
         if proc.returncode != 0:
             tail = " | ".join(proc.stderr.strip().splitlines()[-2:])
             print(f"    TF Privacy FAILED: {tail}", flush=True)
@@ -398,11 +458,15 @@ def run_tfp(model: Any, ds: Dataset, sp: Split) -> tuple[list[Row], dict[str, st
         scores = np.load(dst)
         for name, secs in info["seconds"].items():
             label = TFP_LABELS.get(name, name.replace("_", " ").lower())
-            note = ("trained on the attack-training halves (TFP's grid search)"
-                    if name in TFP_TRAINED else "on all evaluation records")
+            note = (
+                "trained on the attack-training halves (TFP's grid search)"
+                if name in TFP_TRAINED
+                else "on all evaluation records"
+            )
             if name in info["errors"]:
-                rows.append(Row("TF Privacy", label, None, math.nan, note,
-                                error=info["errors"][name]))
+                rows.append(
+                    Row("TF Privacy", label, None, math.nan, note, error=info["errors"][name])
+                )
             else:
                 # the target's predict_proba, shared by every TFP attack, is counted in each
                 rows.append(Row("TF Privacy", label, scores[name], secs + query_s, note))
@@ -418,8 +482,10 @@ def _cell(r: Row, t: float) -> str:
 
 
 def _table(rows: list[Row]) -> str:
-    lines = ["| tool | attack | AUC | TPR@1%FPR | TPR@0.1%FPR | wall s | notes |",
-             "|---|---|---:|---:|---:|---:|---|"]
+    lines = [
+        "| tool | attack | AUC | TPR@1%FPR | TPR@0.1%FPR | wall s | notes |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
     for r in rows:
         if r.error:
             lines.append(f"| {r.tool} | {r.attack} | – | – | – | – | {r.error} |")
@@ -431,8 +497,9 @@ def _table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def _best(rows: list[Row], tool: str, family: Callable[[Row], bool] | None = None
-          ) -> tuple[str, str, str]:
+def _best(
+    rows: list[Row], tool: str, family: Callable[[Row], bool] | None = None
+) -> tuple[str, str, str]:
     ok = [r for r in rows if r.tool == tool and not r.error and (family is None or family(r))]
     if not ok:
         return "–", "–", "–"
@@ -453,8 +520,10 @@ def _is_ref(r: Row) -> bool:
 
 
 def headline(configs: list[tuple[str, str, list[Row]]]) -> str:
-    lines = ["| dataset · model | tool | best AUC | best TPR@1%FPR | best TPR@0.1%FPR |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "| dataset · model | tool | best AUC | best TPR@1%FPR | best TPR@0.1%FPR |",
+        "|---|---|---|---|---|",
+    ]
     for ds_name, model_name, rows in configs:
         groups: list[tuple[str, str, Callable[[Row], bool] | None]] = [
             ("mia_notebook threshold", "mia_notebook", lambda r: not _is_ref(r)),
@@ -478,16 +547,22 @@ def _versions(tfp_versions: dict[str, str]) -> str:
 
     import mia_notebook
 
-    parts = [f"mia_notebook {mia_notebook.__version__}",
-             f"adversarial-robustness-toolbox {art.__version__}"]
+    parts = [
+        f"mia_notebook {mia_notebook.__version__}",
+        f"adversarial-robustness-toolbox {art.__version__}",
+    ]
     try:
         import torch
 
         parts.append(f"torch {torch.__version__} (ART's 'nn' attack model)")
     except ImportError:
         parts.append("torch not installed (ART 'nn' unavailable)")
-    parts += [f"scikit-learn {sklearn.__version__}", f"numpy {np.__version__}",
-              f"pandas {pandas.__version__}", f"scipy {scipy.__version__}"]
+    parts += [
+        f"scikit-learn {sklearn.__version__}",
+        f"numpy {np.__version__}",
+        f"pandas {pandas.__version__}",
+        f"scipy {scipy.__version__}",
+    ]
     if tfp_versions:
         parts.append(
             f"tensorflow-privacy {tfp_versions['tensorflow-privacy']} in a separate venv "
@@ -501,21 +576,33 @@ def package_state() -> str:
     """Commit of the package measured, and whether mia_notebook/ had uncommitted changes."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "mia_notebook"],
-                               cwd=root, capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "mia_notebook"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (no git)"
     if not dirty:
         return f"commit {head}"
-    return (f"commit {head} plus {len(dirty.splitlines())} uncommitted file(s) in "
-            "mia_notebook/ (work in progress of other engineers)")
+    return (
+        f"commit {head} plus {len(dirty.splitlines())} uncommitted file(s) in "
+        "mia_notebook/ (work in progress of other engineers)"
+    )
 
 
 # ------------------------------------------------------------------ main
-def run_config(ds: Dataset, model_name: str, make_model: Callable[[], Any]
-               ) -> tuple[list[Row], dict[str, str], dict[str, Any]]:
+def run_config(
+    ds: Dataset, model_name: str, make_model: Callable[[], Any]
+) -> tuple[list[Row], dict[str, str], dict[str, Any]]:
     sp = make_split(ds.y)
     model = make_model()
     t0 = time.perf_counter()
@@ -568,9 +655,12 @@ def main(argv: list[str] | None = None) -> None:
                 if r.error:
                     print(f"  {r.tool:13s} {r.attack:32s} ERROR {r.error}", flush=True)
                 else:
-                    print(f"  {r.tool:13s} {r.attack:32s} AUC {r.metrics['auc']:.3f} "
-                          f"TPR@1% {_cell(r, 0.01):>7s} TPR@0.1% {_cell(r, 0.001):>7s} "
-                          f"{r.seconds:7.2f}s", flush=True)
+                    print(
+                        f"  {r.tool:13s} {r.attack:32s} AUC {r.metrics['auc']:.3f} "
+                        f"TPR@1% {_cell(r, 0.01):>7s} TPR@0.1% {_cell(r, 0.001):>7s} "
+                        f"{r.seconds:7.2f}s",
+                        flush=True,
+                    )
             details += [
                 f"#### {ds.name} · {model_name}",
                 "",

@@ -100,8 +100,9 @@ def _has_reference_attacks() -> tuple[bool, str]:
     return True, ""
 
 
-def run_worker(kind: str, n_rows: int, references: int, repeats: int,
-               model_kind: str = "lr") -> dict[str, Any]:
+def run_worker(
+    kind: str, n_rows: int, references: int, repeats: int, model_kind: str = "lr"
+) -> dict[str, Any]:
     """Time one audit in this (fresh) process; returns numbers as a dict."""
     import mia_notebook
     from bench._results import max_rss_mib
@@ -156,14 +157,22 @@ def run_worker(kind: str, n_rows: int, references: int, repeats: int,
 
 
 # ------------------------------------------------------------------ driver side
-def _spawn(kind: str, n_rows: int, references: int = 0, model_kind: str = "lr"
-           ) -> dict[str, Any]:
+def _spawn(kind: str, n_rows: int, references: int = 0, model_kind: str = "lr") -> dict[str, Any]:
     if kind == "threshold":
         repeats = 3 if n_rows <= REPEATS_UP_TO else 1
     else:  # the reference sweep's small runs are the noisiest on a shared machine
         repeats = 2 if n_rows <= REF_SWEEP_ROWS else 1
-    cmd = [sys.executable, "-m", "bench.scale", "--worker", kind, str(n_rows),
-           str(references), str(repeats), model_kind]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.scale",
+        "--worker",
+        kind,
+        str(n_rows),
+        str(references),
+        str(repeats),
+        model_kind,
+    ]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ)
     if model_kind == "hgb":
@@ -171,20 +180,29 @@ def _spawn(kind: str, n_rows: int, references: int = 0, model_kind: str = "lr"
         # 2-core machine a 5k-row fit took 45 s with 2 threads and 2 s with 1.
         env["OMP_NUM_THREADS"] = "1"
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env,
-                          timeout=WORKER_TIMEOUT_S)
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, cwd=root, env=env, timeout=WORKER_TIMEOUT_S
+    )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-3:]
-        print(f"  FAILED {kind} rows={n_rows} refs={references}: {' | '.join(tail)}",
-              flush=True)
-        return {"kind": kind, "model": model_kind, "rows": n_rows, "references": references,
-                "error": " | ".join(tail), "process_s": wall}
+        print(f"  FAILED {kind} rows={n_rows} refs={references}: {' | '.join(tail)}", flush=True)
+        return {
+            "kind": kind,
+            "model": model_kind,
+            "rows": n_rows,
+            "references": references,
+            "error": " | ".join(tail),
+            "process_s": wall,
+        }
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["process_s"] = wall
-    print(f"  {kind:10s} {model_kind:3s} rows={n_rows:>9,} refs={references:>3} "
-          f"audit={out['audit_s']:8.2f}s summary={out['summary_s']:6.2f}s "
-          f"peak RSS={out['rss_peak_mib']:8.0f} MiB", flush=True)
+    print(
+        f"  {kind:10s} {model_kind:3s} rows={n_rows:>9,} refs={references:>3} "
+        f"audit={out['audit_s']:8.2f}s summary={out['summary_s']:6.2f}s "
+        f"peak RSS={out['rss_peak_mib']:8.0f} MiB",
+        flush=True,
+    )
     return out
 
 
@@ -228,12 +246,13 @@ def _reference_table(rows: list[dict[str, Any]]) -> str:
     ]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {MODEL_TITLES[r['model']]} | {r['rows']:,} | {r['references']} | "
-                         f"failed: {r['error']} | | | | | |")
+            lines.append(
+                f"| {MODEL_TITLES[r['model']]} | {r['rows']:,} | {r['references']} | "
+                f"failed: {r['error']} | | | | | |"
+            )
             continue
         k = r["references"]
-        auc = " / ".join(f"{r['auc'][a]:.3f}" if a in r["auc"] else "–"
-                         for a in ("lira", "rmia"))
+        auc = " / ".join(f"{r['auc'][a]:.3f}" if a in r["auc"] else "–" for a in ("lira", "rmia"))
         lines.append(
             f"| {MODEL_TITLES[r['model']]} | {r['rows']:,} | {k} | {_fmt_s(r['audit_s'])} | "
             f"{_fmt_s(r['audit_s'] / k)} | "
@@ -254,9 +273,7 @@ def _linearity(rows: list[dict[str, Any]], xkey: str, unit: str, scale: float) -
     pred = a + b * x
     r2 = 1.0 - float(np.sum((y - pred) ** 2) / np.sum((y - y.mean()) ** 2))
     marg = [(y[i + 1] - y[i]) / (x[i + 1] - x[i]) * scale for i in range(len(x) - 1)]
-    steps = ", ".join(
-        f"{int(x[i]):,}→{int(x[i + 1]):,}: {m:.3g}" for i, m in enumerate(marg)
-    )
+    steps = ", ".join(f"{int(x[i]):,}→{int(x[i + 1]):,}: {m:.3g}" for i, m in enumerate(marg))
     return (
         f"linear fit time ≈ {a:.2f} s + {b * scale:.3g} {unit} (R² = {r2:.4f}); "
         f"marginal cost per step ({unit}): {steps}"
@@ -268,10 +285,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes only")
     parser.add_argument("--no-write", action="store_true", help="do not write results.md")
     parser.add_argument("--skip-references", action="store_true")
-    parser.add_argument("--ref-models", default="lr,hgb",
-                        help="models for the reference part (lr, hgb; default both)")
-    parser.add_argument("--worker", nargs=5, metavar=("KIND", "ROWS", "REFS", "REPEATS", "MODEL"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--ref-models",
+        default="lr,hgb",
+        help="models for the reference part (lr, hgb; default both)",
+    )
+    parser.add_argument(
+        "--worker",
+        nargs=5,
+        metavar=("KIND", "ROWS", "REFS", "REPEATS", "MODEL"),
+        help=argparse.SUPPRESS,
+    )
     args = parser.parse_args(argv)
     if args.worker:
         kind, n, k, rep, model_kind = args.worker
@@ -326,12 +350,14 @@ def main(argv: list[str] | None = None) -> None:
         "larger: one run.",
         "",
         "### Threshold attacks (`attacks=` every attack that needs no reference model: "
-        + ", ".join(thr[0].get("attacks", [])) + ")",
+        + ", ".join(thr[0].get("attacks", []))
+        + ")",
         "",
         _threshold_table(thr),
         "",
         "Linearity (audit + summary time against rows): "
-        + _linearity(thr, "rows", "µs per row", 1e6) + ".",
+        + _linearity(thr, "rows", "µs per row", 1e6)
+        + ".",
         "",
         "### Reference attacks (LiRA / RMIA)",
         "",
@@ -361,12 +387,15 @@ def main(argv: list[str] | None = None) -> None:
             md.append(
                 f"Linearity in references, {MODEL_TITLES[m]} (audit time against references "
                 f"at {REF_SWEEP_ROWS:,} rows): "
-                + _linearity(rows, "references", "s per reference", 1.0) + "."
+                + _linearity(rows, "references", "s per reference", 1.0)
+                + "."
             )
             md.append("")
     else:
-        md.append(f"Not run: {why}. The code path is in `bench/scale.py` and runs once the "
-                  "package registers `lira` and `audit()` takes `references`.")
+        md.append(
+            f"Not run: {why}. The code path is in `bench/scale.py` and runs once the "
+            "package registers `lira` and `audit()` takes `references`."
+        )
     text = "\n".join(md)
     print(text)
     if not args.no_write:

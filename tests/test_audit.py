@@ -35,8 +35,7 @@ def test_membership_independent_model_audits_as_chance(synth_three_way):
     clf = RandomForestClassifier(n_estimators=50, random_state=0).fit(
         features(fit_part), fit_part["label"]
     )
-    rep = audit(clf, train=fake_members, test=nonmembers, target="label",
-                   attacks=THRESHOLD_ATTACKS)
+    rep = audit(clf, train=fake_members, test=nonmembers, target="label", attacks=THRESHOLD_ATTACKS)
     summ = rep.summary
     assert list(summ.index) == THRESHOLD_ATTACKS
     assert (summ["AUC"] - 0.5).abs().max() < 0.03
@@ -84,8 +83,7 @@ def test_audit_never_changes_model_or_frames(cancer_splits):
     tr, te = cancer_splits
     clf = RandomForestClassifier(n_estimators=20, random_state=0).fit(features(tr), tr["label"])
     before = [fingerprint(o) for o in (clf, tr, te)]
-    rep = audit(clf, train=tr, test=te, target="label", slice="mean radius",
-                   redact=["mean area"])
+    rep = audit(clf, train=tr, test=te, target="label", slice="mean radius", redact=["mean area"])
     rep.flagged(5)
     rep.slices("mean radius")
     rep.to_html()
@@ -213,9 +211,12 @@ def test_regressor_uses_squared_error_loss():
     )
     assert rep.summary.loc["loss", "AUC"] > 0.9  # unpruned tree: zero error on members
     ridge = Ridge().fit(tr.drop(columns="progression"), tr["progression"])
-    assert audit(ridge, train=tr, test=te, target="progression", attacks="loss").summary.loc[
-        "loss", "AUC"
-    ] < 0.6
+    assert (
+        audit(ridge, train=tr, test=te, target="progression", attacks="loss").summary.loc[
+            "loss", "AUC"
+        ]
+        < 0.6
+    )
 
 
 def test_model_fitted_on_numpy_gets_numpy(cancer_splits):
@@ -339,8 +340,9 @@ def scaled(cancer_splits):
     return make_pipeline(StandardScaler(), LogisticRegression()).fit(features(tr), tr["label"])
 
 
-def test_a_registered_attack_runs_by_name_and_never_sees_membership(cancer_splits, scaled,
-                                                                     own_registry):
+def test_a_registered_attack_runs_by_name_and_never_sees_membership(
+    cancer_splits, scaled, own_registry
+):
     from dataclasses import fields
 
     from mia_notebook.engine.attacks import Attack, AttackContext, register_attack
@@ -371,11 +373,23 @@ def test_a_registered_attack_runs_by_name_and_never_sees_membership(cancer_split
         roc_auc_score(rep.members, np.abs(p_y - 0.5))
     )
     assert "member" not in str(seen[0]) and "outputs" in seen[0]  # no ground truth
-    assert "margin" not in audit(scaled, train=tr, test=te, target="label",
-                                 attacks="auto").summary.index  # auto = False
-    assert "margin" in mn.audit(scaled, train=tr, test=te, target="label",
-                                attacks="all", references=2, n_jobs=1,
-                                progress=False).summary.index
+    assert (
+        "margin"
+        not in audit(scaled, train=tr, test=te, target="label", attacks="auto").summary.index
+    )  # auto = False
+    assert (
+        "margin"
+        in mn.audit(
+            scaled,
+            train=tr,
+            test=te,
+            target="label",
+            attacks="all",
+            references=2,
+            n_jobs=1,
+            progress=False,
+        ).summary.index
+    )
 
 
 def test_attack_instances_run_with_their_settings_and_report_what_they_learned(
@@ -383,17 +397,38 @@ def test_attack_instances_run_with_their_settings_and_report_what_they_learned(
 ):
     tr, te = cancer_splits
     fixed = mn.create_attack("rmia-offline", a=0.5)
-    rep = mn.audit(scaled, train=tr, test=te, target="label", attacks=[fixed, "loss"],
-                   references=4, n_jobs=1, progress=False)
+    rep = mn.audit(
+        scaled,
+        train=tr,
+        test=te,
+        target="label",
+        attacks=[fixed, "loss"],
+        references=4,
+        n_jobs=1,
+        progress=False,
+    )
     assert list(rep.summary.index) == ["loss", "rmia-offline"]
     assert rep.run["rmia_a"] == {"rmia-offline": 0.5}  # returned by the attack, not set
-    auto = mn.audit(scaled, train=tr, test=te, target="label", attacks="rmia-offline,rmia",
-                    references=4, n_jobs=1, progress=False)
+    auto = mn.audit(
+        scaled,
+        train=tr,
+        test=te,
+        target="label",
+        attacks="rmia-offline,rmia",
+        references=4,
+        n_jobs=1,
+        progress=False,
+    )
     assert set(auto.run["rmia_a"]) == {"rmia-offline"}  # online RMIA has no 'a'
     assert 0.0 <= auto.run["rmia_a"]["rmia-offline"] <= 1.0
     with pytest.raises(MiaValueError, match="holds several 'lira' attacks"):
-        mn.audit(scaled, train=tr, test=te, target="label", attacks=[
-            mn.create_attack("lira", variance="global"), mn.create_attack("lira")])
+        mn.audit(
+            scaled,
+            train=tr,
+            test=te,
+            target="label",
+            attacks=[mn.create_attack("lira", variance="global"), mn.create_attack("lira")],
+        )
     with pytest.raises(MiaValueError, match="The 'rmia_a' parameter must be in"):
         mn.create_attack("rmia-offline", a=3)
     with pytest.raises(MiaValueError, match="The 'lira_variance' parameter must be one of"):

@@ -62,17 +62,32 @@ def venv_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     py = env_dir / "bin" / "python"
     _see_running_site_packages(py)
     subprocess.run(
-        [str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed",
-         str(wheel)],
-        check=True, cwd=tmp,
+        [
+            str(py),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            "--ignore-installed",
+            str(wheel),
+        ],
+        check=True,
+        cwd=tmp,
     )
     assert (env_dir / "etc" / "ipython" / "startup" / STARTUP).is_file()
     spec = tmp / "kernels" / "mia-venv"
     spec.mkdir(parents=True)
-    spec.joinpath("kernel.json").write_text(json.dumps({
-        "argv": [str(py), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "mia venv", "language": "python",
-    }))
+    spec.joinpath("kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(py), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "mia venv",
+                "language": "python",
+            }
+        )
+    )
     return env_dir
 
 
@@ -88,7 +103,9 @@ def _see_running_site_packages(py: Path) -> None:
     """Make the venv at ``py`` import the running environment's packages after its own."""
     out = subprocess.run(
         [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     purelib = Path(out.stdout.strip())
     assert purelib.is_dir(), purelib
@@ -156,8 +173,13 @@ def test_line_magic_autoloads_lazily(kernel: Kernel, venv_dir: Path) -> None:
     lazy = kernel.value("get_ipython().magics_manager.lazy_magics.get('mia' + '_audit')")
     assert lazy == "mia_notebook"
     assert kernel.value("'mia_notebook' in sys.modules") is False, "startup file imported it"
-    assert kernel.value("sorted(k for k in sys.modules if k.split('.')[0] in "
-                        "('sklearn', 'pandas', 'matplotlib'))") == []
+    assert (
+        kernel.value(
+            "sorted(k for k in sys.modules if k.split('.')[0] in "
+            "('sklearn', 'pandas', 'matplotlib'))"
+        )
+        == []
+    )
     outputs, reply = kernel.run(SETUP + "%mia_audit clf --train tr --test te --target label")
     assert reply["status"] == "ok", reply
     assert "mia-report" in _html(outputs)
@@ -186,7 +208,7 @@ def test_config_before_first_use_is_kept(kernel: Kernel) -> None:
     assert reply["status"] == "ok", reply
     html = _html(outputs)
     assert "Redacted columns" in html and "name" in html
-    assert "<td class=\"mia-text\">x</td>" not in html
+    assert '<td class="mia-text">x</td>' not in html
 
 
 def test_opt_out(venv_dir: Path, tmp_path: Path) -> None:

@@ -59,8 +59,7 @@ def test_numpy_fitted_model_and_extra_columns_name_the_fix(frames):
     model = LogisticRegression().fit(tr[["a", "b"]].to_numpy(), tr["y"])
     with pytest.raises(MiaValueError, match=r"fitted on 2 features but 3 columns.*--features"):
         audit(model, train=tr.assign(c=1.0), test=te.assign(c=1.0), target="y")
-    rep = audit(model, train=tr.assign(c=1.0), test=te.assign(c=1.0), target="y",
-                   features="a,b")
+    rep = audit(model, train=tr.assign(c=1.0), test=te.assign(c=1.0), target="y", features="a,b")
     assert rep.run["features"] == ["a", "b"]
 
 
@@ -104,8 +103,7 @@ def test_datetime_target_is_refused(frames, clf):
 def test_labels_foreign_to_the_model_are_refused(frames, clf):
     tr, te = frames
     with pytest.raises(MiaValueError, match="not among the model's classes"):
-        audit(clf, train=tr.assign(y=tr["y"].map({True: "t", False: "f"})), test=te,
-                 target="y")
+        audit(clf, train=tr.assign(y=tr["y"].map({True: "t", False: "f"})), test=te, target="y")
 
 
 def test_multiindex_and_duplicated_index_labels(frames, clf):
@@ -199,8 +197,10 @@ def test_failed_audits_leave_objects_unchanged(frames, clf):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=0, max_size=5))
 def test_validate_fpr_accepts_exactly_open_unit_interval(values):
-    ok = bool(values) and all(0 < v < 1 for v in values if not math.isnan(v)) and not any(
-        math.isnan(v) for v in values
+    ok = (
+        bool(values)
+        and all(0 < v < 1 for v in values if not math.isnan(v))
+        and not any(math.isnan(v) for v in values)
     )
     if ok:
         out = validate_fpr(values)
@@ -225,9 +225,7 @@ def test_validate_int_types_and_ranges(value):
 @given(st.lists(st.text(alphabet="ab, ", max_size=6), max_size=4))
 def test_parse_names_round_trip(names):
     joined = ",".join(names)
-    assert parse_names(joined, "x") == tuple(
-        p.strip() for p in joined.split(",") if p.strip()
-    )
+    assert parse_names(joined, "x") == tuple(p.strip() for p in joined.split(",") if p.strip())
 
 
 @settings(max_examples=40, deadline=None)

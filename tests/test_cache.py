@@ -28,7 +28,6 @@ def test_value_larger_than_budget_is_not_cached_and_clear_empties():
     assert len(cache) == 0 and cache.nbytes == 0 and cache.get("small") is None
 
 
-
 def test_unpicklable_models_never_share_a_cache_entry_through_a_reused_id():
     """id() is reused after garbage collection: a new unpicklable model at a dead one's
     address must not get its fingerprint (and so its cached statistics)."""

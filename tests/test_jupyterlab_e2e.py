@@ -75,8 +75,13 @@ def _free_port() -> int:
 
 def _notebook() -> dict[str, Any]:
     def cell(source: str) -> dict[str, Any]:
-        return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-                "source": source}
+        return {
+            "cell_type": "code",
+            "execution_count": None,
+            "metadata": {},
+            "outputs": [],
+            "source": source,
+        }
 
     return {
         "cells": [cell(SETUP), cell(PANEL)],
@@ -107,7 +112,8 @@ def _stop(proc: subprocess.Popen[bytes], base: str, token: str) -> None:
     if proc.poll() is None:
         try:
             req = urllib.request.Request(
-                f"{base}/api/shutdown", method="POST",
+                f"{base}/api/shutdown",
+                method="POST",
                 headers={"Authorization": f"token {token}"},
             )
             urllib.request.urlopen(req, timeout=10).close()
@@ -137,23 +143,41 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[dic
     log = root / "jupyter-lab.log"
     env = {**os.environ, "MPLBACKEND": "Agg", "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
     cmd = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser",
-        "--ServerApp.allow_root=True", "--ServerApp.ip=127.0.0.1", f"--port={port}",
-        f"--ServerApp.token={token}", f"--notebook-dir={nbdir}",
-        "--ServerApp.port_retries=0", "--LabApp.expose_app_in_browser=True",
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ServerApp.allow_root=True",
+        "--ServerApp.ip=127.0.0.1",
+        f"--port={port}",
+        f"--ServerApp.token={token}",
+        f"--notebook-dir={nbdir}",
+        "--ServerApp.port_retries=0",
+        "--LabApp.expose_app_in_browser=True",
         f"--LabApp.user_settings_dir={root / 'settings'}",
         f"--LabApp.workspaces_dir={root / 'workspaces'}",
     ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root,
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=root,
             start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_http(f"{base}/api/status?token={token}", proc, log, timeout=180)
-        yield {"base": base, "token": token, "nbdir": nbdir, "chromium": chromium,
-               "root": root, "log": log}
+        yield {
+            "base": base,
+            "token": token,
+            "nbdir": nbdir,
+            "chromium": chromium,
+            "root": root,
+            "log": log,
+        }
     finally:
         _stop(proc, base, token)
 
@@ -173,9 +197,7 @@ def _tpr_cells(page: Any) -> list[str]:
 def _saved_html(path: Path) -> str:
     nb = json.loads(path.read_text())
     outs = [o for c in nb["cells"] for o in c.get("outputs", [])]
-    return "".join(
-        "".join(o.get("data", {}).get("text/html", "")) for o in outs if "data" in o
-    )
+    return "".join("".join(o.get("data", {}).get("text/html", "")) for o in outs if "data" in o)
 
 
 def test_panel_in_jupyterlab(lab: dict[str, Any]) -> None:

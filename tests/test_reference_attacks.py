@@ -42,7 +42,7 @@ def _slow_lira(signal, in_mask, target, online, variance):
     ins = [signal[i, in_mask[i]].astype(np.float64) for i in range(n)]
     outs = [signal[i, ~in_mask[i]].astype(np.float64) for i in range(n)]
     ss, dof = 0.0, 0
-    for groups in ([ins, outs] if online else [outs]):
+    for groups in [ins, outs] if online else [outs]:
         for g in groups:
             if len(g) >= 2:
                 ss += np.sum((g - g.mean()) ** 2)
@@ -73,8 +73,9 @@ def _slow_lira(signal, in_mask, target, online, variance):
 def test_lira_matches_slow_loop(rng, online, variance):
     signal, in_mask, target = _random_case(rng)
     fast = lira_scores(signal, in_mask, target, online=online, variance=variance)
-    np.testing.assert_allclose(fast, _slow_lira(signal, in_mask, target, online, variance),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        fast, _slow_lira(signal, in_mask, target, online, variance), rtol=1e-5, atol=1e-6
+    )
 
 
 def _slow_rmia(signal, in_mask, target, online, a, gamma, z=None):
@@ -166,8 +167,16 @@ def test_membership_independent_model_audits_as_chance(synth_three_way):
     clf = RandomForestClassifier(n_estimators=30, random_state=0).fit(
         features(fit_part), fit_part["label"]
     )
-    rep = mn.audit(clf, train=fake_members, test=nonmembers, target="label",
-                   attacks=REFERENCE_ATTACKS, references=4, n_jobs=1, progress=False)
+    rep = mn.audit(
+        clf,
+        train=fake_members,
+        test=nonmembers,
+        target="label",
+        attacks=REFERENCE_ATTACKS,
+        references=4,
+        n_jobs=1,
+        progress=False,
+    )
     summ = rep.summary
     assert list(summ.index) == REFERENCE_ATTACKS
     assert (summ["AUC"] - 0.5).abs().max() < 0.03, summ["AUC"]
@@ -178,11 +187,17 @@ def test_membership_independent_model_audits_as_chance(synth_three_way):
 def forest_report(synth_three_way):
     train, test, _ = synth_three_way
     tr, te = train.iloc[:1500], test.iloc[:1500]
-    forest = RandomForestClassifier(n_estimators=40, random_state=0).fit(
-        features(tr), tr["label"]
+    forest = RandomForestClassifier(n_estimators=40, random_state=0).fit(features(tr), tr["label"])
+    return mn.audit(
+        forest,
+        train=tr,
+        test=te,
+        target="label",
+        attacks="all",
+        references=8,
+        n_jobs=1,
+        progress=False,
     )
-    return mn.audit(forest, train=tr, test=te, target="label", attacks="all",
-                    references=8, n_jobs=1, progress=False)
 
 
 def test_lira_and_rmia_beat_loss_at_low_fpr_on_an_overfit_forest(forest_report):
@@ -215,8 +230,16 @@ def test_pipeline_and_rmia_online_with_one_to_four_references(cancer_splits):
         features(tr), tr["label"]
     )
     for n_refs in (1, 2, 4):
-        rep = mn.audit(clf, train=tr, test=te, target="label", attacks="rmia,rmia-offline",
-                       references=n_refs, n_jobs=1, progress=False)
+        rep = mn.audit(
+            clf,
+            train=tr,
+            test=te,
+            target="label",
+            attacks="rmia,rmia-offline",
+            references=n_refs,
+            n_jobs=1,
+            progress=False,
+        )
         assert rep.summary["AUC"].notna().all()
         assert rep.evidence["references"].signal.shape[1] == n_refs
 
@@ -228,8 +251,9 @@ def test_regressor_runs_lira_and_shadow_not_rmia():
     tree = DecisionTreeRegressor(random_state=0, min_samples_leaf=2).fit(
         tr.drop(columns="progression"), tr["progression"]
     )
-    rep = mn.audit(tree, train=tr, test=te, target="progression", references=4, n_jobs=1,
-                   progress=False)
+    rep = mn.audit(
+        tree, train=tr, test=te, target="progression", references=4, n_jobs=1, progress=False
+    )
     assert {"loss", "lira", "lira-offline", "shadow"} <= set(rep.summary.index)
     assert "regressor" in rep.skipped["rmia"]
     assert rep.summary.loc["lira", "AUC"] > 0.6
@@ -251,8 +275,9 @@ class NoFitModel:
 def test_model_without_fit_skips_reference_attacks_with_a_note(cancer_splits, logreg):
     tr, te = cancer_splits
     inner = logreg
-    rep = mn.audit(NoFitModel(inner), train=tr, test=te, target="label", references=2,
-                   progress=False)
+    rep = mn.audit(
+        NoFitModel(inner), train=tr, test=te, target="label", references=2, progress=False
+    )
     assert "loss" in rep.summary.index
     for name in REFERENCE_ATTACKS:
         assert "has no fit method" in rep.skipped[name]
@@ -266,8 +291,7 @@ def test_lira_online_needs_two_references(cancer_splits, logreg):
     clf = logreg
     with pytest.raises(MiaValueError, match="at least 2 reference models"):
         mn.audit(clf, train=tr, test=te, target="label", attacks="lira", references=1)
-    rep = mn.audit(clf, train=tr, test=te, target="label", references=1, n_jobs=1,
-                   progress=False)
+    rep = mn.audit(clf, train=tr, test=te, target="label", references=1, n_jobs=1, progress=False)
     assert "lira" in rep.skipped and "lira-offline" in rep.summary.index
 
 
@@ -293,8 +317,14 @@ def test_population_missing_columns_is_an_error(cancer_splits, logreg):
     tr, te = cancer_splits
     clf = logreg
     with pytest.raises(MiaValueError, match="'population' dataframe has no column"):
-        mn.audit(clf, train=tr, test=te, target="label", attacks="lira",
-                 population=te.drop(columns=["mean radius"]))
+        mn.audit(
+            clf,
+            train=tr,
+            test=te,
+            target="label",
+            attacks="lira",
+            population=te.drop(columns=["mean radius"]),
+        )
     with pytest.raises(MiaValueError, match="'population' dataframe is empty"):
         mn.audit(clf, train=tr, test=te, target="label", population=te.iloc[:0])
 
@@ -302,11 +332,18 @@ def test_population_missing_columns_is_an_error(cancer_splits, logreg):
 def test_population_rows_train_references_and_serve_as_rmia_z(synth_three_way):
     train, test, extra = synth_three_way
     tr, te, pop = train.iloc[:600], test.iloc[:600], extra.iloc[:800]
-    clf = RandomForestClassifier(n_estimators=20, random_state=0).fit(
-        features(tr), tr["label"]
+    clf = RandomForestClassifier(n_estimators=20, random_state=0).fit(features(tr), tr["label"])
+    rep = mn.audit(
+        clf,
+        train=tr,
+        test=te,
+        target="label",
+        attacks="rmia,lira",
+        references=4,
+        population=pop,
+        n_jobs=1,
+        progress=False,
     )
-    rep = mn.audit(clf, train=tr, test=te, target="label", attacks="rmia,lira",
-                   references=4, population=pop, n_jobs=1, progress=False)
     ev = rep.evidence["references"]
     assert ev.signal.shape == (1200, 4)
     assert ev.pop_signal.shape == (800, 4) and ev.pop_target.shape == (800,)
@@ -319,8 +356,17 @@ def test_population_the_model_cannot_take_is_reported(cancer_splits, logreg):
     tr, te = cancer_splits
     bad = te.copy()
     bad.iloc[0, 0] = np.nan  # the references cannot train on it
-    rep = mn.audit(logreg, train=tr, test=te, target="label", attacks="rmia,loss",
-                   references=1, population=bad, n_jobs=1, progress=False)
+    rep = mn.audit(
+        logreg,
+        train=tr,
+        test=te,
+        target="label",
+        attacks="rmia,loss",
+        references=1,
+        population=bad,
+        n_jobs=1,
+        progress=False,
+    )
     assert list(rep.summary.index) == ["loss"]
     assert "All 1 reference model fits failed" in rep.skipped["rmia"]
     assert "Input X contains NaN" in rep.skipped["rmia"]

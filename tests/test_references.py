@@ -75,8 +75,9 @@ class Memorizer(ClassifierMixin, BaseEstimator):
 def test_a_reference_never_saw_a_record_it_counts_as_out(small):
     tr, te = small
     model = Memorizer().fit(features(tr), tr["label"])
-    rep = mn.audit(model, train=tr, test=te, target="label", attacks="lira,rmia",
-                   references=6, **FAST)
+    rep = mn.audit(
+        model, train=tr, test=te, target="label", attacks="lira,rmia", references=6, **FAST
+    )
     ev = rep.evidence["references"]
     # The memorizer's statistic is logit(0.99) ~ 4.6 exactly on its training rows.
     seen = ev.signal > 2.0
@@ -91,8 +92,14 @@ def test_rerun_with_other_view_or_cheaper_attack_retrains_nothing(small, logreg)
     args = {"train": tr, "test": te, "target": "label", "references": 4, **FAST}
     first = mn.audit(logreg, attacks="all", **args)
     assert first.run["references_trained"] == 4 and first.run["references_cached"] == 0
-    for change in ({"fpr": [0.05]}, {"flag": 3}, {"slice": "x1"}, {"redact": ["x2"]},
-                   {"attacks": "rmia"}, {"attacks": "lira-offline,loss"}):
+    for change in (
+        {"fpr": [0.05]},
+        {"flag": 3},
+        {"slice": "x1"},
+        {"redact": ["x2"]},
+        {"attacks": "rmia"},
+        {"attacks": "lira-offline,loss"},
+    ):
         rep = mn.audit(logreg, **{**args, "attacks": "all", **change})
         assert rep.run["references_trained"] == 0, change
         assert rep.run["references_cached"] == 4
@@ -100,17 +107,18 @@ def test_rerun_with_other_view_or_cheaper_attack_retrains_nothing(small, logreg)
     pd.testing.assert_frame_equal(again.scores, first.scores)
     # new seed, new reference count or new model parameters: new reference models
     assert mn.audit(logreg, attacks="rmia", **{**args, "seed": 1}).run["references_trained"] == 4
-    assert mn.audit(logreg, attacks="rmia", **{**args, "references": 2}).run[
-        "references_trained"] == 2
+    assert (
+        mn.audit(logreg, attacks="rmia", **{**args, "references": 2}).run["references_trained"] == 2
+    )
     other = make_pipeline(StandardScaler(), LogisticRegression(C=0.5)).fit(
-        features(tr), tr["label"])
+        features(tr), tr["label"]
+    )
     assert mn.audit(other, attacks="rmia", **args).run["references_trained"] == 4
 
 
 def test_reference_signals_are_float32_and_cached_per_model(small, logreg):
     tr, te = small
-    rep = mn.audit(logreg, train=tr, test=te, target="label", attacks="lira",
-                   references=4, **FAST)
+    rep = mn.audit(logreg, train=tr, test=te, target="label", attacks="lira", references=4, **FAST)
     ev = rep.evidence["references"]
     assert ev.signal.dtype == np.float32
     ref_keys = [k for k in mn.CACHE._items if k[0] == "reference"]
@@ -120,8 +128,16 @@ def test_reference_signals_are_float32_and_cached_per_model(small, logreg):
 def test_audit_never_changes_model_or_frames(small, logreg):
     tr, te = small
     before = [fingerprint(o) for o in (logreg, tr, te)]
-    mn.audit(logreg, train=tr, test=te, target="label", attacks="all", references=3,
-             population=te.iloc[:50], **FAST)
+    mn.audit(
+        logreg,
+        train=tr,
+        test=te,
+        target="label",
+        attacks="all",
+        references=3,
+        population=te.iloc[:50],
+        **FAST,
+    )
     assert [fingerprint(o) for o in (logreg, tr, te)] == before
 
 
@@ -145,8 +161,14 @@ class InterruptAfter:
 
 def test_interrupt_keeps_finished_models_and_rerun_resumes(small, logreg):
     tr, te = small
-    args = {"train": tr, "test": te, "target": "label", "attacks": "lira,rmia",
-            "references": 6, "n_jobs": 1}
+    args = {
+        "train": tr,
+        "test": te,
+        "target": "label",
+        "attacks": "lira,rmia",
+        "references": 6,
+        "n_jobs": 1,
+    }
     stop = InterruptAfter(2)
     with pytest.raises(KeyboardInterrupt, match="2 of 6 are trained and cached"):
         mn.audit(logreg, progress=stop, **args)
@@ -156,8 +178,9 @@ def test_interrupt_keeps_finished_models_and_rerun_resumes(small, logreg):
     assert resumed.run["references_trained"] == 4
     mn.CACHE.clear()
     fresh = mn.audit(logreg, progress=False, **args)
-    np.testing.assert_array_equal(resumed.evidence["references"].signal,
-                                  fresh.evidence["references"].signal)
+    np.testing.assert_array_equal(
+        resumed.evidence["references"].signal, fresh.evidence["references"].signal
+    )
     pd.testing.assert_frame_equal(resumed.scores, fresh.scores)
 
 
@@ -187,13 +210,21 @@ def test_failing_reference_fits_do_not_lose_the_others(small):
     tr, te = small
     model = FlakyClassifier().fit(features(tr), tr["label"])
     FLAKY.update(calls=0, fail_on={2, 4})
-    args = {"train": tr, "test": te, "target": "label", "attacks": "lira,rmia,loss",
-            "references": 6, **FAST}
+    args = {
+        "train": tr,
+        "test": te,
+        "target": "label",
+        "attacks": "lira,rmia,loss",
+        "references": 6,
+        **FAST,
+    }
     rep = mn.audit(model, **args)
     assert rep.run["references_ok"] == 4
     assert len(rep.run["references_failed"]) == 2
-    assert any("2 of 6 reference model fits failed" in n and "flaky solver exploded" in n
-               for n in rep.notes)
+    assert any(
+        "2 of 6 reference model fits failed" in n and "flaky solver exploded" in n
+        for n in rep.notes
+    )
     assert rep.evidence["references"].signal.shape[1] == 4
     assert set(rep.summary.index) == {"loss", "lira", "rmia"}
     # the next run retries only the failed ones
@@ -206,8 +237,7 @@ def test_all_reference_fits_failing_skips_the_attacks_with_the_reason(small):
     tr, te = small
     model = FlakyClassifier().fit(features(tr), tr["label"])
     FLAKY.update(calls=0, fail_on=set(range(1, 100)))
-    rep = mn.audit(model, train=tr, test=te, target="label", attacks="auto",
-                   references=3, **FAST)
+    rep = mn.audit(model, train=tr, test=te, target="label", attacks="auto", references=3, **FAST)
     assert FLAKY["calls"] == 3  # the failure is not retried by every attack
     assert "loss" in rep.summary.index
     assert "All 3 reference model fits failed" in rep.skipped["lira"]
@@ -218,8 +248,14 @@ def test_all_reference_fits_failing_skips_the_attacks_with_the_reason(small):
 # --------------------------------------------------------------- parallel
 def test_joblib_processes_give_the_same_numbers(small, logreg):
     tr, te = small
-    args = {"train": tr, "test": te, "target": "label", "attacks": "lira,rmia",
-            "references": 4, "progress": False}
+    args = {
+        "train": tr,
+        "test": te,
+        "target": "label",
+        "attacks": "lira,rmia",
+        "references": 4,
+        "progress": False,
+    }
     seq = mn.audit(logreg, n_jobs=1, **args)
     mn.CACHE.clear()
     par = mn.audit(logreg, n_jobs=2, **args)
@@ -255,13 +291,21 @@ def test_dask_cluster_trains_the_references(small):
     model.fit(features(tr), tr["label"])
     WORKERS.clear()
     with (
-        distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                 dashboard_address=None) as cluster,
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
         distributed.Client(cluster),
         joblib.parallel_config(backend="dask"),
     ):
-        rep = mn.audit(model, train=tr, test=te, target="label", attacks="lira,rmia",
-                       references=3, progress=False)
+        rep = mn.audit(
+            model,
+            train=tr,
+            test=te,
+            target="label",
+            attacks="lira,rmia",
+            references=3,
+            progress=False,
+        )
     assert len(WORKERS) == 3 and all(w.startswith("inproc://") for w in WORKERS)
     assert rep.run["references_ok"] == 3
 

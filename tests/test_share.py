@@ -41,8 +41,14 @@ ROOT = Path(__file__).parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 #: User data that tries to run code. Each sets a marker global and opens a dialog.
@@ -50,7 +56,7 @@ XSS = [
     "<script>window.__mia_pwned='script';alert(1)</script>",
     "<img src=x onerror=\"window.__mia_pwned='img';alert(2)\">",
     "<svg onload=\"window.__mia_pwned='svg';alert(3)\"></svg>",
-    "'><iframe src=\"javascript:alert(4)\"></iframe>",
+    '\'><iframe src="javascript:alert(4)"></iframe>',
 ]
 XSS_COLUMN = "<b onmouseover=alert(5)>note</b>"
 _TEMPLATE_ASSET = re.compile(r"mathjax|require\.?js|jquery|html-manager|widget", re.I)
@@ -138,11 +144,17 @@ print("MIA-DUMP" + _json.dumps([
 def execute(nb: nbformat.NotebookNode, cwd: Path) -> list[dict[str, Any]]:
     """Run ``nb`` in a fresh python3 kernel; return the dumped report summaries."""
     nb.cells.append(nbformat.v4.new_code_cell(DUMP))
-    NotebookClient(nb, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(cwd)}}).execute()
+    NotebookClient(
+        nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    ).execute()
     dump = nb.cells.pop()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
+    errors = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
     assert not errors, errors[0].get("evalue")
     text = "".join(o.get("text", "") for o in dump.outputs if o.get("output_type") == "stream")
     return json.loads(text.split("MIA-DUMP", 1)[1])
@@ -180,8 +192,9 @@ def _cell_matches(text: str, value: float | None) -> bool:
     return text.split(" ")[0] == f"{value:.3f}"
 
 
-def assert_tables_match(tables: list[dict[str, dict[str, str]]],
-                        reports: list[dict[str, Any]]) -> int:
+def assert_tables_match(
+    tables: list[dict[str, dict[str, str]]], reports: list[dict[str, Any]]
+) -> int:
     """Every AUC, TPR and epsilon cell shows the number the report computed."""
     assert len(tables) == len(reports), (len(tables), len(reports))
     checked = 0
@@ -222,7 +235,9 @@ def test_example_notebook_renders_in_browser(path: Path, page: Page, tmp_path: P
     assert not page.unexpected_requests(), page.external
     assert not page.dialogs
     assert "<script" not in "".join(
-        o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code"
+        o.get("data", {}).get("text/html", "")
+        for c in nb.cells
+        if c.cell_type == "code"
         for o in c.get("outputs", [])
     ), "report HTML must need no JavaScript"
     assert_rocs_loaded(pg, len(reports))
@@ -286,17 +301,25 @@ def _assert_safe(page: Page, pg: Any, name: str) -> str:
 def test_hostile_data_in_notebook_html(page: Page, tmp_path: Path) -> None:
     """Scripts in user data never run; redaction holds; --flag 0 lists no records."""
     att = _attacks()
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
-        "name": "python3", "display_name": "Python 3", "language": "python"}})
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in [
-        HOSTILE_SETUP,
-        "%load_ext mia_notebook",
-        f"%mia_audit clf --train train_df --test test_df --target label --attacks {att} "
-        "--slice name --redact ssn --flag 6",
-        "%config MiaAudit.redact = ['ssn']",  # the %config default list
-        f"%mia_audit clf --train train_df --test test_df --target label --attacks {att} --flag 4",
-        f"%mia_audit clf --train train_df --test test_df --target label --attacks {att} --flag 0",
-    ]]
+    nb = nbformat.v4.new_notebook(
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        }
+    )
+    nb.cells = [
+        nbformat.v4.new_code_cell(c)
+        for c in [
+            HOSTILE_SETUP,
+            "%load_ext mia_notebook",
+            f"%mia_audit clf --train train_df --test test_df --target label --attacks {att} "
+            "--slice name --redact ssn --flag 6",
+            "%config MiaAudit.redact = ['ssn']",  # the %config default list
+            f"%mia_audit clf --train train_df --test test_df --target label --attacks {att} "
+            "--flag 4",
+            f"%mia_audit clf --train train_df --test test_df --target label --attacks {att} "
+            "--flag 0",
+        ]
+    ]
     reports = execute(nb, tmp_path)
     assert [r["redact"] for r in reports] == [["ssn"]] * 3
     raw = json.dumps(nb.cells[2:], default=str)  # every output format of the audits
@@ -332,8 +355,17 @@ def test_hostile_data_in_standalone_page(page: Page, tmp_path: Path) -> None:
     clf.fit(tr.iloc[:, :6], tr["label"])
     # Judged at 50% FPR, where this leaky forest singles members out: rows are listed.
     policy = {"fpr": [0.5], "tpr_elevated": 0.6, "tpr_high": 0.8}
-    report = mn.audit(clf, train=tr, test=te, target="label", attacks=_attacks(),
-                      slice="name", redact=["ssn"], flag=6, policy=policy)
+    report = mn.audit(
+        clf,
+        train=tr,
+        test=te,
+        target="label",
+        attacks=_attacks(),
+        slice="name",
+        redact=["ssn"],
+        flag=6,
+        policy=policy,
+    )
     assert len(report.flagged()) == 6
     path = tmp_path / "audit.html"
     report.to_html(path)
@@ -349,8 +381,16 @@ def test_hostile_data_in_standalone_page(page: Page, tmp_path: Path) -> None:
     # the page holds the settings, versions and fingerprints a reader needs
     pg.locator("div.mia-report details summary", has_text="Settings").click()
     text = pg.inner_text("body")
-    for needle in ["Settings", "Versions", "Fingerprints", "scikit-learn", "numpy", "python",
-                   report.fingerprints["model"], report.fingerprints["train"]]:
+    for needle in [
+        "Settings",
+        "Versions",
+        "Fingerprints",
+        "scikit-learn",
+        "numpy",
+        "python",
+        report.fingerprints["model"],
+        report.fingerprints["train"],
+    ]:
         assert needle in text, needle
     # flagged records show values of unredacted columns only
     flagged = report.flagged()
@@ -424,7 +464,7 @@ def test_report_carries_settings_versions_fingerprints_timings(cancer_splits) ->
     assert r2.fingerprints["train"] == report.fingerprints["train"]
     # ...and everything is in the collapsed footer of the HTML
     html = report._repr_mimebundle_()["text/html"]
-    footer = html[html.index("<details>"):]
+    footer = html[html.index("<details>") :]
     assert "<details open" not in html
     for value in [*d["versions"].values(), *d["fingerprints"].values(), "seed"]:
         assert str(value) in footer, value
@@ -451,7 +491,7 @@ def _stored_reports(path: Path) -> list[dict[str, str]]:
             lines = data["text/plain"].splitlines()
             start = next(i for i, line in enumerate(lines) if line.startswith("attack"))
             rows = {}
-            for line in lines[start + 1:]:
+            for line in lines[start + 1 :]:
                 # "loss = confidence 0.727 ...": attacks that rank alike share one row
                 m = re.match(r"(\S.*?)\s+(-?\d+\.\d{3}|nan)\s", line)
                 if m is None:
@@ -487,17 +527,26 @@ def lab(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[dict
     port, token = _free_port(), secrets.token_hex(16)
     log = root / "lab.log"
     cmd = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.allow_root=True",
-        "--ServerApp.ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-        f"--ServerApp.token={token}", f"--notebook-dir={nbdir}",
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ServerApp.allow_root=True",
+        "--ServerApp.ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.token={token}",
+        f"--notebook-dir={nbdir}",
         f"--NotebookNotary.data_dir={root / 'trust'}",
         f"--LabApp.user_settings_dir={root / 'settings'}",
         f"--LabApp.workspaces_dir={root / 'workspaces'}",
     ]
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
     with open(log, "wb") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=root,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=root, start_new_session=True
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -512,8 +561,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[dict
         yield {"base": base, "token": token}
     finally:
         try:
-            req = urllib.request.Request(f"{base}/api/shutdown", method="POST",
-                                         headers={"Authorization": f"token {token}"})
+            req = urllib.request.Request(
+                f"{base}/api/shutdown", method="POST", headers={"Authorization": f"token {token}"}
+            )
             urllib.request.urlopen(req, timeout=10).close()
             proc.wait(timeout=30)
         except Exception:
@@ -546,7 +596,9 @@ def test_committed_notebook_shows_reports_in_jupyterlab(
         pg.wait_for_function(
             "n => document.querySelectorAll('.jp-OutputArea-output img.mia-roc').length >= n"
             " && [...document.querySelectorAll('.jp-OutputArea-output img.mia-roc')]"
-            ".every(i => i.complete)", arg=len(stored))
+            ".every(i => i.complete)",
+            arg=len(stored),
+        )
         reports.first.scroll_into_view_if_needed()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         pg.screenshot(path=str(SCREENSHOTS / f"jupyterlab-saved-{path.stem}.png"))
@@ -573,7 +625,8 @@ def test_report_styling_survives_untrusted_jupyterlab(lab: dict[str, Any], brows
         table.wait_for(state="attached")
         border = table.locator("td").first.evaluate("td => getComputedStyle(td).borderTopStyle")
         strongest = table.locator("tr.mia-risk-high").first.evaluate(
-            "tr => getComputedStyle(tr).backgroundColor")
+            "tr => getComputedStyle(tr).backgroundColor"
+        )
         assert border == "solid"
         assert strongest not in ("rgba(0, 0, 0, 0)", "transparent")
     finally:
