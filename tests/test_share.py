@@ -39,6 +39,25 @@ from mia_notebook.render.mime import MIME_TYPE
 
 ROOT = Path(__file__).parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _saved_html(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [
+        o["data"]["text/html"]
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if "text/html" in o.get("data", {})
+    ]
+
+
+#: Notebooks that display single audits (AuditReport) / comparisons (ComparisonReport).
+AUDIT_NOTEBOOKS = [
+    p
+    for p in NOTEBOOKS
+    if any("mia-report" in h and "mia-compare" not in h for h in _saved_html(p))
+]
+COMPARE_NOTEBOOKS = [p for p in NOTEBOOKS if any("mia-compare" in h for h in _saved_html(p))]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM_FLAGS = [
     "--headless",
@@ -223,7 +242,7 @@ def assert_rocs_loaded(pg: Any, expected: int) -> None:
 # ------------------------------------------------------------------ example notebooks
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", AUDIT_NOTEBOOKS, ids=[p.stem for p in AUDIT_NOTEBOOKS])
 def test_example_notebook_renders_in_browser(path: Path, page: Page, tmp_path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
@@ -248,6 +267,25 @@ def test_example_notebook_renders_in_browser(path: Path, page: Page, tmp_path: P
     details = pg.locator("div.mia-report details").first
     assert details.evaluate("d => d.open") is False
     assert not pg.locator("div.mia-report details h4", has_text="Versions").first.is_visible()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("path", COMPARE_NOTEBOOKS, ids=[p.stem for p in COMPARE_NOTEBOOKS])
+def test_comparison_notebook_renders_in_browser(path: Path, page: Page, tmp_path: Path) -> None:
+    """A notebook that compares models: executed, converted by nbconvert, its comparison
+    opens with the verdict line and shows both figures (ROC overlay, privacy-utility)."""
+    nb = nbformat.read(path, as_version=4)
+    execute(nb, path.parent)  # no error in any cell
+    pg = page.open(to_html(nb, tmp_path / f"{path.stem}.html"))
+    page.screenshot(f"notebook-{path.stem}")
+    assert not page.unexpected_requests(), page.external
+    assert not page.dialogs
+    comparisons = pg.locator("div.mia-compare")
+    assert comparisons.count() >= 1
+    assert_rocs_loaded(pg, 2 * comparisons.count())
+    verdict = comparisons.first.locator("p.mia-verdict").inner_text()
+    assert verdict.startswith(("Riskiest: ", "No model shows")), verdict
 
 
 # ------------------------------------------------------------------ hostile user data
@@ -486,7 +524,8 @@ def _stored_reports(path: Path) -> list[dict[str, str]]:
     for c in nb.cells:
         for o in c.get("outputs", []):
             data = o.get("data", {})
-            if "mia-report" not in data.get("text/html", ""):
+            html = data.get("text/html", "")
+            if "mia-report" not in html or "mia-compare" in html:
                 continue
             lines = data["text/plain"].splitlines()
             start = next(i for i, line in enumerate(lines) if line.startswith("attack"))
@@ -573,7 +612,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[dict
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", AUDIT_NOTEBOOKS, ids=[p.stem for p in AUDIT_NOTEBOOKS])
 def test_committed_notebook_shows_reports_in_jupyterlab(
     path: Path, lab: dict[str, Any], browser: Any
 ) -> None:
@@ -586,13 +625,25 @@ def test_committed_notebook_shows_reports_in_jupyterlab(
         pg = context.new_page()
         pg.set_default_timeout(120_000)
         pg.goto(f"{lab['base']}/lab/tree/{path.name}?token={lab['token']}&reset")
-        reports = pg.locator(".jp-OutputArea-output div.mia-report")
+        shown = pg.locator(
+            ".jp-OutputArea-output div.mia-report, .jp-OutputArea-output [data-mia-report]"
+        )
         try:
-            reports.first.wait_for(state="attached")
+            shown.first.wait_for(state="attached")
         except Exception:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             pg.screenshot(path=str(SCREENSHOTS / f"jupyterlab-failure-{path.stem}.png"))
             raise
+        interactive = pg.locator(".jp-OutputArea-output [data-mia-report]")
+        if interactive.count():  # the installed extension draws the saved JSON
+            assert interactive.count() == len(stored)
+            for element, rows in zip(interactive.all(), stored, strict=True):
+                text = element.inner_text()
+                assert all(name in text and auc in text for name, auc in rows.items())
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            pg.screenshot(path=str(SCREENSHOTS / f"jupyterlab-saved-{path.stem}.png"))
+            return
+        reports = pg.locator(".jp-OutputArea-output div.mia-report")
         pg.wait_for_function(
             "n => document.querySelectorAll('.jp-OutputArea-output img.mia-roc').length >= n"
             " && [...document.querySelectorAll('.jp-OutputArea-output img.mia-roc')]"
