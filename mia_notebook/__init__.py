@@ -25,10 +25,12 @@ from .engine.errors import (
 )
 from .engine.results import AuditReport
 from .engine.verdict import LEVELS, Policy, Verdict
+from .notebook_progress import install as _install_notebook_progress
 from .render import install as _install_renderer
 from .render.compare import install as _install_comparison_renderer
 
 _install_renderer()
+_install_notebook_progress()
 _install_comparison_renderer()
 
 __all__ = [

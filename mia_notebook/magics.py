@@ -32,10 +32,10 @@ from .engine.cache import CACHE
 from .engine.compare import ComparisonReport, compare
 from .engine.errors import MiaError
 from .engine.options import DEFAULT_REFERENCES, validate_option
-from .engine.progress import NotebookProgress
 from .engine.results import AuditReport
 from .engine.verdict import LEVELS, Verdict, check
 from .magic_hints import column_hint, unknown_args_hint
+from .notebook_progress import NotebookProgress
 
 __all__ = ["MiaAudit", "NotebookProgress", "register"]
 

@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 
 import mia_notebook as mn
 from mia_notebook.engine import progress as P
+from mia_notebook.notebook_progress import NotebookProgress, in_notebook
 
 
 def test_line_progress_writes_start_each_quarter_and_end():
@@ -83,7 +84,7 @@ def test_default_progress_picks_the_form_for_the_stream(monkeypatch):
     finally:
         os.close(master)
     assert isinstance(P.make_progress(False), P.NullProgress)
-    assert not P.in_notebook()  # a plain interpreter (or a shell without a kernel)
+    assert not in_notebook()  # a plain interpreter (or a shell without a kernel)
 
 
 def test_set_default_progress_still_overrides_the_choice(monkeypatch):
@@ -108,7 +109,7 @@ def test_notebook_progress_updates_one_display_and_leaves_it_empty():
         calls.append(("display", obj))
         return Handle()
 
-    bar = P.NotebookProgress(min_interval=0.0, display=display)
+    bar = NotebookProgress(min_interval=0.0, display=display)
     bar.start(3, "Training reference models")
     for i in (1, 2, 3):
         bar.update(i)
@@ -127,6 +128,7 @@ def test_notebook_form_is_chosen_inside_a_kernel_without_importing_ipython_befor
         "import sys\n"
         "from ipykernel.inprocess.manager import InProcessKernelManager\n"
         "km = InProcessKernelManager(); km.start_kernel()\n"
+        "import mia_notebook\n"
         "from mia_notebook.engine import progress as P\n"
         "print(type(P.default_progress()).__name__)\n"
     )

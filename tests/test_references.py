@@ -410,27 +410,3 @@ def test_magic_clear_cache_reports_what_it_freed(magic, capsys):
     out = capsys.readouterr().out
     assert f"freed {n_bytes / 1024**2:.1f} MB in {n_items} entries" in out
     assert len(mn.CACHE) == 0
-
-
-def test_notebook_progress_updates_one_display_and_leaves_it_empty():
-    from mia_notebook.engine.progress import NotebookProgress
-
-    calls = []
-
-    class Handle:
-        def update(self, obj, raw=False):
-            calls.append(("update", obj))
-
-    def fake_display(obj, raw=False, display_id=False):
-        calls.append(("display", obj))
-        return Handle()
-
-    bar = NotebookProgress(min_interval=0.0, display=fake_display)
-    bar.start(3, "Training reference models")
-    for i in (1, 2, 3):
-        bar.update(i)
-    bar.close()
-    assert calls[0][0] == "display" and "0/3" in calls[0][1]["text/plain"]
-    assert "<progress value='3' max='3'" in calls[-2][1]["text/html"]
-    assert calls[-1] == ("update", {"text/plain": ""})
-    assert sum(c[0] == "display" for c in calls) == 1

@@ -3,22 +3,19 @@
 The engine calls only the small :class:`Progress` protocol. ``audit(progress=True)``
 picks the form that suits where the audit runs (:func:`default_progress`):
 
-* in a Jupyter kernel, :class:`NotebookProgress`: an HTML bar updated in place through
-  a display handle, emptied when done so a saved notebook keeps no trace;
+* in a Jupyter kernel, the notebook layer's bar (``mia_notebook.notebook_progress``,
+  installed through :func:`set_notebook_progress`): an HTML bar updated in place;
 * on a terminal, :class:`TextProgress`: a one-line bar rewritten with ``\\r`` on stderr
   and erased when done;
 * anywhere else (CI logs, a file, nbconvert's captured stderr), :class:`LineProgress`:
   a handful of plain lines (start, each quarter, end) instead of a run of ``\\r`` updates.
 
-The engine never imports IPython at import time: the kernel is detected from
-``sys.modules`` (IPython is loaded already when there is one), and
-:class:`NotebookProgress` imports ``IPython.display`` only when it first draws, unless
-a ``display`` function is injected.
+The engine stays notebook-free: the notebook form lives in the layer above and is
+handed in, as the renderer is.
 """
 
 from __future__ import annotations
 
-import html
 import sys
 import time
 from abc import ABC, abstractmethod
@@ -30,7 +27,6 @@ from .errors import MiaTypeError
 __all__ = [
     "BarProgress",
     "LineProgress",
-    "NotebookProgress",
     "NullProgress",
     "Progress",
     "TextProgress",
@@ -38,9 +34,9 @@ __all__ = [
     "default_progress",
     "eta_seconds",
     "format_eta",
-    "in_notebook",
     "make_progress",
     "set_default_progress",
+    "set_notebook_progress",
 ]
 
 
@@ -216,68 +212,6 @@ class LineProgress(BarProgress):
             self._write(f"{self.description}: stopped at {self._done}/{self.total} after {took}")
 
 
-class NotebookProgress(BarProgress):
-    """A bar in the cell output, updated in place through one display handle.
-
-    When done it is replaced by an empty ``text/plain`` output, so a saved notebook
-    keeps no trace of it.
-
-    Parameters
-    ----------
-    min_interval : float, default=0.2
-    display : callable, default=None
-        ``IPython.display.display`` or a stand-in with its signature; None imports
-        IPython's on first draw (so the engine does not import IPython).
-    """
-
-    def __init__(
-        self, min_interval: float = 0.2, display: Callable[..., Any] | None = None
-    ) -> None:
-        super().__init__(min_interval)
-        self._display = display
-        self._handle: Any = None
-
-    def _bundle(self, done: int) -> dict[str, str]:
-        eta = format_eta(eta_seconds(done, self.total, self.elapsed))
-        frac = done / self.total if self.total else 1.0
-        return {
-            "text/plain": bar_text(self.description, done, self.total, self.elapsed),
-            "text/html": (
-                f"<div class='mia-progress'><progress value='{done}' max='{self.total}' "
-                "style='width:16em;vertical-align:middle'></progress> "
-                f"{html.escape(self.description)} {done}/{self.total} "
-                f"({frac:.0%}, ETA {eta})</div>"
-            ),
-        }
-
-    def draw(self, done: int) -> None:
-        if self._handle is None:
-            show = self._display or _ipython_display()
-            self._handle = show(self._bundle(done), raw=True, display_id=True)
-        else:
-            self._handle.update(self._bundle(done), raw=True)
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.update({"text/plain": ""}, raw=True)
-            self._handle = None
-
-
-def _ipython_display() -> Callable[..., Any]:
-    from IPython import display as ipd  # only reached inside a kernel
-
-    show: Callable[..., Any] = ipd.display
-    return show
-
-
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel; never imports IPython (it is loaded if there is one)."""
-    ipython = sys.modules.get("IPython")
-    get = getattr(ipython, "get_ipython", None)
-    shell = get() if callable(get) else None
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
 def _is_terminal(stream: Any) -> bool:
     try:
         return bool(stream.isatty())
@@ -286,6 +220,7 @@ def _is_terminal(stream: Any) -> bool:
 
 
 _DEFAULT_FACTORY: Callable[[], Progress] | None = None
+_NOTEBOOK_FORM: Callable[[], Progress | None] | None = None
 
 
 def set_default_progress(factory: Callable[[], Progress] | None) -> None:
@@ -298,12 +233,20 @@ def set_default_progress(factory: Callable[[], Progress] | None) -> None:
     _DEFAULT_FACTORY = factory
 
 
+def set_notebook_progress(form: Callable[[], Progress | None] | None) -> None:
+    """Install the notebook layer's form: ``form()`` returns a bar when the audit runs
+    inside a notebook kernel and None elsewhere (``mia_notebook`` installs it on import)."""
+    global _NOTEBOOK_FORM
+    _NOTEBOOK_FORM = form
+
+
 def default_progress() -> Progress:
     """The progress form for where the audit runs (see the module docstring)."""
     if _DEFAULT_FACTORY is not None:
         return _DEFAULT_FACTORY()
-    if in_notebook():
-        return NotebookProgress()
+    notebook = _NOTEBOOK_FORM() if _NOTEBOOK_FORM is not None else None
+    if notebook is not None:
+        return notebook
     if _is_terminal(sys.stderr):
         return TextProgress()
     return LineProgress()
