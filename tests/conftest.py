@@ -65,6 +65,20 @@ CHROMIUM_HINT = (
 )
 
 
+#: Flags for Debian's chromium here (Playwright adds --headless): no sandbox as root, and
+#: no background traffic to hosts this closed network refuses (shared/GUIDE.md).
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
 def chromium_path() -> str | None:
     """Debian's chromium: ``$MIA_CHROMIUM`` if set, else ``chromium`` on PATH or in /usr/bin."""
     override = os.environ.get("MIA_CHROMIUM")

@@ -27,21 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 TABLE = ".mia-audit-panel .mia-report table.mia-table"
 SETUP = """\
 import numpy as np

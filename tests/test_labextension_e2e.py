@@ -25,10 +25,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import _skip_or_fail
+from conftest import CHROMIUM_FLAGS, _skip_or_fail
 from sklearn.ensemble import RandomForestClassifier
 from test_jupyterlab_e2e import (
-    CHROMIUM_FLAGS,
     SHOTS,
     _free_port,
     _shot,

@@ -25,6 +25,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import CHROMIUM_FLAGS
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 from sklearn.datasets import load_breast_cancer
@@ -59,16 +60,6 @@ AUDIT_NOTEBOOKS = [
 ]
 COMPARE_NOTEBOOKS = [p for p in NOTEBOOKS if any("mia-compare" in h for h in _saved_html(p))]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 #: User data that tries to run code. Each sets a marker global and opens a dialog.
 XSS = [
