@@ -18,7 +18,7 @@ import pandas as pd
 
 from ._version import __version__
 from .attacks import Attack, AttackContext, AttackUnavailable
-from .attacks.base import AttackResult
+from .attacks.base import AttackResult, StageInputs
 from .attacks.label_robust import PROVIDER as LABEL_ROBUST
 from .attacks.label_robust import RobustStage
 from .attacks.select import resolve_attacks, run_attacks, split_attacks
@@ -28,7 +28,7 @@ from .options import DEFAULT_FPR, AuditOptions
 from .progress import Progress, make_progress
 from .references import ReferenceSignals, check_population
 from .references.statistics import TransformedStatistic
-from .references.training import ReferencesFailed, clone_problem, compute_references
+from .references.training import ReferencesFailed, clone_problem
 from .results import AuditReport
 from .target import TargetOutputs, fingerprint_model, query_model
 from .verdict import Policy
@@ -64,33 +64,17 @@ def target_outputs(model: Any, data: AuditData, fps: dict[str, str]) -> TargetOu
 
 
 @dataclass
-class _ReferenceStage:
+class _ReferenceStage(StageInputs):
     """The lazy expensive stage shared by every reference attack of one audit."""
 
-    model: Any
-    data: AuditData
-    outputs: TargetOutputs
-    model_fingerprint: str
-    options: AuditOptions
-    population: pd.DataFrame | None
-    progress: Progress
     elapsed: float = 0.0
 
     def __call__(self) -> ReferenceSignals:
         t0 = time.perf_counter()
         form = self.options.outputs
         try:
-            return compute_references(
-                self.model,
-                self.data,
-                self.outputs,
-                n_references=self.options.references,
-                seed=self.options.seed,
-                population=self.population,
-                n_jobs=self.options.n_jobs,
-                progress=self.progress,
-                model_fingerprint=self.model_fingerprint,
-                statistic_fn=TransformedStatistic(form) if form.changes_probabilities else None,
+            return self.train_references(
+                TransformedStatistic(form) if form.changes_probabilities else None
             )
         except ReferencesFailed as e:
             raise AttackUnavailable(str(e)) from e

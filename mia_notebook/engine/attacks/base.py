@@ -8,9 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
+import pandas as pd
 
+from .. import references  # the trainer's names load on first use (see the package)
+from ..data import AuditData
 from ..errors import MiaValueError
 from ..options import AuditOptions
+from ..progress import Progress
 from ..references.signals import ReferenceSignals
 from ..target import TargetOutputs
 
@@ -197,6 +201,41 @@ class Attack(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+@dataclass
+class StageInputs:
+    """What a lazy, expensive stage of one audit works from (the shared reference
+    models, label-robust's noisy queries): the caller's model and data, never copied."""
+
+    model: Any
+    data: AuditData
+    outputs: TargetOutputs
+    model_fingerprint: str
+    options: AuditOptions
+    population: pd.DataFrame | None
+    progress: Progress
+
+    def train_references(
+        self,
+        statistic_fn: references.StatisticFn | None = None,
+        target_values: np.ndarray | None = None,
+    ) -> ReferenceSignals:
+        """Train (or fetch from the cache) this audit's reference models."""
+        signals: ReferenceSignals = references.compute_references(
+            self.model,
+            self.data,
+            self.outputs,
+            n_references=self.options.references,
+            seed=self.options.seed,
+            population=self.population,
+            n_jobs=self.options.n_jobs,
+            progress=self.progress,
+            model_fingerprint=self.model_fingerprint,
+            statistic_fn=statistic_fn,
+            target_values=target_values,
+        )
+        return signals
 
 
 _REGISTRY: dict[str, type[Attack]] = {}

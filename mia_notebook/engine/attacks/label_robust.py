@@ -34,11 +34,9 @@ import pandas as pd
 from .. import references  # the trainer's names load on first use (see the package)
 from ..cache import CACHE
 from ..data import AuditData, as_float_array
-from ..options import AuditOptions
 from ..progress import NullProgress, Progress
 from ..references import Population, make_population
-from ..target import TargetOutputs
-from .base import Attack, AttackContext, AttackUnavailable, register_attack
+from .base import Attack, AttackContext, AttackUnavailable, StageInputs, register_attack
 from .lira import lira_scores
 
 __all__ = [
@@ -282,21 +280,13 @@ def _target_robustness(
 
 
 @dataclass
-class RobustStage:
+class RobustStage(StageInputs):
     """The lazy, cached stage of ``label-robust``: target and reference statistics.
 
     Called at most once per audit (through ``AttackContext.stage``). The target's
     statistic is cached under the model's fingerprint; reference models' statistics go
     through the per-model reference cache (keyed by the noise model).
     """
-
-    model: Any
-    data: AuditData
-    outputs: TargetOutputs
-    model_fingerprint: str
-    options: AuditOptions
-    population: pd.DataFrame | None
-    progress: Progress
 
     def __call__(self) -> RobustSignals:
         opts, extra = self.options, self.population
@@ -308,19 +298,7 @@ class RobustStage:
             note = "label-robust: not calibrated (no reference models)"
             return RobustSignals(target[:n], None, None, spec.n_copies, [note])
         try:
-            refs = references.compute_references(
-                self.model,
-                self.data,
-                self.outputs,
-                n_references=opts.references,
-                seed=opts.seed,
-                population=extra,
-                n_jobs=opts.n_jobs,
-                progress=self.progress,
-                model_fingerprint=self.model_fingerprint,
-                statistic_fn=spec,
-                target_values=target,
-            )
+            refs = self.train_references(spec, target_values=target)
         except references.ReferencesFailed as e:
             note = f"label-robust: not calibrated ({e})"
             return RobustSignals(target[:n], None, None, spec.n_copies, [note])
