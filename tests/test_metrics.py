@@ -12,7 +12,8 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from mia_notebook.engine import metrics as M
-from mia_notebook.engine.bounds import candidate_thresholds
+from mia_notebook.engine.bounds import candidate_thresholds, epsilon_from_sorted
+from mia_notebook.engine.sorted_scores import SortedScores, clean_scores
 
 
 def slow_tpr_at_fpr(scores: np.ndarray, members: np.ndarray, target: float) -> float:
@@ -198,3 +199,58 @@ def test_property_tpr_and_advantage_match_slow(raw_scores, raw_members, target):
     assert met.advantage == pytest.approx(slow_advantage(s, m))
     assert met.auc == pytest.approx(roc_auc_score(m, s))
     assert 0.0 <= met.epsilon_lb < math.inf
+
+
+# ------------------------------------------------- one sort shared (sorted_scores.py)
+
+_SCORE_VALUES = st.one_of(
+    st.integers(-3, 3).map(float),
+    st.sampled_from([math.nan, math.inf, -math.inf, 0.5, 1e-300]),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(_SCORE_VALUES, st.booleans()), min_size=2, max_size=80))
+def test_property_roc_from_sorted_is_sklearns_roc_curve(pairs):
+    """The ROC built from per-class sorted scores is sklearn's roc_curve (every point,
+    thresholds included) on the cleaned scores, with ties, NaN and +-inf."""
+    s = np.array([p[0] for p in pairs])
+    m = np.array([p[1] for p in pairs])
+    if m.all() or not m.any():
+        return
+    clean, _ = clean_scores(s, m)
+    curve = M.roc(s, m)
+    fpr, tpr, thr = roc_curve(m, clean, drop_intermediate=False)
+    np.testing.assert_array_equal(curve.fpr, fpr)
+    np.testing.assert_array_equal(curve.tpr, tpr)
+    np.testing.assert_array_equal(curve.thresholds, thr)
+    assert M.attack_metrics(s, m, [0.1]).auc == pytest.approx(roc_auc_score(m, clean), abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-5, 5), min_size=1, max_size=300), st.integers(1, 4))
+def test_property_sorted_quantiles_are_numpys_inverted_cdf(values, repeat):
+    """Reading the epsilon bound's candidate thresholds off the sorted scores gives
+    exactly np.quantile(method='inverted_cdf'), duplicates included."""
+    s = np.repeat(np.asarray(values), repeat)
+    np.testing.assert_array_equal(
+        candidate_thresholds(np.sort(s), is_sorted=True), candidate_thresholds(s)
+    )
+
+
+def test_sorted_scores_are_shared_and_match_a_fresh_sort(rng):
+    """SortedScores.members_first (the report's layout) equals SortedScores.of, does
+    not write into the caller's array, and the epsilon bound from it equals the bound
+    from the raw scores."""
+    n = 500
+    s = np.r_[rng.normal(0.5, 1, n), rng.normal(0, 1, n), [np.nan, np.inf]]
+    m = np.r_[np.ones(n, bool), np.zeros(n + 2, bool)]
+    before = s.copy()
+    a, b = SortedScores.members_first(s, n), SortedScores.of(s, m)
+    np.testing.assert_array_equal(s, before)
+    np.testing.assert_array_equal(a.members, b.members)
+    np.testing.assert_array_equal(a.nonmembers, b.nonmembers)
+    np.testing.assert_array_equal(a.pooled, np.sort(clean_scores(s, m)[0]))
+    assert epsilon_from_sorted(a) == M.epsilon_lower_bound(s, m)
+    summary = M.summary_from_sorted(a)
+    assert summary.auc == pytest.approx(roc_auc_score(m, clean_scores(s, m)[0]), abs=1e-12)

@@ -14,30 +14,20 @@ import numpy as np
 from scipy import stats
 
 from .options import validate_confidence
+from .sorted_scores import SortedScores, clean_scores
 
-__all__ = ["candidate_thresholds", "clean_scores", "clopper_pearson", "epsilon_lower_bound"]
+__all__ = [
+    "candidate_thresholds",
+    "clean_scores",
+    "clopper_pearson",
+    "epsilon_from_sorted",
+    "epsilon_lower_bound",
+]
 
 # Candidate thresholds for the epsilon bound: pooled-score quantiles at these tail
 # fractions, in each tail. Chosen without looking at membership labels, so the union
 # bound over them is valid.
 _EPS_TAIL_POINTS = 24
-
-
-def clean_scores(scores: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scores as finite float64 (ranking kept; NaN lowest) and members as bool."""
-    s = np.asarray(scores, dtype=np.float64).ravel()
-    m = np.asarray(members, dtype=bool).ravel()
-    if s.shape != m.shape:
-        raise ValueError(
-            f"scores and members must have the same length. Got {s.shape[0]} and {m.shape[0]}."
-        )
-    if not np.all(np.isfinite(s)):
-        # Map +-inf to finite extremes so the ranking is kept; NaN ranks lowest.
-        finite = s[np.isfinite(s)]
-        lo = finite.min() - 1.0 if finite.size else -1.0
-        hi = finite.max() + 1.0 if finite.size else 1.0
-        s = np.where(np.isnan(s), lo - 1.0, np.clip(s, lo, hi))
-    return s, m
 
 
 def clopper_pearson(
@@ -56,12 +46,25 @@ def clopper_pearson(
     return np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
 
 
-def candidate_thresholds(s: np.ndarray) -> np.ndarray:
-    """Label-independent thresholds: pooled-score quantiles, dense in both tails."""
-    n = s.size
+def _tail_fractions(n: int) -> np.ndarray:
     tail = np.unique(np.geomspace(1.0 / n, 0.5, _EPS_TAIL_POINTS))
-    qs = np.unique(np.concatenate([tail, 1.0 - tail]))
-    return np.unique(np.quantile(s, qs, method="inverted_cdf"))
+    return np.unique(np.concatenate([tail, 1.0 - tail]))
+
+
+def candidate_thresholds(s: np.ndarray, *, is_sorted: bool = False) -> np.ndarray:
+    """Label-independent thresholds: pooled-score quantiles, dense in both tails.
+
+    The quantiles are numpy's ``method="inverted_cdf"``; on ascending ``s``
+    (``is_sorted=True``) they are read off by index instead of selected again.
+    """
+    n = s.size
+    qs = _tail_fractions(n)
+    if not is_sorted:
+        return np.unique(np.quantile(s, qs, method="inverted_cdf"))
+    index = n * qs - 1.0  # numpy's inverted_cdf: the next order statistic unless exact
+    below = np.floor(index)
+    pick = np.where(index - below == 0, below, below + 1).astype(np.intp)
+    return np.unique(s[np.clip(pick, 0, n - 1)])
 
 
 def epsilon_lower_bound(
@@ -90,14 +93,18 @@ def epsilon_lower_bound(
     """
     confidence = validate_confidence(confidence)
     s, m = clean_scores(scores, members)
-    n_pos, n_neg = int(m.sum()), int((~m).sum())
+    return epsilon_from_sorted(SortedScores.of(s, m), confidence=confidence, delta=delta)
+
+
+def epsilon_from_sorted(ss: SortedScores, *, confidence: float = 0.95, delta: float = 0.0) -> float:
+    """:func:`epsilon_lower_bound` on scores already sorted per class."""
+    confidence = validate_confidence(confidence)
+    n_pos, n_neg = ss.members.size, ss.nonmembers.size
     if n_pos == 0 or n_neg == 0:
         return math.nan
-    thr = candidate_thresholds(s)
-    pos_sorted = np.sort(s[m])
-    neg_sorted = np.sort(s[~m])
-    tp = n_pos - np.searchsorted(pos_sorted, thr, side="left")
-    fp = n_neg - np.searchsorted(neg_sorted, thr, side="left")
+    thr = candidate_thresholds(ss.pooled, is_sorted=True)
+    tp = n_pos - np.searchsorted(ss.members, thr, side="left")
+    fp = n_neg - np.searchsorted(ss.nonmembers, thr, side="left")
     fn, tn = n_pos - tp, n_neg - fp
     # 4 one-sided intervals per threshold: TPR lo, FPR hi, TNR lo, FNR hi.
     alpha = (1.0 - confidence) / (4 * thr.size)

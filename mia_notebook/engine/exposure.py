@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import MiaValueError
+from .sorted_scores import finite_scores
 
 if TYPE_CHECKING:
     from .results import AuditReport
@@ -70,8 +71,10 @@ def record_table(report: AuditReport, position: int) -> pd.DataFrame:
     rows = {}
     for a in report.attacks:
         nonmember = report.nonmember_sorted(a)
-        score = float(report.scores[a].to_numpy()[position])
-        below = np.searchsorted(nonmember, score, side="left")
+        raw = report.scores[a].to_numpy()
+        score = float(raw[position])
+        # compared as the sort cleaned them (NaN lowest, +-inf at the extremes)
+        below = np.searchsorted(nonmember, finite_scores(raw)[position], side="left")
         rows[a] = {
             "score": score,
             "rank": int(report.ranks(a)[position]),

@@ -3,7 +3,9 @@
 Conventions (used everywhere in the package): members are the positive class, and a
 higher score means "more likely a member".
 
-* ROC and AUC come from :mod:`sklearn.metrics`.
+* ROC and AUC are those of :mod:`sklearn.metrics` (``roc_curve`` with
+  ``drop_intermediate=False``, ``roc_auc_score``), computed from the scores sorted per
+  class (:class:`.sorted_scores.SortedScores`), the sort the verdict reads too.
 * TPR at a target FPR uses the largest threshold whose FPR does not exceed the target.
   Tied scores form one ROC point, so a tied group that would push the FPR past the
   target is never counted.
@@ -23,9 +25,9 @@ from enum import Enum
 
 import numpy as np
 from sklearn.metrics import auc as auc_from_curve
-from sklearn.metrics import roc_curve
 
-from .bounds import clean_scores, clopper_pearson, epsilon_lower_bound
+from .bounds import clopper_pearson, epsilon_from_sorted, epsilon_lower_bound
+from .sorted_scores import SortedScores
 
 __all__ = [
     "ADVANTAGE",
@@ -47,8 +49,10 @@ __all__ = [
     "metrics_from_summary",
     "metrics_row",
     "roc",
+    "roc_from_sorted",
     "score_summary",
     "summary_columns",
+    "summary_from_sorted",
     "tpr_at_fpr",
 ]
 
@@ -160,18 +164,42 @@ def roc(scores: np.ndarray, members: np.ndarray) -> RocCurve | None:
     members : array-like of bool, shape (n_samples,)
         True for training-set members.
     """
-    s, m = clean_scores(scores, members)
-    n_pos, n_neg = int(m.sum()), int((~m).sum())
-    if n_pos == 0 or n_neg == 0:
+    ss = SortedScores.of(scores, members)
+    curve = roc_from_sorted(ss)
+    if curve is None:
+        n_pos, n_neg = ss.members.size, ss.nonmembers.size
         warnings.warn(
             f"ROC is undefined with {n_pos} members and {n_neg} non-members; "
             "metrics are NaN. Provide records of both kinds.",
             UndefinedMetricWarning,
             stacklevel=2,
         )
+    return curve
+
+
+def roc_from_sorted(ss: SortedScores) -> RocCurve | None:
+    """The ROC curve of scores sorted per class (None if a class is empty).
+
+    Equal to ``sklearn.metrics.roc_curve(members, scores, drop_intermediate=False)``:
+    one point per distinct score, highest first, after a first point at threshold
+    +inf; a point's TPR and FPR count the records scoring at least its threshold.
+    """
+    n_pos, n_neg = ss.members.size, ss.nonmembers.size
+    if n_pos == 0 or n_neg == 0:
         return None
-    fpr, tpr, thr = roc_curve(m, s, drop_intermediate=False)
-    return RocCurve(fpr=fpr, tpr=tpr, thresholds=thr, n_members=n_pos, n_nonmembers=n_neg)
+    values, is_member = ss.merged
+    values, is_member = values[::-1], is_member[::-1]  # highest first
+    tps_all = np.cumsum(is_member)
+    last = np.flatnonzero(np.diff(values, append=-np.inf))  # each tie group's last record
+    distinct, tps = values[last], tps_all[last]
+    fps = last + 1 - tps
+    return RocCurve(
+        fpr=np.concatenate([[0.0], fps / n_neg]),
+        tpr=np.concatenate([[0.0], tps / n_pos]),
+        thresholds=np.concatenate([[np.inf], distinct]),
+        n_members=int(n_pos),
+        n_nonmembers=int(n_neg),
+    )
 
 
 class UndefinedMetricWarning(UserWarning):
@@ -245,11 +273,15 @@ def score_summary(
     confidence : float, default=0.95
     delta : float, default=0.0
     """
-    s, m = clean_scores(scores, members)
-    n_pos, n_neg = int(m.sum()), int((~m).sum())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UndefinedMetricWarning)
-        curve = roc(s, m)
+    return summary_from_sorted(SortedScores.of(scores, members), confidence=confidence, delta=delta)
+
+
+def summary_from_sorted(
+    ss: SortedScores, *, confidence: float = 0.95, delta: float = 0.0
+) -> ScoreSummary:
+    """:func:`score_summary` of scores already sorted per class."""
+    n_pos, n_neg = int(ss.members.size), int(ss.nonmembers.size)
+    curve = roc_from_sorted(ss)
     if curve is None:
         nan = math.nan
         return ScoreSummary(None, nan, nan, nan, n_pos, n_neg, confidence, delta)
@@ -258,7 +290,7 @@ def score_summary(
         # trapezoid over the full ROC (no points dropped) is exactly roc_auc_score
         auc=float(auc_from_curve(curve.fpr, curve.tpr)),
         advantage=float(np.max(curve.tpr - curve.fpr)),
-        epsilon_lb=epsilon_lower_bound(s, m, confidence=confidence, delta=delta),
+        epsilon_lb=epsilon_from_sorted(ss, confidence=confidence, delta=delta),
         n_members=n_pos,
         n_nonmembers=n_neg,
         confidence=confidence,

@@ -41,15 +41,11 @@ def attack_labels(report: AuditReport) -> dict[str, str]:
 
 
 def sorted_scores(report: AuditReport, attack: str) -> SortedScores:
-    """``attack``'s member and non-member scores, each sorted (memoized in the report)."""
-    values = report.scores[attack].to_numpy(dtype=np.float64)
-    n = report.n_members  # members come first in report.scores
+    """``attack``'s member and non-member scores, each sorted (memoized in the report:
+    the summary, the ROC, the ranks and the verdict all read this one sort)."""
 
     def compute() -> SortedScores:
-        s = np.where(np.isnan(values), -np.inf, values)  # a copy, sorted in place
-        s[:n].sort()
-        s[n:].sort()
-        return SortedScores(s[:n], s[n:])
+        return SortedScores.members_first(report.scores[attack].to_numpy(), report.n_members)
 
     found: SortedScores = report.memoized(("sorted_scores", attack), compute)
     return found

@@ -145,8 +145,8 @@ class AuditReport:
         conf, delta = self.options.confidence, self.options.delta
         return self.memoized(
             ("stats", attack, conf, delta),
-            lambda: metrics.score_summary(
-                self.scores[attack].to_numpy(), self.members, confidence=conf, delta=delta
+            lambda: metrics.summary_from_sorted(
+                sorted_scores(self, attack), confidence=conf, delta=delta
             ),
         )
 
@@ -297,8 +297,8 @@ class AuditReport:
         return record_table(self, position)
 
     def nonmember_sorted(self, attack: str) -> np.ndarray:
-        """The non-members' scores under ``attack``, sorted ascending (NaN as -inf;
-        memoized, shared with the verdict)."""
+        """The non-members' scores under ``attack``, sorted ascending (cleaned: NaN
+        lowest; memoized, shared with the summary and the verdict)."""
         return sorted_scores(self, attack).nonmembers
 
     def ranks(self, attack: str) -> np.ndarray:

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from ..sorted_scores import SortedScores, finite_scores
 from .one_run import (
     GuessCounts,
-    SortedScores,
     counts_from_sorted,
     one_run_epsilon,
     one_run_p_value,
@@ -197,7 +197,8 @@ def _hypergeom_cdf(k: int, total: int, good: int, draws: int) -> float:
         + _log_choose(total - good, draws - j)
         - _log_choose(total, np.array(draws))
     )
-    return min(float(np.exp(special.logsumexp(log_pmf))), 1.0)
+    top = float(log_pmf.max())  # log-sum-exp, shifted by the largest term
+    return min(math.exp(top) * float(np.exp(log_pmf - top).sum()), 1.0)
 
 
 def _tpr_point(ss: SortedScores, fpr: float, family: Family) -> TprPoint:
@@ -259,7 +260,7 @@ def identify(
     At most ``max_flag`` positions are returned; among tied scores the earlier record
     comes first. The count is of all such members.
     """
-    s = np.where(np.isnan(scores), -np.inf, scores)
+    s = finite_scores(scores)  # the cleaning SortedScores (and so the threshold) used
     hit = np.flatnonzero(members & (s > threshold))
     hit = hit[np.argsort(-s[hit], kind="stable")]
     return (hit if max_flag is None else hit[:max_flag]).astype(np.intp), int(hit.size)

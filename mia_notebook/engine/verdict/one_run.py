@@ -34,6 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, signal, special
 
+from ..sorted_scores import SortedScores
+
 __all__ = [
     "GuessCounts",
     "SortedScores",
@@ -73,79 +75,6 @@ class GuessCounts:
     @property
     def correct(self) -> int:
         return self.correct_plus + self.correct_minus
-
-
-def _kth_best(a: np.ndarray, b: np.ndarray, k: int, *, largest: bool) -> float:
-    """The k-th largest (or smallest) value of two ascending arrays together, O(log n)."""
-    if largest:  # best-first views
-        a, b = a[::-1], b[::-1]
-    lo, hi = max(0, k - b.size), min(k, a.size)
-    while lo < hi:  # smallest i (taken from a) whose next value is not better than b's
-        i = (lo + hi) // 2
-        nxt, last_b = a[i], b[k - i - 1]
-        if (nxt > last_b) if largest else (nxt < last_b):
-            lo = i + 1
-        else:
-            hi = i
-    taken = [x[n - 1] for x, n in ((a, lo), (b, k - lo)) if n > 0]
-    return float(min(taken) if largest else max(taken))
-
-
-@dataclass(frozen=True)
-class SortedScores:
-    """One attack's scores, sorted separately for members and non-members.
-
-    Sorting values (not records) is several times faster than an argsort and makes
-    every count below depend on the scores alone. NaN counts as the lowest score.
-    """
-
-    members: np.ndarray
-    nonmembers: np.ndarray
-
-    @classmethod
-    def of(cls, scores: np.ndarray, members: np.ndarray) -> SortedScores:
-        s = np.asarray(scores, dtype=np.float64)
-        if np.isnan(s).any():
-            s = np.where(np.isnan(s), -np.inf, s)
-        m = np.asarray(members, dtype=bool)
-        pos, neg = s[m], s[~m]  # copies, sorted in place
-        pos.sort()
-        neg.sort()
-        return cls(pos, neg)
-
-    @property
-    def size(self) -> int:
-        return int(self.members.size + self.nonmembers.size)
-
-    @staticmethod
-    def above(arr: np.ndarray, x: float, *, strict: bool) -> int:
-        """How many of the sorted ``arr`` are > ``x`` (strict) or >= ``x``."""
-        return int(arr.size - np.searchsorted(arr, x, side="right" if strict else "left"))
-
-    @staticmethod
-    def below(arr: np.ndarray, x: float, *, strict: bool) -> int:
-        """How many of the sorted ``arr`` are < ``x`` (strict) or <= ``x``."""
-        return int(np.searchsorted(arr, x, side="left" if strict else "right"))
-
-    def _tail(self, k: int, *, top: bool) -> tuple[int, int]:
-        """(guesses, members among them) on the top or bottom ``k``, ties kept whole."""
-        if k <= 0:
-            return 0, 0
-        v = _kth_best(self.members, self.nonmembers, k, largest=top)
-        count = self.above if top else self.below
-        pos, neg = count(self.members, v, strict=False), count(self.nonmembers, v, strict=False)
-        if pos + neg > k:  # v's tie group straddles the cut: leave it out
-            pos, neg = count(self.members, v, strict=True), count(self.nonmembers, v, strict=True)
-        return pos + neg, pos
-
-    def top(self, k: int) -> tuple[int, int]:
-        """(guesses, correct) for "member" on the top ``k``, tie groups kept whole."""
-        return self._tail(k, top=True)
-
-    def bottom(self, k: int) -> tuple[int, int]:
-        """(guesses, correct) for "non-member" on the bottom ``k``, tie groups kept whole."""
-        guesses, members = self._tail(k, top=False)
-        return guesses, guesses - members
 
 
 def guess_counts(
