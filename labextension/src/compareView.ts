@@ -118,16 +118,15 @@ export class ComparisonView {
   }
 
   private table(p: ComparisonPayload, rows: ModelAt[]): HTMLElement {
+    const conf = `${Math.round(p.confidence * 100)}% interval`;
     const head = [
       'model',
-      'estimator',
       'outputs',
       ...p.utility_columns,
       'level',
       'attack',
       `TPR @ FPR ${formatG(this.target, 6)}`,
-      'TPR low',
-      'TPR high',
+      conf,
       'ε ≥',
       'members singled out',
       'note',
@@ -137,14 +136,12 @@ export class ComparisonView {
       const [lo, hi] = at.interval ?? [null, null];
       return [
         m.name,
-        m.estimator,
         m.outputs,
         ...p.utility_columns.map((c) => fixed3(m.utility[c])),
         m.level,
         m.attack ?? '–',
         tprText(at),
-        fixed3(lo),
-        fixed3(hi),
+        at.interval ? `${fixed3(lo)} – ${fixed3(hi)}` : '—',
         formatNumber(m.epsilon_lb),
         exposureText(at),
         at.tpr ? tprNote(at.tpr) : 'no ROC',
@@ -152,13 +149,15 @@ export class ComparisonView {
     });
     const table = textTable('mia-compare-table', head, cells);
     const level = head.indexOf('level');
-    const tpr = level + 2;
     Array.from(table.tBodies[0].rows).forEach((tr, i) => {
-      tr.dataset.model = rows[i].model.name;
-      tr.cells[tpr].className = 'mia-tpr';
-      tr.cells[level].style.backgroundColor = LEVEL_COLOURS[rows[i].model.level] ?? '';
+      const m = rows[i].model;
+      tr.dataset.model = m.name;
+      tr.cells[0].title = m.estimator; // the class, as Python's text view lists it
+      tr.cells[level + 2].className = 'mia-tpr';
+      tr.cells[level].style.backgroundColor = LEVEL_COLOURS[m.level] ?? '';
     });
-    return table;
+    // Wide tables scroll inside their own box, so the rest of the view stays in place.
+    return el('div', { className: 'mia-table-scroll' }, table);
   }
 
   private deltas(p: ComparisonPayload, rows: ModelAt[]): HTMLElement {
@@ -187,12 +186,14 @@ export class ComparisonView {
       if (at.tpr) {
         chosen.set(name, at.tpr);
       }
-      const tag = el('div', {
+      const tag = el('span', {
         className: 'mia-attack-toggle',
         text: `${name} [${at.model.level}]: ${at.model.attack ?? '–'}`,
       });
       tag.style.borderBottomColor = color;
-      legend.appendChild(tag);
+      const entry = el('div', {}, tag);
+      entry.style.marginBottom = '6px';
+      legend.appendChild(entry);
     });
     const floor = axisFloor(rows.map((r) => r.attack?.curve?.n_nonmembers ?? 1));
     const svg = drawRoc(

@@ -179,14 +179,14 @@ export class ReportView {
     this.readout.textContent = 'Hover over the curves for FPR, TPR and threshold.';
     this.body.replaceChildren(
       this.summaryTable(rows, chosen),
-      ...this.groupNote(p),
+      ...this.groupNote(rows),
       el('div', { className: 'mia-roc' }, roc, this.readout),
       this.flaggedSection(p),
     );
   }
 
-  private groupNote(p: ReportPayload): HTMLElement[] {
-    if (this.state.perAttack || !hasMergedGroups(p)) {
+  private groupNote(rows: AttackRow[]): HTMLElement[] {
+    if (!rows.some((r) => r.names.length > 1)) {
       return [];
     }
     const text =

@@ -17,7 +17,9 @@ recomputes each model's TPR at any offered FPR target from its stored curve. On 
 
 No record is written: every model's flagged rows, their ranks and columns are emptied
 (a comparison lists no record; each model's own report does), so the payload holds no
-feature value at all. It is size-capped: curves are thinned until it fits.
+feature value at all. Only the row attack keeps its curve (the other attacks keep their
+summary numbers, ``curve`` None): the comparison draws one curve per model. It is
+size-capped: curves are thinned until it fits.
 
 Convention: members are the positive class; a higher score means "more likely a member".
 """
@@ -25,6 +27,7 @@ Convention: members are the positive class; a higher score means "more likely a 
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 from ..engine.compare import ComparisonReport, model_row
@@ -54,7 +57,7 @@ def comparison_payload(
         need are always kept).
     max_bytes : int, default=MAX_BYTES
         Size cap of the serialized payload. Curves are thinned (halving the points)
-        until it fits, down to 50 points; ``truncated`` says so.
+        until it fits, down to about 50 points; ``truncated`` says so.
 
     Returns
     -------
@@ -62,16 +65,16 @@ def comparison_payload(
         JSON-ready (no NaN: missing numbers are ``None``).
     """
     points = max_points
-    out = _build(cmp, points, max_bytes)
+    out = _build(cmp, points)
     while payload_size(out) > max_bytes and points > _MIN_POINTS:
         points //= 2
-        out = _build(cmp, points, max_bytes)
+        out = _build(cmp, points)
         out["truncated"].append(f"ROC curves thinned to {points} points to fit {max_bytes} bytes")
     return out
 
 
-def _build(cmp: ComparisonReport, points: int, max_bytes: int) -> dict[str, Any]:
-    models = [_model(cmp, name, points, max_bytes) for name in cmp.reports]
+def _build(cmp: ComparisonReport, points: int) -> dict[str, Any]:
+    models = [_model(cmp, name, points) for name in cmp.reports]
     choices = sorted(set.intersection(*(set(m["report"]["fpr_choices"]) for m in models)))
     baseline = cmp.reports[cmp.baseline]
     return {
@@ -90,12 +93,16 @@ def _build(cmp: ComparisonReport, points: int, max_bytes: int) -> dict[str, Any]
     }
 
 
-def _model(cmp: ComparisonReport, name: str, points: int, max_bytes: int) -> dict[str, Any]:
+def _model(cmp: ComparisonReport, name: str, points: int) -> dict[str, Any]:
     report = cmp.reports[name]
-    payload = report_payload(report, max_points=points, max_bytes=max_bytes)
+    # Uncapped here: the whole comparison is capped (its curves thinned together).
+    payload = report_payload(report, max_points=points, max_bytes=sys.maxsize)
     # A comparison lists no record: no feature value leaves the kernel through it.
     payload["flagged"].update(columns=[], rows=[], ranks={}, dropped=0, limit=0)
     row = model_row(name, report, cmp.fpr)
+    for entry in payload["attacks"]:  # only the row attack's curve is drawn
+        if entry["name"] != row.attack:
+            entry["curve"] = None
     intervals = []
     for target in payload["fpr_choices"]:
         tpr = model_row(name, report, target).tpr
