@@ -44,13 +44,20 @@ def _frames(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return df.iloc[:n], df.iloc[n:]
 
 
+FEATURES = [f"x{i}" for i in range(6)]
+
+
+def _forest(train: pd.DataFrame) -> RandomForestClassifier:
+    clf = RandomForestClassifier(n_estimators=15, max_depth=9, random_state=0, n_jobs=1)
+    return clf.fit(train[FEATURES], train["label"])
+
+
 @pytest.fixture(scope="module")
 def forest_report() -> AuditReport:
     """Forest probabilities: many ties, and more ROC points than a small cap keeps."""
     train, test = _frames(1500, seed=1)
-    feats = [f"x{i}" for i in range(6)]
-    clf = RandomForestClassifier(n_estimators=15, max_depth=9, random_state=0, n_jobs=1)
-    clf.fit(train[feats], train["label"])
+    feats = FEATURES
+    clf = _forest(train)
     return mn.audit(
         clf,
         train=train[[*feats, "token", "secret", "label"]],
@@ -274,16 +281,14 @@ def test_groups_are_the_reports_rank_groups(forest_report: AuditReport) -> None:
 def comparison() -> ComparisonReport:
     """A leaky forest, a logistic regression and the forest's labels-rounded what-if."""
     train, test = _frames(1500, seed=1)
-    feats = [f"x{i}" for i in range(6)]
-    forest = RandomForestClassifier(n_estimators=15, max_depth=9, random_state=0, n_jobs=1)
-    forest.fit(train[feats], train["label"])
-    logreg = LogisticRegression(max_iter=500).fit(train[feats], train["label"])
+    forest = _forest(train)
+    logreg = LogisticRegression(max_iter=500).fit(train[FEATURES], train["label"])
     return mn.compare(
         {"forest": forest, "logreg": logreg, "forest, rounded": (forest, "round:1")},
         train=train,
         test=test,
         target="label",
-        features=feats,
+        features=FEATURES,
         attacks=ATTACKS,
         flag=7,
         redact=["secret"],

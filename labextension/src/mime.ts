@@ -8,7 +8,7 @@
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 
-import { COMPARISON_MIME_TYPE, isComparison } from './comparison';
+import { COMPARISON_MIME_TYPE, ComparisonPayload, isComparison } from './comparison';
 import { ComparisonView } from './compareView';
 import { MIME_TYPE, ReportPayload } from './compute';
 import { ReportView } from './view';
@@ -16,19 +16,27 @@ import { ReportView } from './view';
 const CLASS_NAME = 'mia-lab-renderer';
 const INCOMPATIBLE = 'mia_notebook: this report was written by an incompatible version.';
 
-/** A widget that renders one report payload. */
-export class ReportRenderer extends Widget implements IRenderMime.IRenderer {
-  private view = new ReportView();
+/** What a renderer draws into: a view's root element and its one-time render. */
+interface View<T> {
+  readonly node: HTMLElement;
+  render(payload: T): void;
+}
 
-  constructor() {
+/** A widget that renders the payload under `mimeType` with `view`, after `valid` accepts it. */
+class PayloadRenderer<T> extends Widget implements IRenderMime.IRenderer {
+  constructor(
+    private mimeType: string,
+    private valid: (data: unknown) => data is T,
+    private view: View<T>,
+  ) {
     super();
     this.addClass(CLASS_NAME);
-    this.node.appendChild(this.view.node);
+    this.node.appendChild(view.node);
   }
 
   renderModel(model: IRenderMime.IMimeModel): Promise<void> {
-    const data = model.data[MIME_TYPE] as unknown as ReportPayload | undefined;
-    if (!data || data.version !== 1 || !Array.isArray(data.attacks)) {
+    const data: unknown = model.data[this.mimeType];
+    if (!this.valid(data)) {
       this.node.textContent = INCOMPATIBLE;
       return Promise.resolve();
     }
@@ -37,24 +45,22 @@ export class ReportRenderer extends Widget implements IRenderMime.IRenderer {
   }
 }
 
-/** A widget that renders one comparison payload (root element: `[data-mia-comparison]`). */
-export class ComparisonRenderer extends Widget implements IRenderMime.IRenderer {
-  private view = new ComparisonView();
+function isReport(data: unknown): data is ReportPayload {
+  const p = data as ReportPayload | null;
+  return !!p && p.version === 1 && Array.isArray(p.attacks);
+}
 
+/** A widget that renders one report payload (root element: `[data-mia-report]`). */
+export class ReportRenderer extends PayloadRenderer<ReportPayload> {
   constructor() {
-    super();
-    this.addClass(CLASS_NAME);
-    this.node.appendChild(this.view.node);
+    super(MIME_TYPE, isReport, new ReportView());
   }
+}
 
-  renderModel(model: IRenderMime.IMimeModel): Promise<void> {
-    const data: unknown = model.data[COMPARISON_MIME_TYPE];
-    if (!isComparison(data)) {
-      this.node.textContent = INCOMPATIBLE;
-      return Promise.resolve();
-    }
-    this.view.render(data);
-    return Promise.resolve();
+/** A widget that renders one comparison payload (root element: `[data-mia-comparison]`). */
+export class ComparisonRenderer extends PayloadRenderer<ComparisonPayload> {
+  constructor() {
+    super(COMPARISON_MIME_TYPE, isComparison, new ComparisonView());
   }
 }
 
