@@ -765,3 +765,51 @@ def test_saved_comparison_is_interactive_without_running_a_cell(
         root.screenshot(path=str(SHOTS / f"labextension-{tag}-view.png"))
 
     _checked(page, lab, errors, tag, check)
+
+
+def test_comparison_markup_in_model_names_stays_text(lab: dict[str, Any], browser: Any) -> None:
+    """A saved comparison whose model names are markup: shown as text, nothing runs."""
+    from sklearn.linear_model import LogisticRegression
+
+    train, test = _hostile_frames()
+    forest = RandomForestClassifier(n_estimators=30, max_features=1, random_state=0, n_jobs=1)
+    forest.fit(train.iloc[:, :6], train["label"])
+    logreg = LogisticRegression(max_iter=5000).fit(train.iloc[:, :6], train["label"])
+    cmp = mn.compare(
+        {XSS[1]: forest, XSS_COLUMN: logreg},
+        train=train,
+        test=test,
+        target="label",
+        attacks=["loss", "confidence"],
+        redact=["ssn"],
+        progress=False,
+    )
+    nb = _command_notebook()
+    output = {"output_type": "execute_result", "execution_count": 1, "metadata": {}}
+    output["data"] = cmp._repr_mimebundle_()
+    nb["cells"][0].update(id="cmp", execution_count=1, source="cmp", outputs=[output])
+    (lab["root"] / "notebooks" / "hostile-comparison.ipynb").write_text(json.dumps(nb))
+    page = browser.new_page()
+    page.set_default_timeout(120_000)
+    errors = _watch(page, lab["app"])
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def check() -> None:
+        page.goto(lab["url"]("hostile-comparison.ipynb"))
+        root = page.locator(COMPARISON)
+        root.wait_for(timeout=180_000)
+        root.locator("table.mia-compare-table tbody tr").first.hover()
+        root.get_by_label(re.compile("FPR")).select_option("0.1")
+        svg = root.locator("svg.mia-roc-svg")
+        box = svg.bounding_box()
+        assert box is not None
+        svg.hover(position={"x": box["width"] * 0.6, "y": box["height"] * 0.3})
+        text = root.inner_text()
+        assert XSS[1] in text and XSS_COLUMN in text and "999-" not in text
+        live = "script, iframe, img, object, embed, [onerror], [onload], [onmouseover]"
+        assert root.locator(live).count() == 0
+        assert page.evaluate("() => window.__mia_pwned") is None and not dialogs
+        _shot(page, f"labextension-{lab['app']}-hostile-comparison")
+
+    _checked(page, lab, errors, f"{lab['app']}-hostile-comparison", check)
