@@ -6,7 +6,7 @@
  * each model's row attack with hover read-outs. DOM through textContent only; the
  * control is created once and keeps focus while the tables and the plot re-draw.
  */
-import { axisFloor, formatG, formatNumber, TprAtFpr, tprNote } from './compute';
+import { axisFloor, formatG, TprAtFpr, tprNote } from './compute';
 import {
   ComparisonModel,
   ComparisonPayload,
@@ -142,7 +142,7 @@ export class ComparisonView {
         m.attack ?? '–',
         tprText(at),
         at.interval ? `${fixed3(lo)} – ${fixed3(hi)}` : '—',
-        formatNumber(m.epsilon_lb),
+        fixed3(m.epsilon_lb),
         exposureText(at),
         at.tpr ? tprNote(at.tpr) : 'no ROC',
       ];
