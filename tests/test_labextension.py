@@ -6,7 +6,8 @@
 * The TypeScript unit tests (``labextension/test``) run on a payload of a fresh audit,
   with Python's figures (``MIA_FIXTURE``), when the extension's node modules are present
   (``cd labextension && jlpm install``); CI fails instead of skipping.
-* The committed notebook's saved outputs carry both views and no script.
+* The committed notebook's saved outputs carry both views and no script; its saved
+  comparison carries the comparison's JSON and no record.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from test_autoload import venv_dir  # noqa: F401  (the fixture)
 
 from mia_notebook.engine.verdict import LEVELS
 from mia_notebook.render.mime import MIME_TYPE
+from mia_notebook.render.mime_compare import COMPARISON_MIME_TYPE
 
 ROOT = Path(__file__).resolve().parents[1]
 EXT = ROOT / "labextension"
@@ -120,3 +122,22 @@ def test_shared_notebook_outputs_hold_both_views_and_no_script() -> None:
     assert payload["verdict"]["level"] in LEVELS
     assert [c["fpr"] for c in payload["claims"]] == payload["fpr_choices"]
     assert any(c["claim"] for c in payload["claims"]), "the shared forest leaks somewhere"
+
+
+def test_shared_notebook_comparison_holds_both_views_and_no_record() -> None:
+    nb = json.loads((ROOT / "notebooks" / "shared_report.ipynb").read_text())
+    outputs = [o["data"] for c in nb["cells"] for o in c.get("outputs", []) if "data" in o]
+    found = [d for d in outputs if COMPARISON_MIME_TYPE in d]
+    assert len(found) == 1 and MIME_TYPE not in found[0]
+    assert "mia-compare" in "".join(found[0]["text/html"])
+    payload = found[0][COMPARISON_MIME_TYPE]
+    # Written by the current render/mime_compare.py: each model's report payload inside.
+    assert payload["version"] == 1 and payload["kind"] == "comparison"
+    assert [m["name"] for m in payload["models"]] == ["forest", "logistic regression"]
+    assert payload["fpr"] in payload["fpr_choices"]
+    for m in payload["models"]:
+        assert m["level"] in LEVELS and m["report"]["flagged"]["rows"] == []
+        assert len(m["intervals"]) == len(m["report"]["claims"]) == len(payload["fpr_choices"])
+    forest, logreg = payload["models"]
+    assert any(c["claim"] for c in forest["report"]["claims"]), "the shared forest leaks"
+    assert logreg["level"] == "none" and not any(c["claim"] for c in logreg["report"]["claims"])

@@ -40,6 +40,7 @@ import mia_notebook as mn
 from mia_notebook.engine.metrics import RocCurve, fpr_label, tpr_at_fpr
 from mia_notebook.render import render_bundle
 from mia_notebook.render.mime import MIME_TYPE
+from mia_notebook.render.mime_compare import COMPARISON_MIME_TYPE
 
 pytestmark = pytest.mark.browser
 
@@ -47,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "shared_report.ipynb"
 BUILT = ROOT / "mia_notebook" / "labextension"
 REPORT = ".jp-OutputArea-output [data-mia-report]"
+COMPARISON = ".jp-OutputArea-output [data-mia-comparison]"
 # The command notebook: candidates (fitted `clf`, frames) and decoys it must not offer.
 SETUP = """\
 import pandas as pd
@@ -76,17 +78,25 @@ def _payload() -> dict[str, Any]:
     return outs[0]["data"][MIME_TYPE]
 
 
-def _python_tpr(payload: dict[str, Any], target: float) -> dict[str, str]:
-    """Python's TPR cell text for every attack at ``target``, from the saved curves."""
+def _saved_curve(c: dict[str, Any]) -> RocCurve:
+    thr = np.array([np.inf if t is None else t for t in c["thresholds"]])
+    return RocCurve(np.array(c["fpr"]), np.array(c["tpr"]), thr, c["n_members"], c["n_nonmembers"])
+
+
+def _python_tpr(
+    payload: dict[str, Any], target: float, *, per_attack: bool = False, hidden: str = ""
+) -> dict[str, str]:
+    """Python's TPR cell text at ``target`` for every row of the attack table, from the
+    saved curves: one row per group of rank-equivalent attacks (named by its shown
+    attacks, numbers of the first), or one per attack."""
+    curves = {a["name"]: a["curve"] for a in payload["attacks"]}
+    groups = [[a] for a in curves] if per_attack else payload["groups"]
     out = {}
-    for a in payload["attacks"]:
-        c = a["curve"]
-        thr = np.array([np.inf if t is None else t for t in c["thresholds"]])
-        curve = RocCurve(
-            np.array(c["fpr"]), np.array(c["tpr"]), thr, c["n_members"], c["n_nonmembers"]
-        )
-        t = tpr_at_fpr(curve, target)
-        out[a["name"]] = f"{t.tpr:.3f}" if t.resolvable else "—"
+    for group in groups:
+        names = [a for a in group if a != hidden]
+        if names:
+            t = tpr_at_fpr(_saved_curve(curves[names[0]]), target)
+            out[", ".join(names)] = f"{t.tpr:.3f}" if t.resolvable else "—"
     return out
 
 
@@ -334,10 +344,14 @@ def test_saved_report_is_interactive_without_running_a_cell(
             "() => window.jupyterapp.shell.currentWidget.content.widgets"
             ".filter(c => c.model.type === 'code').map(c => c.model.trusted)"
         )
-        assert trusted == [name == "trusted.ipynb"] * 2, trusted
+        assert trusted == [name == "trusted.ipynb"] * _code_cells(), trusted
         _check_report(page, payload, f"{lab['app']}-{name.split('.')[0]}")
 
     _checked(page, lab, errors, f"{lab['app']}-{name}", check)
+
+
+def _code_cells() -> int:
+    return sum(c["cell_type"] == "code" for c in json.loads(NOTEBOOK.read_text())["cells"])
 
 
 def _checked(
@@ -373,7 +387,7 @@ def _check_report(page: Any, payload: dict[str, Any], tag: str) -> None:
     _check_flagged(root, payload, first)
     _shot(page, f"labextension-{tag}-before")
 
-    control = page.get_by_label(re.compile("FPR"))
+    control = root.get_by_label(re.compile("FPR"))  # the notebook also holds a comparison
     new = 0.1
     control.select_option(str(new))
     page.wait_for_function(
@@ -439,11 +453,27 @@ def _sort_and_hide(page: Any, root: Any, payload: dict[str, Any]) -> None:
         "(rows, i) => rows.map(r => Number(r.cells[i].innerText.replace(/,/g, '')))", idx
     )
     assert values == sorted(values, reverse=True)
+    # One row (and one curve) per group of rank-equivalent attacks, as the static report,
+    # and every attack's row on demand.
+    assert any(len(g) > 1 for g in payload["groups"]), "the shared forest has a merged group"
+    toggle = root.locator(".mia-per-attack input")
+    for per_attack in (False, True, False):
+        toggle.set_checked(per_attack)
+        _, cells = _tpr_column(page)
+        assert cells == _python_tpr(payload, 0.1, per_attack=per_attack)
+        assert len(cells) == len(payload["attacks"] if per_attack else payload["groups"])
+        assert root.locator("svg.mia-roc-svg polyline").count() == len(cells)
+        assert root.locator(".mia-group-note").count() == int(not per_attack)
+    # Hiding the group's first attack keeps the group's row, named by the rest.
     hidden = payload["attacks"][0]["name"]
     root.locator(".mia-attack-toggle", has_text=hidden).locator("input").uncheck()
-    _, cells = _tpr_column(page)
-    assert hidden not in cells and len(cells) == len(payload["attacks"]) - 1
-    assert root.locator("svg.mia-roc-svg polyline").count() == len(payload["attacks"]) - 1
+    for per_attack in (False, True):
+        toggle.set_checked(per_attack)
+        _, cells = _tpr_column(page)
+        assert cells == _python_tpr(payload, 0.1, per_attack=per_attack, hidden=hidden)
+        assert hidden not in [a for row in cells for a in row.split(", ")]
+        assert root.locator("svg.mia-roc-svg polyline").count() == len(cells)
+    assert len(cells) == len(payload["attacks"]) - 1
 
 
 def _namespace(page: Any) -> str:
@@ -618,3 +648,168 @@ def test_markup_in_user_data_stays_text(lab: dict[str, Any], browser: Any) -> No
         _shot(page, f"labextension-{lab['app']}-hostile")
 
     _checked(page, lab, errors, f"{lab['app']}-hostile", check)
+
+
+# ----------------------------------------------------------- saved comparison of models
+
+
+def _comparison_payload() -> dict[str, Any]:
+    nb = json.loads(NOTEBOOK.read_text())
+    outs = [o["data"] for c in nb["cells"] for o in c.get("outputs", []) if "data" in o]
+    found = [d for d in outs if COMPARISON_MIME_TYPE in d]
+    assert len(found) == 1 and "mia-compare" in "".join(found[0]["text/html"])
+    payload: dict[str, Any] = found[0][COMPARISON_MIME_TYPE]
+    return payload
+
+
+def _python_model_rows(payload: dict[str, Any], target: float) -> dict[str, tuple[str, str]]:
+    """Per model, Python's TPR cell at ``target`` from the saved curve of its row attack,
+    and what its verdict attack singles out there (the claim its saved report made)."""
+    out = {}
+    for m in payload["models"]:
+        row = next(a for a in m["report"]["attacks"] if a["name"] == m["attack"])
+        t = tpr_at_fpr(_saved_curve(row["curve"]), target)
+        claim = next(c for c in m["report"]["claims"] if c["fpr"] == target)
+        if m["level"] == "none":
+            said = "none (no attack beats chance)"
+        elif claim["claim"]:
+            said = f"{claim['identified']:,} members"
+        else:
+            said = {"unresolvable": "not resolvable at this FPR"}.get(
+                claim["why"], "none beyond chance here"
+            )
+        out[m["name"]] = (f"{t.tpr:.3f}" if t.resolvable else "—", said)
+    return out
+
+
+def _comparison_table(page: Any) -> tuple[str, dict[str, tuple[str, str]]]:
+    """The models table's TPR header, and per model its TPR and 'singled out' cells."""
+    header, rows = page.eval_on_selector(
+        f"{COMPARISON} table.mia-compare-table",
+        """t => {
+            const head = Array.from(t.tHead.rows[0].cells).map(c => c.innerText.trim());
+            const tpr = head.findIndex(h => h.startsWith('TPR @ FPR'));
+            const out = head.indexOf('members singled out');
+            return [head[tpr], Array.from(t.tBodies[0].rows).map(r => [
+                r.cells[0].innerText.trim(),
+                [r.cells[tpr].innerText.trim(), r.cells[out].innerText.trim()]])];
+        }""",
+    )
+    return header, {name: (tpr, said) for name, (tpr, said) in rows}
+
+
+def _open_comparison(context: Any, lab: dict[str, Any], name: str) -> tuple[Any, list[str]]:
+    page, errors = _open(context, lab, name)
+    # The comparison is the notebook's last output: bring it into view (windowed notebooks
+    # may render cells only near the viewport).
+    page.evaluate(
+        """() => { const nb = window.jupyterapp.shell.currentWidget.content;
+                   nb.activeCellIndex = nb.widgets.length - 1;
+                   nb.scrollToItem(nb.widgets.length - 1); }"""
+    )
+    page.wait_for_selector(COMPARISON, timeout=120_000)
+    page.locator(COMPARISON).scroll_into_view_if_needed()
+    return page, errors
+
+
+@pytest.mark.parametrize("name", ["untrusted.ipynb", "trusted.ipynb"])
+def test_saved_comparison_is_interactive_without_running_a_cell(
+    lab: dict[str, Any], browser: Any, name: str
+) -> None:
+    """The shared notebook's saved comparison renders from its JSON alone: every model's
+    verdict, the table with Python's TPR per model, an FPR control that recomputes them,
+    the overlaid ROC with hover read-outs; no script, no console error."""
+    payload = _comparison_payload()
+    page, errors = _open_comparison(browser, lab, name)
+    tag = f"{lab['app']}-{name.split('.')[0]}-comparison"
+
+    def check() -> None:
+        root = page.locator(COMPARISON)
+        assert root.count() == 1 and root.locator("script").count() == 0
+        # The interactive view replaced the static one; the single report is separate.
+        assert page.locator(".jp-OutputArea-output .mia-compare").count() == 0
+        assert root.locator("[data-mia-report]").count() == 0
+        assert root.locator(".mia-verdict").inner_text().strip() == payload["verdict_line"]
+        verdicts = root.locator(".mia-model-verdicts li").all_inner_texts()
+        assert [v.strip() for v in verdicts] == [
+            f"{m['name']}: {m['level']} — {m['report']['verdict']['reason']}"
+            for m in payload["models"]
+        ]
+        first = payload["fpr"]
+        head, rows = _comparison_table(page)
+        assert head == f"TPR @ FPR {first:g}" and rows == _python_model_rows(payload, first)
+        _shot(page, f"labextension-{tag}-before")
+
+        new = 0.1
+        root.get_by_label(re.compile("FPR")).select_option(str(new))
+        page.wait_for_function(
+            "([sel, label]) => Array.from(document.querySelectorAll(sel + ' th'))"
+            ".some(th => th.innerText.trim() === label)",
+            arg=[COMPARISON, f"TPR @ FPR {new:g}"],
+        )
+        _, after = _comparison_table(page)
+        assert after == _python_model_rows(payload, new)
+        assert [t for t, _ in after.values()] != [t for t, _ in rows.values()]
+        assert any(s.endswith(" members") for _, s in after.values())  # the leaky forest
+
+        svg = root.locator("svg.mia-roc-svg")
+        svg.scroll_into_view_if_needed()
+        assert svg.locator("polyline").count() == len(payload["models"])
+        box = svg.bounding_box()
+        assert box is not None
+        svg.hover(position={"x": box["width"] * 0.6, "y": box["height"] * 0.3})
+        readout = root.locator(".mia-roc-readout").inner_text()
+        names = "|".join(re.escape(m["name"]) for m in payload["models"])
+        assert re.search(rf"^({names}): FPR [0-9.e-]+, TPR [0-9.]+, threshold", readout), readout
+        _shot(page, f"labextension-{tag}-after")
+        root.screenshot(path=str(SHOTS / f"labextension-{tag}-view.png"))
+
+    _checked(page, lab, errors, tag, check)
+
+
+def test_comparison_markup_in_model_names_stays_text(lab: dict[str, Any], browser: Any) -> None:
+    """A saved comparison whose model names are markup: shown as text, nothing runs."""
+    from sklearn.linear_model import LogisticRegression
+
+    train, test = _hostile_frames()
+    forest = RandomForestClassifier(n_estimators=30, max_features=1, random_state=0, n_jobs=1)
+    forest.fit(train.iloc[:, :6], train["label"])
+    logreg = LogisticRegression(max_iter=5000).fit(train.iloc[:, :6], train["label"])
+    cmp = mn.compare(
+        {XSS[1]: forest, XSS_COLUMN: logreg},
+        train=train,
+        test=test,
+        target="label",
+        attacks=["loss", "confidence"],
+        redact=["ssn"],
+        progress=False,
+    )
+    nb = _command_notebook()
+    output = {"output_type": "execute_result", "execution_count": 1, "metadata": {}}
+    output["data"] = cmp._repr_mimebundle_()
+    nb["cells"][0].update(id="cmp", execution_count=1, source="cmp", outputs=[output])
+    (lab["root"] / "notebooks" / "hostile-comparison.ipynb").write_text(json.dumps(nb))
+    page = browser.new_page()
+    page.set_default_timeout(120_000)
+    errors = _watch(page, lab["app"])
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def check() -> None:
+        page.goto(lab["url"]("hostile-comparison.ipynb"))
+        root = page.locator(COMPARISON)
+        root.wait_for(timeout=180_000)
+        root.locator("table.mia-compare-table tbody tr").first.hover()
+        root.get_by_label(re.compile("FPR")).select_option("0.1")
+        svg = root.locator("svg.mia-roc-svg")
+        box = svg.bounding_box()
+        assert box is not None
+        svg.hover(position={"x": box["width"] * 0.6, "y": box["height"] * 0.3})
+        text = root.inner_text()
+        assert XSS[1] in text and XSS_COLUMN in text and "999-" not in text
+        live = "script, iframe, img, object, embed, [onerror], [onload], [onmouseover]"
+        assert root.locator(live).count() == 0
+        assert page.evaluate("() => window.__mia_pwned") is None and not dialogs
+        _shot(page, f"labextension-{lab['app']}-hostile-comparison")
+
+    _checked(page, lab, errors, f"{lab['app']}-hostile-comparison", check)

@@ -3,7 +3,10 @@
 The thinned ROC curves must give exactly Python's TPR (and notes) at every FPR target
 the renderer offers; its claims (who may be flagged at each target) must follow the
 verdict's exact test, checked against scipy; the payload must hold no feature value
-beyond the flagged records, no redacted value, and stay under its size cap.
+beyond the flagged records, no redacted value, and stay under its size cap. It groups
+rank-equivalent attacks as the report does. A comparison's JSON
+(mia_notebook/render/mime_compare.py) gives every model's figures of the
+ComparisonReport, from the same thinned curves, and holds no record at all.
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
 import mia_notebook as mn
+from mia_notebook.engine.compare import ComparisonReport, model_row
 from mia_notebook.engine.metrics import RocCurve, tpr_at_fpr
 from mia_notebook.engine.results import AuditReport
 from mia_notebook.render import render_bundle
+from mia_notebook.render.compare import render_comparison_bundle
 from mia_notebook.render.mime import MIME_TYPE, payload_json, report_payload
+from mia_notebook.render.mime_compare import COMPARISON_MIME_TYPE, comparison_payload
 
 ATTACKS = ["loss", "confidence", "entropy"]
 
@@ -39,13 +45,20 @@ def _frames(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return df.iloc[:n], df.iloc[n:]
 
 
+FEATURES = [f"x{i}" for i in range(6)]
+
+
+def _forest(train: pd.DataFrame) -> RandomForestClassifier:
+    clf = RandomForestClassifier(n_estimators=15, max_depth=9, random_state=0, n_jobs=1)
+    return clf.fit(train[FEATURES], train["label"])
+
+
 @pytest.fixture(scope="module")
 def forest_report() -> AuditReport:
     """Forest probabilities: many ties, and more ROC points than a small cap keeps."""
     train, test = _frames(1500, seed=1)
-    feats = [f"x{i}" for i in range(6)]
-    clf = RandomForestClassifier(n_estimators=15, max_depth=9, random_state=0, n_jobs=1)
-    clf.fit(train[feats], train["label"])
+    feats = FEATURES
+    clf = _forest(train)
     return mn.audit(
         clf,
         train=train[[*feats, "token", "secret", "label"]],
@@ -240,3 +253,122 @@ def test_bundle_keeps_static_html_beside_the_renderer_json() -> None:
     curve = _curve(payload["attacks"][0])
     assert not tpr_at_fpr(curve, 0.001).resolvable
     assert json.dumps(payload, allow_nan=False)
+
+
+# ------------------------------------------------- groups of rank-equivalent attacks
+
+
+def test_groups_are_the_reports_rank_groups(forest_report: AuditReport) -> None:
+    payload = report_payload(forest_report)
+    groups = forest_report.rank_groups()
+    assert payload["groups"] == [list(g) for g in groups]
+    assert any(len(g) > 1 for g in groups), "binary task: loss and confidence are one group"
+    # The group's row shows its first attack's numbers, as the static table does.
+    grouped = forest_report.grouped_summary()
+    by_name = {a["name"]: a for a in payload["attacks"]}
+    for group in payload["groups"]:
+        assert by_name[group[0]]["AUC"] == grouped.loc[group[0], "AUC"]
+    # Hidden attacks leave their groups; every shown attack is in exactly one group.
+    hidden = forest_report.with_options(attacks=["confidence", "entropy"])
+    shown = report_payload(hidden)
+    assert shown["groups"] == [list(g) for g in hidden.rank_groups()]
+    assert sorted(a for g in shown["groups"] for a in g) == ["confidence", "entropy"]
+
+
+# ----------------------------------------------------------------- comparisons
+
+
+@pytest.fixture(scope="module")
+def comparison() -> ComparisonReport:
+    """A leaky forest, a logistic regression and the forest's labels-rounded what-if."""
+    train, test = _frames(1500, seed=1)
+    forest = _forest(train)
+    logreg = LogisticRegression(max_iter=500).fit(train[FEATURES], train["label"])
+    return mn.compare(
+        {"forest": forest, "logreg": logreg, "forest, rounded": (forest, "round:1")},
+        train=train,
+        test=test,
+        target="label",
+        features=FEATURES,
+        attacks=ATTACKS,
+        flag=7,
+        redact=["secret"],
+        progress=False,
+    )
+
+
+def _row_curve(model: dict[str, Any]) -> RocCurve:
+    return _curve(next(a for a in model["report"]["attacks"] if a["name"] == model["attack"]))
+
+
+def test_comparison_payload_has_the_comparisons_figures(comparison: ComparisonReport) -> None:
+    payload = comparison_payload(comparison)
+    summary = comparison.summary
+    assert payload["version"] == 1 and payload["kind"] == "comparison"
+    assert (payload["fpr"], payload["baseline"]) == (comparison.fpr, comparison.baseline)
+    assert payload["riskiest"] == comparison.riskiest
+    assert payload["verdict_line"] == comparison.verdict_line
+    assert payload["utility_columns"] == list(comparison.utility.columns)
+    assert comparison.fpr in payload["fpr_choices"]
+    assert [m["name"] for m in payload["models"]] == list(comparison.reports)
+    for m in payload["models"]:
+        row = summary.loc[m["name"]]
+        assert (m["level"], m["attack"], m["estimator"]) == (
+            row["level"],
+            row["attack"],
+            row["estimator"],
+        )
+        assert m["outputs"] == row["outputs"] and m["epsilon_lb"] == row["epsilon_lb"]
+        assert m["utility"] == {c: row[c] for c in payload["utility_columns"]}
+        # The model's own report payload, as for a single report, its records removed.
+        own = report_payload(comparison.reports[m["name"]])
+        assert m["report"]["verdict"] == own["verdict"]
+        assert m["report"]["claims"] == own["claims"] and m["report"]["groups"] == own["groups"]
+        # Every attack's numbers; the curve of the row attack only (the one drawn).
+        assert [a["AUC"] for a in m["report"]["attacks"]] == [a["AUC"] for a in own["attacks"]]
+        curves = [a["name"] for a in m["report"]["attacks"] if a["curve"] is not None]
+        assert curves == [m["attack"]]
+    assert {m["level"] for m in payload["models"]} >= {"none"}
+    assert len({m["level"] for m in payload["models"]}) >= 2
+
+
+@pytest.mark.parametrize("max_bytes", [None, 30_000])
+def test_comparison_curves_give_pythons_tpr_at_every_offered_target(
+    comparison: ComparisonReport, max_bytes: int | None
+) -> None:
+    kw = {} if max_bytes is None else {"max_bytes": max_bytes}
+    payload = comparison_payload(comparison, **kw)
+    if max_bytes is not None:
+        assert len(json.dumps(payload, separators=(",", ":")).encode()) <= max_bytes
+        assert "thinned" in payload["truncated"][-1]
+    summary = comparison.summary
+    for m in payload["models"]:
+        curve, report = _row_curve(m), comparison.reports[m["name"]]
+        for target, interval in zip(payload["fpr_choices"], m["intervals"], strict=True):
+            want = model_row(m["name"], report, target).tpr
+            got = tpr_at_fpr(curve, target, report.options.confidence)
+            assert got == want, (m["name"], target)
+            assert interval == (list(want.interval) if want.resolvable else None)
+        at = tpr_at_fpr(curve, payload["fpr"])
+        assert at.value == pytest.approx(summary.loc[m["name"], "tpr"], nan_ok=True, abs=0)
+
+
+def test_comparison_payload_holds_no_record_values(comparison: ComparisonReport) -> None:
+    text = json.dumps(comparison_payload(comparison), allow_nan=False)
+    assert "tok-" not in text and "999-" not in text  # no feature value, redacted or not
+    payload = json.loads(text)
+    for m in payload["models"]:
+        flagged = m["report"]["flagged"]
+        assert (flagged["rows"], flagged["columns"], flagged["ranks"]) == ([], [], {})
+        assert m["report"]["redacted"] == ["secret"]
+
+
+def test_comparison_bundle_keeps_static_html_beside_the_json(
+    comparison: ComparisonReport,
+) -> None:
+    # What a notebook shows (the installed renderer), as render/compare.py builds it.
+    assert set(comparison._repr_mimebundle_()) == {"text/plain", "text/html", COMPARISON_MIME_TYPE}
+    bundle = render_comparison_bundle(comparison)
+    assert COMPARISON_MIME_TYPE != MIME_TYPE and "v1" in COMPARISON_MIME_TYPE
+    assert "mia-compare" in bundle["text/html"] and "<script" not in bundle["text/html"]
+    assert bundle[COMPARISON_MIME_TYPE]["models"][0]["name"] == "forest"

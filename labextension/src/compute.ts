@@ -84,6 +84,12 @@ export interface ReportPayload {
   /** One per entry of `fpr_choices`, same order. */
   claims: Claim[];
   attacks: AttackPayload[];
+  /**
+   * The shown attacks grouped by rank equivalence (AuditReport.rank_groups): scores that
+   * order the records identically, so every number is the same. Absent in payloads
+   * written before groups were added: then every attack is its own group.
+   */
+  groups?: string[][];
   flagged: FlaggedPayload;
   redacted: string[];
   skipped: Record<string, string>;
@@ -178,6 +184,39 @@ export function flaggedRows(p: ReportPayload, target: number): number[] {
     }
   });
   return out.slice(0, Math.max(f.limit, 0));
+}
+
+/** One row of the attack table: the attacks it names and the one whose numbers it shows. */
+export interface AttackRow {
+  /** Every shown attack of the row, in the payload's order. */
+  names: string[];
+  /** The row's first shown attack: its numbers are the row's (all are the same). */
+  lead: AttackPayload;
+  /** The group's first attack, shown or not: it keeps the row's colour when hidden. */
+  key: string;
+}
+
+/**
+ * The attack table's rows: one per group of rank-equivalent attacks (as Python's static
+ * report), or one per attack when `perAttack`; hidden attacks left out, and a group
+ * whose attacks are all hidden drops its row.
+ */
+export function attackRows(p: ReportPayload, hidden: Set<string>, perAttack: boolean): AttackRow[] {
+  const byName = new Map(p.attacks.map((a) => [a.name, a]));
+  const groups = perAttack || !p.groups ? p.attacks.map((a) => [a.name]) : p.groups;
+  const rows: AttackRow[] = [];
+  for (const group of groups) {
+    const names = group.filter((n) => byName.has(n) && !hidden.has(n));
+    if (names.length) {
+      rows.push({ names, lead: byName.get(names[0])!, key: group[0] });
+    }
+  }
+  return rows;
+}
+
+/** Whether some group holds more than one attack (the per-attack toggle then matters). */
+export function hasMergedGroups(p: ReportPayload): boolean {
+  return (p.groups ?? []).some((g) => g.length > 1);
 }
 
 /** Label of the TPR column for `target`, as metrics.fpr_label (e.g. "TPR@0.1%FPR"). */

@@ -1,35 +1,66 @@
 /**
- * MIME renderer extension: draws `application/vnd.mia-notebook.report.v1+json`
- * interactively, without a kernel. It is "safe" (DOM built with textContent, no script),
- * so it renders in trusted and untrusted notebooks, and it ranks ahead of the
- * report's static text/html, which stays in the bundle for GitHub, nbconvert and VS Code.
+ * MIME renderer extensions: draw `application/vnd.mia-notebook.report.v1+json` (one
+ * audit) and `application/vnd.mia-notebook.comparison.v1+json` (several models)
+ * interactively, without a kernel. Both are "safe" (DOM built with textContent, no
+ * script), so they render in trusted and untrusted notebooks, and they rank ahead of the
+ * static text/html, which stays in the bundle for GitHub, nbconvert and VS Code.
  */
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 
+import { COMPARISON_MIME_TYPE, ComparisonPayload, isComparison } from './comparison';
+import { ComparisonView } from './compareView';
 import { MIME_TYPE, ReportPayload } from './compute';
 import { ReportView } from './view';
 
 const CLASS_NAME = 'mia-lab-renderer';
+const INCOMPATIBLE = 'mia_notebook: this report was written by an incompatible version.';
 
-/** A widget that renders one report payload. */
-export class ReportRenderer extends Widget implements IRenderMime.IRenderer {
-  private view = new ReportView();
+/** What a renderer draws into: a view's root element and its one-time render. */
+interface View<T> {
+  readonly node: HTMLElement;
+  render(payload: T): void;
+}
 
-  constructor() {
+/** A widget that renders the payload under `mimeType` with `view`, after `valid` accepts it. */
+class PayloadRenderer<T> extends Widget implements IRenderMime.IRenderer {
+  constructor(
+    private mimeType: string,
+    private valid: (data: unknown) => data is T,
+    private view: View<T>,
+  ) {
     super();
     this.addClass(CLASS_NAME);
-    this.node.appendChild(this.view.node);
+    this.node.appendChild(view.node);
   }
 
   renderModel(model: IRenderMime.IMimeModel): Promise<void> {
-    const data = model.data[MIME_TYPE] as unknown as ReportPayload | undefined;
-    if (!data || data.version !== 1 || !Array.isArray(data.attacks)) {
-      this.node.textContent = 'mia_notebook: this report was written by an incompatible version.';
+    const data: unknown = model.data[this.mimeType];
+    if (!this.valid(data)) {
+      this.node.textContent = INCOMPATIBLE;
       return Promise.resolve();
     }
     this.view.render(data);
     return Promise.resolve();
+  }
+}
+
+function isReport(data: unknown): data is ReportPayload {
+  const p = data as ReportPayload | null;
+  return !!p && p.version === 1 && Array.isArray(p.attacks);
+}
+
+/** A widget that renders one report payload (root element: `[data-mia-report]`). */
+export class ReportRenderer extends PayloadRenderer<ReportPayload> {
+  constructor() {
+    super(MIME_TYPE, isReport, new ReportView());
+  }
+}
+
+/** A widget that renders one comparison payload (root element: `[data-mia-comparison]`). */
+export class ComparisonRenderer extends PayloadRenderer<ComparisonPayload> {
+  constructor() {
+    super(COMPARISON_MIME_TYPE, isComparison, new ComparisonView());
   }
 }
 
@@ -40,12 +71,28 @@ export const rendererFactory: IRenderMime.IRendererFactory = {
   createRenderer: () => new ReportRenderer(),
 };
 
-const extension: IRenderMime.IExtension = {
-  id: 'mia-notebook:report-renderer',
-  rendererFactory,
-  rank: 0,
-  dataType: 'json',
-  documentWidgetFactoryOptions: [],
+export const comparisonRendererFactory: IRenderMime.IRendererFactory = {
+  safe: true,
+  mimeTypes: [COMPARISON_MIME_TYPE],
+  defaultRank: 0,
+  createRenderer: () => new ComparisonRenderer(),
 };
 
-export default extension;
+const extensions: IRenderMime.IExtension[] = [
+  {
+    id: 'mia-notebook:report-renderer',
+    rendererFactory,
+    rank: 0,
+    dataType: 'json',
+    documentWidgetFactoryOptions: [],
+  },
+  {
+    id: 'mia-notebook:comparison-renderer',
+    rendererFactory: comparisonRendererFactory,
+    rank: 0,
+    dataType: 'json',
+    documentWidgetFactoryOptions: [],
+  },
+];
+
+export default extensions;

@@ -2,7 +2,7 @@
  * The ROC plot as SVG (log-scaled FPR axis), with hover read-outs.
  * Built with createElementNS and textContent only: no markup strings, no script.
  */
-import { AttackPayload, Curve, formatG, nearestPoint, TprAtFpr } from './compute';
+import { Curve, formatG, nearestPoint, TprAtFpr } from './compute';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const W = 460;
@@ -69,26 +69,35 @@ function axes(root: SVGSVGElement, floor: number, project: ReturnType<typeof mak
   root.append(xl, yl);
 }
 
+/** One curve of the plot: an attack, a group of attacks, or a model's row attack. */
+export interface Series {
+  /** Shown in the hover read-out; keys `colors` and `chosen`. */
+  name: string;
+  curve: Curve | null;
+}
+
 export interface RocInput {
-  attacks: AttackPayload[];
+  series: Series[];
   colors: Map<string, string>;
   chosen: Map<string, TprAtFpr>;
   target: number;
   floor: number;
+  /** Accessible name of the plot. */
+  label?: string;
 }
 
 /** Draw the ROC; `readout` receives the hover text (empty when the pointer leaves). */
 export function drawRoc(input: RocInput, readout: (text: string) => void): SVGSVGElement {
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: 'mia-roc-svg' });
   root.setAttribute('role', 'img');
-  root.setAttribute('aria-label', 'ROC curves of the shown attacks');
+  root.setAttribute('aria-label', input.label ?? 'ROC curves of the shown attacks');
   const project = makeProjection(input.floor);
   axes(root, input.floor, project);
   const [tx, ty0] = project(input.target, 0);
   const [, ty1] = project(input.target, 1);
   root.appendChild(svg('line', { x1: tx, x2: tx, y1: ty0, y2: ty1, class: 'mia-roc-target' }));
-  const curves: [AttackPayload, Curve][] = [];
-  for (const a of input.attacks) {
+  const curves: [Series, Curve][] = [];
+  for (const a of input.series) {
     if (!a.curve) {
       continue;
     }
@@ -129,12 +138,12 @@ export function drawRoc(input: RocInput, readout: (text: string) => void): SVGSV
 }
 
 function nearest(
-  curves: [AttackPayload, Curve][],
+  curves: [Series, Curve][],
   x: number,
   y: number,
   project: ReturnType<typeof makeProjection>,
-): [AttackPayload, Curve, number] | null {
-  let best: [AttackPayload, Curve, number] | null = null;
+): [Series, Curve, number] | null {
+  let best: [Series, Curve, number] | null = null;
   let bestD = Infinity;
   for (const [a, c] of curves) {
     const i = nearestPoint(c, x, y, project);

@@ -5,7 +5,8 @@
  * tables and the plot, so the control keeps focus.
  */
 import {
-  AttackPayload,
+  attackRows,
+  AttackRow,
   axisFloor,
   Cell,
   Claim,
@@ -15,6 +16,7 @@ import {
   formatG,
   formatNumber,
   fprLabel,
+  hasMergedGroups,
   needsNote,
   ReportPayload,
   sortOrder,
@@ -22,33 +24,16 @@ import {
   tprAtFpr,
   tprNote,
 } from './compute';
+import { el, fprControl, pct } from './dom';
 import { drawRoc, PALETTE } from './roc';
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: { className?: string; text?: string } = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (props.className) {
-    node.className = props.className;
-  }
-  if (props.text !== undefined) {
-    node.textContent = props.text;
-  }
-  node.append(...children);
-  return node;
-}
-
-function pct(target: number): string {
-  return `${formatG(target * 100, 6)}%`;
-}
 
 interface State {
   target: number;
   hidden: Set<string>;
   sortCol: number;
   descending: boolean;
+  /** One row per attack instead of one per group of rank-equivalent attacks. */
+  perAttack: boolean;
 }
 
 /** Why the records listed at the chosen target are (or are not) accused. */
@@ -82,7 +67,13 @@ export function flagSummary(p: ReportPayload, c: Claim | undefined, listed: numb
 export class ReportView {
   readonly node: HTMLDivElement;
   private payload: ReportPayload | null = null;
-  private state: State = { target: 0.01, hidden: new Set(), sortCol: -1, descending: false };
+  private state: State = {
+    target: 0.01,
+    hidden: new Set(),
+    sortCol: -1,
+    descending: false,
+    perAttack: false,
+  };
   private colors = new Map<string, string>();
   private body = el('div', { className: 'mia-lab-body' });
   private readout = el('div', { className: 'mia-roc-readout', text: '' });
@@ -115,20 +106,10 @@ export class ReportView {
   }
 
   private controls(p: ReportPayload): HTMLElement {
-    const select = el('select', { className: 'mia-fpr-select' });
-    select.id = `mia-fpr-${Math.random().toString(36).slice(2)}`;
-    for (const c of p.fpr_choices) {
-      const opt = el('option', { text: pct(c) });
-      opt.value = String(c);
-      opt.selected = c === this.state.target;
-      select.appendChild(opt);
-    }
-    select.addEventListener('change', () => {
-      this.state.target = Number(select.value);
+    const fpr = fprControl(p.fpr_choices, this.state.target, (target) => {
+      this.state.target = target;
       this.update();
     });
-    const label = el('label', { text: 'FPR target ' });
-    label.htmlFor = select.id;
     const boxes = el('span', { className: 'mia-attack-toggles' }, 'Show: ');
     for (const a of p.attacks) {
       const box = el('input');
@@ -143,7 +124,19 @@ export class ReportView {
       tag.style.borderBottomColor = this.colors.get(a.name) ?? PALETTE[0];
       boxes.appendChild(tag);
     }
-    return el('div', { className: 'mia-controls' }, label, select, boxes);
+    const controls = el('div', { className: 'mia-controls' }, ...fpr, boxes);
+    if (hasMergedGroups(p)) {
+      const all = el('input');
+      all.type = 'checkbox';
+      all.addEventListener('change', () => {
+        this.state.perAttack = all.checked;
+        this.update();
+      });
+      controls.appendChild(
+        el('label', { className: 'mia-per-attack' }, all, ' one row per attack'),
+      );
+    }
+    return controls;
   }
 
   private footer(p: ReportPayload): HTMLElement {
@@ -166,28 +159,43 @@ export class ReportView {
     if (!p) {
       return;
     }
-    const shown = p.attacks.filter((a) => !this.state.hidden.has(a.name));
+    const rows = attackRows(p, this.state.hidden, this.state.perAttack);
+    const series = rows.map((r) => ({ name: r.names.join(', '), curve: r.lead.curve }));
+    const colors = new Map<string, string>();
     const chosen = new Map<string, TprAtFpr>();
-    for (const a of shown) {
-      if (a.curve) {
-        chosen.set(a.name, tprAtFpr(a.curve, this.state.target));
+    rows.forEach((r, i) => {
+      const color = this.colors.get(this.state.perAttack ? r.lead.name : r.key);
+      colors.set(series[i].name, color ?? PALETTE[0]);
+      if (r.lead.curve) {
+        chosen.set(series[i].name, tprAtFpr(r.lead.curve, this.state.target));
       }
-    }
-    const floor = axisFloor(shown.map((a) => a.curve?.n_nonmembers ?? 1));
+    });
+    const floor = axisFloor(rows.map((r) => r.lead.curve?.n_nonmembers ?? 1));
     const roc = drawRoc(
-      { attacks: shown, colors: this.colors, chosen, target: this.state.target, floor },
+      { series, colors, chosen, target: this.state.target, floor },
       (text) =>
         (this.readout.textContent = text || 'Hover over the curves for FPR, TPR and threshold.'),
     );
     this.readout.textContent = 'Hover over the curves for FPR, TPR and threshold.';
     this.body.replaceChildren(
-      this.summaryTable(shown, chosen),
+      this.summaryTable(rows, chosen),
+      ...this.groupNote(rows),
       el('div', { className: 'mia-roc' }, roc, this.readout),
       this.flaggedSection(p),
     );
   }
 
-  private summaryTable(shown: AttackPayload[], chosen: Map<string, TprAtFpr>): HTMLElement {
+  private groupNote(rows: AttackRow[]): HTMLElement[] {
+    if (!rows.some((r) => r.names.length > 1)) {
+      return [];
+    }
+    const text =
+      'Attacks in one row order the records identically, so every number is the same ' +
+      'for each; tick "one row per attack" to list them separately.';
+    return [el('div', { className: 'mia-note mia-group-note', text })];
+  }
+
+  private summaryTable(rows: AttackRow[], chosen: Map<string, TprAtFpr>): HTMLElement {
     const head = [
       'attack',
       'AUC',
@@ -201,11 +209,12 @@ export class ReportView {
     const table = el('table', { className: 'mia-table mia-summary' });
     table.appendChild(el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { text: h })))));
     const tbody = el('tbody');
-    for (const a of shown) {
-      const t = chosen.get(a.name);
+    for (const r of rows) {
+      const a = r.lead;
+      const t = chosen.get(r.names.join(', '));
       const tpr = t && t.resolvable ? t.tpr.toFixed(3) : '—';
       const cells = [
-        a.name,
+        r.names.join(', '),
         formatNumber(a.AUC),
         tpr,
         formatNumber(a.advantage),
@@ -216,6 +225,7 @@ export class ReportView {
       ];
       const row = el('tr', {}, ...cells.map((c) => el('td', { text: c })));
       row.cells[2].className = 'mia-tpr';
+      row.dataset.attacks = r.names.join(',');
       tbody.appendChild(row);
     }
     table.appendChild(tbody);

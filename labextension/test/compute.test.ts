@@ -4,7 +4,6 @@
  */
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 
 import {
@@ -20,6 +19,7 @@ import {
   tprAtFpr,
   tprNote,
 } from '../src/compute';
+import { FIXTURE, formatKey } from './helpers';
 
 interface Expected {
   tpr: number;
@@ -29,8 +29,7 @@ interface Expected {
   note: string;
 }
 
-const path = process.env.MIA_FIXTURE ?? join(__dirname, '..', '..', 'test', 'fixture.json');
-const fixture = JSON.parse(readFileSync(path, 'utf-8')) as {
+const fixture = JSON.parse(readFileSync(FIXTURE, 'utf-8')) as {
   payload: ReportPayload;
   expected: Record<string, Record<string, Expected>>;
   flagged: Record<string, number[]>;
@@ -132,9 +131,3 @@ test('default target is the first every attack can resolve; axis floor is a deca
   assert.equal(formatNumber(0.12345, 3), '0.123');
   assert.equal(formatNumber(null), '—');
 });
-
-/** Python's repr of a float, as used for the fixture's keys. */
-function formatKey(x: number): string {
-  const s = String(x);
-  return s.includes('e') ? s.replace(/e-(\d)$/, 'e-0$1') : s.includes('.') ? s : `${s}.0`;
-}

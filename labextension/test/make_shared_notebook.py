@@ -3,7 +3,9 @@
 Run from the repository root after a change to the report payload:
 ``python labextension/test/make_shared_notebook.py``. The notebook audits a forest on the
 Fair survey data bundled with statsmodels (no download) and shows the report, whose
-output bundle holds the static ``text/html`` and the renderer's JSON.
+output bundle holds the static ``text/html`` and the renderer's JSON; then it compares the
+forest with a logistic regression (``mn.compare``), whose output holds the static
+comparison and the comparison renderer's JSON.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ CELLS = [
         "# A shared audit\n\nThis notebook was run once and saved with its outputs. "
         "In JupyterLab 4 or Notebook 7 with `mia_notebook` installed, the report below is "
         "interactive without a kernel: change the FPR target, hide attacks, sort the flagged "
-        "records, hover over the ROC. GitHub and nbconvert show the static report.",
+        "records, hover over the ROC. The comparison at the end is interactive too. GitHub "
+        "and nbconvert show the static report.",
     ),
     (
         "code",
@@ -42,6 +45,23 @@ CELLS = [
         "                  attacks=['loss', 'confidence', 'entropy'], flag=8,\n"
         "                  redact=['religious'])\n"
         "report",
+    ),
+    (
+        "markdown",
+        "## The forest against a simpler model\n\nThe same records audited for both "
+        "models. Change the FPR target: every model's TPR is recomputed from its saved "
+        "curve; hover over the ROC curves.",
+    ),
+    (
+        "code",
+        "from sklearn.linear_model import LogisticRegression\n"
+        "from sklearn.pipeline import make_pipeline\n"
+        "from sklearn.preprocessing import StandardScaler\n\n"
+        "logreg = make_pipeline(StandardScaler(), LogisticRegression()).fit(\n"
+        "    train_df.drop(columns='had_affair'), train_df['had_affair'])\n"
+        "mn.compare({'forest': forest, 'logistic regression': logreg},\n"
+        "           train=train_df, test=test_df, target='had_affair',\n"
+        "           attacks=['loss', 'confidence', 'entropy'])",
     ),
 ]
 

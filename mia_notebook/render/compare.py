@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import math
 import textwrap
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -213,16 +213,23 @@ def render_comparison_text(cmp: ComparisonReport) -> str:
     return "\n".join([*lines, *(f"  {n}" for n in cmp.notes)])
 
 
-def render_comparison_bundle(cmp: ComparisonReport) -> dict[str, str]:
-    """``text/plain`` and self-contained ``text/html``."""
-    # Hook: the JupyterLab renderer's JSON (render/mime.py) joins this bundle here.
-    return {"text/plain": render_comparison_text(cmp), "text/html": render_comparison_html(cmp)}
+def render_comparison_bundle(cmp: ComparisonReport) -> dict[str, Any]:
+    """``text/plain``, self-contained ``text/html`` and the JSON the JupyterLab /
+    Notebook 7 extension draws interactively without a kernel (:mod:`.mime_compare`;
+    GitHub, nbviewer and nbconvert show the HTML)."""
+    from .mime_compare import COMPARISON_MIME_TYPE, comparison_payload
+
+    return {
+        "text/plain": render_comparison_text(cmp),
+        "text/html": render_comparison_html(cmp),
+        COMPARISON_MIME_TYPE: comparison_payload(cmp),
+    }
 
 
 class ComparisonRenderer:
     """The engine's ``ComparisonRenderer`` protocol, installed by :func:`install`."""
 
-    def bundle(self, comparison: ComparisonReport) -> dict[str, str]:
+    def bundle(self, comparison: ComparisonReport) -> dict[str, Any]:
         return render_comparison_bundle(comparison)
 
     def page(self, comparison: ComparisonReport) -> str:

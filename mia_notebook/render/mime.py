@@ -24,6 +24,9 @@ may show:
   flagged at a target exactly when that target claims and the row's rank under the
   verdict's attack is at most the target's ``identified`` count. No other feature values
   and no per-record score vectors are written;
+* the shown attacks grouped by rank equivalence (``groups``, from
+  :meth:`AuditReport.rank_groups`): the renderer shows one row per group, as the static
+  report does, and every attack's row on demand;
 * summary numbers, settings, skipped attacks and notes.
 
 Convention: members are the positive class; a higher score means "more likely a member".
@@ -45,7 +48,16 @@ from mia_notebook.engine.results import AuditReport
 from mia_notebook.engine.verdict import Verdict
 from mia_notebook.engine.verdict.evidence import Family, gather_evidence
 
-__all__ = ["FPR_CHOICES", "MAX_BYTES", "MAX_POINTS", "MIME_TYPE", "payload_json", "report_payload"]
+__all__ = [
+    "FPR_CHOICES",
+    "MAX_BYTES",
+    "MAX_POINTS",
+    "MIME_TYPE",
+    "json_number",
+    "payload_json",
+    "payload_size",
+    "report_payload",
+]
 
 #: Versioned MIME type; bump ``v1`` when the payload's meaning changes.
 MIME_TYPE = "application/vnd.mia-notebook.report.v1+json"
@@ -100,11 +112,11 @@ def report_payload(
     choices = _fpr_choices(report.options.fpr, report.verdict.policy.fpr)
     points = max_points
     out = _build(report, choices, points)
-    while _size(out) > max_bytes and points > 50:
+    while payload_size(out) > max_bytes and points > 50:
         points //= 2
         out = _build(report, choices, points)
         out["truncated"].append(f"ROC curves thinned to {points} points to fit {max_bytes} bytes")
-    if _size(out) > max_bytes and out["flagged"]["rows"]:
+    if payload_size(out) > max_bytes and out["flagged"]["rows"]:
         out["flagged"].update(rows=[], ranks={})
         out["truncated"].append(f"flagged rows dropped to fit {max_bytes} bytes")
     return out
@@ -115,7 +127,8 @@ def payload_json(report: AuditReport, **kwargs: Any) -> str:
     return json.dumps(report_payload(report, **kwargs), separators=(",", ":"), allow_nan=False)
 
 
-def _size(payload: dict[str, Any]) -> int:
+def payload_size(payload: dict[str, Any]) -> int:
+    """Bytes of ``payload`` serialized as the notebook stores it (compact UTF-8 JSON)."""
     return len(json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8"))
 
 
@@ -132,7 +145,7 @@ def _build(report: AuditReport, choices: list[float], points: int) -> dict[str, 
         attacks.append(
             {
                 "name": name,
-                **{k: _num(row[k]) if row is not None else None for k in _SUMMARY_KEYS},
+                **{k: json_number(row[k]) if row is not None else None for k in _SUMMARY_KEYS},
                 "curve": _curve(curves.get(name), choices, points),
             }
         )
@@ -146,6 +159,8 @@ def _build(report: AuditReport, choices: list[float], points: int) -> dict[str, 
         "fpr_choices": choices,
         "claims": claims,
         "attacks": attacks,
+        # One row per group of rank-equivalent attacks (their numbers are identical).
+        "groups": [list(g) for g in report.rank_groups()],
         "flagged": _flagged(report, max((c["identified"] for c in claims), default=0)),
         "redacted": [str(c) for c in report.options.redact],
         "skipped": {str(k): str(v) for k, v in report.skipped.items()},
@@ -168,7 +183,7 @@ def _verdict(verdict: Verdict) -> dict[str, Any]:
         "reason": verdict.reason,
         "attack": verdict.attack,
         "n_identified": int(verdict.n_identified),
-        "fpr": _num(ev.get("fpr")),  # the verdict's own FPR target (None at 'none')
+        "fpr": json_number(ev.get("fpr")),  # the verdict's own FPR target (None at 'none')
         "policy_fpr": [float(f) for f in verdict.policy.fpr],
         "confidence": float(verdict.policy.confidence),
         "tests": int(ev.get("tests", 0)),
@@ -237,8 +252,8 @@ def _claim(
         "fpr": float(fpr),
         "claim": why == "claim",
         "identified": int(identified),
-        "p_value": _num(p_value),
-        "alpha": _num(alpha),
+        "p_value": json_number(p_value),
+        "alpha": json_number(alpha),
         "why": why,
     }
 
@@ -328,12 +343,13 @@ def _cell(value: Any) -> Any:
     if isinstance(value, int | np.integer):
         return int(value)
     if isinstance(value, float | np.floating):
-        return _num(value)
+        return json_number(value)
     text = str(value)
     return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
 
 
-def _num(value: Any) -> float | int | None:
+def json_number(value: Any) -> float | int | None:
+    """``value`` as a JSON number: ints stay ints, NaN and infinities become None."""
     if value is None:
         return None
     if isinstance(value, int | np.integer) and not isinstance(value, bool):
@@ -353,5 +369,5 @@ def _jsonable(obj: Any) -> Any:
     if obj is None or isinstance(obj, str | bool):
         return obj
     if isinstance(obj, int | float | np.integer | np.floating | np.bool_):
-        return bool(obj) if isinstance(obj, np.bool_) else _num(obj)
+        return bool(obj) if isinstance(obj, np.bool_) else json_number(obj)
     return str(obj)
