@@ -301,7 +301,7 @@ class ComparisonReport:
                 f.write(page)
         return page
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return comparison_renderer().bundle(self)
 
     def __repr__(self) -> str:

@@ -37,7 +37,7 @@ class ReportRenderer(Protocol):
     """What turns a report into outputs. The engine never imports one: the package
     installs its render layer with :func:`set_renderer` (``mia_notebook.render``)."""
 
-    def bundle(self, report: AuditReport) -> dict[str, str]:
+    def bundle(self, report: AuditReport) -> dict[str, Any]:
         """The MIME bundle shown in a notebook."""
 
     def page(self, report: AuditReport) -> str:
@@ -69,7 +69,7 @@ class ComparisonRenderer(Protocol):
     """What turns a :class:`~.compare.ComparisonReport` into outputs (installed by
     ``mia_notebook`` from ``mia_notebook.render.compare``)."""
 
-    def bundle(self, comparison: ComparisonReport) -> dict[str, str]:
+    def bundle(self, comparison: ComparisonReport) -> dict[str, Any]:
         """The MIME bundle shown in a notebook."""
 
     def page(self, comparison: ComparisonReport) -> str:

@@ -390,7 +390,7 @@ class AuditReport:
             Path(path).write_text(page, encoding="utf-8")
         return page
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return renderer().bundle(self)
 
     def __repr__(self) -> str:

@@ -52,7 +52,7 @@ class Renderer:
     """What :class:`AuditReport` calls for ``_repr_mimebundle_``, ``to_html`` and
     ``repr`` (the engine's ``ReportRenderer`` protocol)."""
 
-    def bundle(self, report: AuditReport) -> dict[str, str]:
+    def bundle(self, report: AuditReport) -> dict[str, Any]:
         from .bundle import render_bundle
 
         return render_bundle(report)
