@@ -33,17 +33,24 @@ CELLS = [
         "from sklearn.model_selection import train_test_split\n\n"
         "import mia_notebook as mn\n\n"
         "df = sm.datasets.fair.load_pandas().data\n"
-        "df['had_affair'] = (df.pop('affairs') > 0).astype(int)\n"
-        "train_df, test_df = train_test_split(df, test_size=0.5, random_state=0,\n"
-        "                                     stratify=df['had_affair'])\n"
+        'df["had_affair"] = (df.pop("affairs") > 0).astype(int)\n'
+        "train_df, test_df = train_test_split(df, test_size=0.5, random_state=0, "
+        'stratify=df["had_affair"])\n'
         "forest = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1).fit(\n"
-        "    train_df.drop(columns='had_affair'), train_df['had_affair'])",
+        '    train_df.drop(columns="had_affair"), train_df["had_affair"]\n'
+        ")",
     ),
     (
         "code",
-        "report = mn.audit(forest, train=train_df, test=test_df, target='had_affair',\n"
-        "                  attacks=['loss', 'confidence', 'entropy'], flag=8,\n"
-        "                  redact=['religious'])\n"
+        "report = mn.audit(\n"
+        "    forest,\n"
+        "    train=train_df,\n"
+        "    test=test_df,\n"
+        '    target="had_affair",\n'
+        '    attacks=["loss", "confidence", "entropy"],\n'
+        "    flag=8,\n"
+        '    redact=["religious"],\n'
+        ")\n"
         "report",
     ),
     (
@@ -58,10 +65,15 @@ CELLS = [
         "from sklearn.pipeline import make_pipeline\n"
         "from sklearn.preprocessing import StandardScaler\n\n"
         "logreg = make_pipeline(StandardScaler(), LogisticRegression()).fit(\n"
-        "    train_df.drop(columns='had_affair'), train_df['had_affair'])\n"
-        "mn.compare({'forest': forest, 'logistic regression': logreg},\n"
-        "           train=train_df, test=test_df, target='had_affair',\n"
-        "           attacks=['loss', 'confidence', 'entropy'])",
+        '    train_df.drop(columns="had_affair"), train_df["had_affair"]\n'
+        ")\n"
+        "mn.compare(\n"
+        '    {"forest": forest, "logistic regression": logreg},\n'
+        "    train=train_df,\n"
+        "    test=test_df,\n"
+        '    target="had_affair",\n'
+        '    attacks=["loss", "confidence", "entropy"],\n'
+        ")",
     ),
 ]
 
