@@ -132,7 +132,20 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[dic
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     port, token = _free_port(), secrets.token_hex(16)
     log = root / "jupyter-lab.log"
-    env = {**os.environ, "MPLBACKEND": "Agg", "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
+    # Frontends without the JupyterLab extension use the panel's kernel-side controls:
+    # this test runs Lab with mia-notebook's extension disabled (test_labextension_e2e.py
+    # covers the panel with it).
+    labconfig = root / "config" / "labconfig"
+    labconfig.mkdir(parents=True)
+    (labconfig / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"mia-notebook": True}})
+    )
+    env = {
+        **os.environ,
+        "MPLBACKEND": "Agg",
+        "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
+        "JUPYTER_CONFIG_PATH": str(root / "config"),
+    }
     cmd = [
         sys.executable,
         "-m",

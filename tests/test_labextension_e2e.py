@@ -616,13 +616,154 @@ def test_live_panel_shows_its_widget(lab: dict[str, Any], browser: Any) -> None:
             timeout=180_000,
         )
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        out = page.locator(".jp-OutputArea-output.mia-lab-notebook-report")
+        out = page.locator(".jp-OutputArea-output.mia-lab-notebook-report").first
         out.locator(".widget-vbox").first.wait_for(state="visible", timeout=300_000)
-        assert not out.locator("[data-mia-report]").is_visible()
+        # The display's own report steps aside (the panel's report area nests another).
+        assert not out.locator(":scope > .mia-lab-renderer").is_visible()
         assert "model not found" not in out.inner_text()
         _shot(page, f"labextension-{lab['app']}-panel-live")
 
     _checked(page, lab, errors, f"{lab['app']}-panel-live", check)
+
+
+LIVE = ".jp-OutputArea-output .mia-audit-panel"
+LIVE_REPORT = f"{LIVE} .mia-report-area [data-mia-report]"
+KERNEL_MESSAGE = re.compile(r'"msg_type"\s*:\s*"(execute_request|comm_msg)"')
+
+
+def _kernel_messages(frames: list[str]) -> list[str]:
+    """The execute / comm message types among websocket frames the page sent."""
+    return [m.group(1) for f in frames for m in [KERNEL_MESSAGE.search(f)] if m]
+
+
+def _ask_panel(page: Any, expr: str) -> str:
+    """``expr`` of the notebook's AuditPanel (its last output), through a silent request."""
+    return page.evaluate(
+        """async (expr) => {
+            const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+            const reply = await k.requestExecute({code: '', silent: true, store_history: false,
+                user_expressions: {p: expr}}).done;
+            return reply.content.user_expressions.p.data['text/plain'];
+        }""",
+        "[o for o in Out.values() if type(o).__name__ == 'AuditPanel'][-1]" + expr,
+    )
+
+
+def _live_tpr(page: Any) -> tuple[str, dict[str, str]]:
+    """Header and cells of the TPR column in the live panel's report area."""
+    table = page.locator(f"{LIVE_REPORT} table.mia-summary")
+    head = table.locator("th").nth(2).inner_text().strip()
+    rows = table.locator("tbody tr").evaluate_all(
+        "rs => rs.map(r => [r.cells[0].innerText.trim(), r.cells[2].innerText.trim()])"
+    )
+    return head, dict(rows)
+
+
+def test_live_panel_instant_controls_run_in_the_browser(lab: dict[str, Any], browser: Any) -> None:
+    """The live panel's report area is the interactive renderer: its FPR control changes
+    the TPR column to Python's figures with no execute or comm message to the kernel (the
+    kernel's own FPR slider is hidden and its view unchanged). Kernel-side controls keep
+    focus across a kernel update, and Run shows a new report without re-creating them."""
+    page = browser.new_page()
+    page.set_default_timeout(120_000)
+    errors = _watch(page, lab["app"])
+    sent: list[str] = []
+
+    def on_socket(ws: Any) -> None:
+        ws.on("framesent", lambda f: sent.append(f if isinstance(f, str) else f.decode("latin-1")))
+
+    page.on("websocket", on_socket)
+    _checked(page, lab, errors, f"{lab['app']}-panel-instant", lambda: _drive_live(page, lab, sent))
+
+
+def _drive_live(page: Any, lab: dict[str, Any], sent: list[str]) -> None:
+    page.goto(lab["url"]("panel-live.ipynb"))
+    page.wait_for_function(
+        """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+                   const k = w && w.sessionContext && w.sessionContext.session
+                       && w.sessionContext.session.kernel;
+                   return !!k && k.status === 'idle'; }""",
+        timeout=180_000,
+    )
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.locator(LIVE_REPORT).wait_for(state="visible", timeout=300_000)
+    panel = page.locator(LIVE)
+    assert page.locator(f"{REPORT}:visible").count() == 1  # the display's own stays hidden
+    assert panel.locator(".mia-kernel-instant").count() == 1
+    assert not panel.locator(".mia-kernel-instant").is_visible()  # the kernel's FPR slider
+    run = panel.locator(".widget-button", has_text="Run")
+    seed = panel.locator(".widget-text", has_text="Seed").locator("input")
+    assert run.is_visible() and seed.is_visible()
+    payload = page.evaluate(
+        """(mime) => window.jupyterapp.shell.currentWidget.content.widgets[0].model.outputs
+               .toJSON().find(o => o.data && o.data[mime]).data[mime]""",
+        MIME_TYPE,
+    )
+    first = payload["verdict"]["fpr"] or payload["fpr_targets"][0]
+    head, cells = _live_tpr(page)
+    assert head == fpr_label(first) and cells == _python_tpr(payload, first)
+    _shot(page, f"labextension-{lab['app']}-panel-instant-before")
+
+    # The renderer's FPR control: the TPR column follows, and nothing goes to the kernel.
+    sent.clear()
+    new = 0.5
+    page.locator(LIVE_REPORT).get_by_label(re.compile("FPR")).select_option(str(new))
+    page.wait_for_function(
+        "([sel, label]) => document.querySelector(sel + ' table.mia-summary th:nth-child(3)')"
+        ".innerText.trim() === label",
+        arg=[LIVE_REPORT, fpr_label(new)],
+    )
+    page.wait_for_timeout(1_500)
+    assert _kernel_messages(sent) == [], _kernel_messages(sent)
+    _, after = _live_tpr(page)
+    assert after == _python_tpr(payload, new) and after != cells
+    assert float(_ask_panel(page, ".report.options.fpr[0]")) == payload["fpr_targets"][0]
+    _shot(page, f"labextension-{lab['app']}-panel-instant-fpr")
+    _kernel_control_keeps_focus(page, panel, sent)
+    _run_shows_new_report(page, panel, seed, run)
+    _shot(page, f"labextension-{lab['app']}-panel-instant-after-run")
+
+
+def _kernel_control_keeps_focus(page: Any, panel: Any, sent: list[str]) -> None:
+    """A kernel-side control (flag count) round-trips, the report area gets a new report,
+    and the slider the user moved is the same element, still focused."""
+    handle = panel.locator(".widget-slider", has_text="Flagged records").locator(".noUi-handle")
+    old = page.locator(LIVE_REPORT).element_handle()
+    flag = int(_ask_panel(page, ".flag.value"))
+    sent.clear()
+    # Drag the focused handle a little to the right, as a user does.
+    handle.focus()
+    box = handle.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 12, y, steps=4)
+    page.mouse.up()
+    page.wait_for_function("n => !n.isConnected", arg=old, timeout=60_000)
+    page.locator(LIVE_REPORT).wait_for(state="visible")
+    assert "comm_msg" in _kernel_messages(sent)  # the watcher sees kernel traffic
+    assert handle.evaluate("n => n.isConnected && document.activeElement === n")
+    assert int(_ask_panel(page, ".flag.value")) > flag
+
+
+def _run_shows_new_report(page: Any, panel: Any, seed: Any, run: Any) -> None:
+    """Run (after a new seed) re-audits in the kernel; the report area shows the new
+    report and the Run controls are the same elements."""
+    seed_node, run_node = seed.element_handle(), run.element_handle()
+    seed.fill("3")
+    seed.press("Enter")
+    page.wait_for_function("b => !b.disabled", arg=run_node)
+    old = page.locator(LIVE_REPORT).element_handle()
+    run.click()
+    panel.locator(".widget-label", has_text="Done in").wait_for(timeout=120_000)
+    page.wait_for_function("n => !n.isConnected", arg=old, timeout=60_000)
+    page.locator(LIVE_REPORT).wait_for(state="visible")
+    assert _ask_panel(page, ".report.run['seed']") == "3"
+    assert seed_node.evaluate("n => n.isConnected") and run_node.evaluate("n => n.isConnected")
+    control = page.locator(LIVE_REPORT).get_by_label(re.compile("FPR"))
+    control.select_option("0.1")
+    assert _live_tpr(page)[0] == fpr_label(0.1)
 
 
 def test_markup_in_user_data_stays_text(lab: dict[str, Any], browser: Any) -> None:

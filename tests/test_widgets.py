@@ -10,12 +10,15 @@ import json
 import re
 import threading
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import ipywidgets as W
 import numpy as np
 import pytest
 from conftest import features
+from ipywidgets.widgets.widget import _instances as widget_instances
 from sklearn.ensemble import RandomForestClassifier
 
 import mia_notebook as mn
@@ -24,8 +27,12 @@ from mia_notebook.panel import AuditPanel, show_panel
 from mia_notebook.panel import runner as panel_runner
 from mia_notebook.panel import view as panel_view
 from mia_notebook.render.format import fmt_number
+from mia_notebook.render.mime import MIME_TYPE, report_payload
+from mia_notebook.render.text import render_text
 
 THRESHOLD = ["loss", "confidence", "entropy"]
+ROOT = Path(__file__).resolve().parents[1]
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 def _noisy(frame: Any, rng: np.random.Generator, share: float = 0.3) -> Any:
@@ -78,17 +85,17 @@ def _table_numbers(html: str) -> list[str]:
 
 # ----------------------------------------------------------------- instant settings
 def test_fpr_target_changes_tpr_column_and_table(panel):
-    before = _table_numbers(panel.view.value)
+    before = _table_numbers(panel.view_html)
     assert panel.report.options.fpr == (panel.fpr.value,)
     panel.fpr.value = 0.1
     rep = panel.report
     assert rep.options.fpr == (0.1,)
-    assert "TPR@10%FPR" in rep.summary.columns and "TPR@10%FPR" in panel.view.value
+    assert "TPR@10%FPR" in rep.summary.columns and "TPR@10%FPR" in panel.view_html
     for name in rep.attacks:
         curve = metrics.roc(rep.scores[name].to_numpy(), rep.members)
         expected = metrics.tpr_at_fpr(curve, 0.1).tpr
         assert rep.summary.at[name, "TPR@10%FPR"] == pytest.approx(expected)
-    assert _table_numbers(panel.view.value) != before
+    assert _table_numbers(panel.view_html) != before
     # a looser FPR never finds fewer members
     panel.fpr.value = 0.5
     for name in rep.attacks:
@@ -116,7 +123,7 @@ def test_flag_count_and_record_options(panel):
     assert len(panel.record.options) == 5  # placeholder + 4 records
     panel.flag.value = 0
     assert panel.report.flagged().empty
-    assert "No records listed" in panel.view.value
+    assert "No records listed" in panel.view_html
 
 
 def test_slice_dropdown_lists_columns_and_slices(panel):
@@ -124,7 +131,7 @@ def test_slice_dropdown_lists_columns_and_slices(panel):
     assert "" in values and "mean radius" in values and "label" not in values
     panel.slice.value = "mean radius"
     assert panel.report.options.slice == "mean radius"
-    assert "By mean radius" in panel.view.value
+    assert "By mean radius" in panel.view_html
     panel.slice.value = ""
     assert panel.report.options.slice is None
 
@@ -132,17 +139,23 @@ def test_slice_dropdown_lists_columns_and_slices(panel):
 def test_redaction_masks_and_caller_redaction_is_locked(panel, fitted):
     _, tr, _ = fitted
     panel.flag.value = 5
-    assert "999-" not in panel.view.value
+    assert "999-" not in panel.view_html
     col = "mean texture"
     shown = [fmt_number(v) for v in tr[col].iloc[panel.report.flagged_positions()]]
-    assert any(s in panel.view.value for s in shown)
+    assert any(s in panel.view_html for s in shown)
+    payload = json.dumps(_area_data(panel)[MIME_TYPE])
+    assert "999-" not in payload and any(s in payload for s in shown)
     panel.redact.value = (*panel.redact.value, col)
     assert col in panel.report.options.redact
-    assert not any(s in panel.view.value for s in shown)
+    assert not any(s in panel.view_html for s in shown)
+    # Redaction is applied in the kernel before the renderer's JSON is written: the
+    # report area's payload (what the browser holds) never had the values.
+    payload = json.dumps(_area_data(panel)[MIME_TYPE])
+    assert not any(s in payload for s in shown) and "999-" not in payload
     panel.redact.value = ()  # try to un-redact the caller's column
     assert "ssn" in panel.redact.value and "ssn" in panel.report.options.redact
     assert "stays redacted" in panel.status.value
-    assert "999-" not in panel.view.value
+    assert "999-" not in panel.view_html
 
 
 def test_attack_subset_is_instant_and_new_attack_waits_for_run(panel):
@@ -166,6 +179,91 @@ def test_no_pyplot_figures(panel):
     panel.flag.value = 3
     panel.record.value = panel.record.options[1][1]
     assert plt.get_fignums() == []
+
+
+# ------------------------------------------------------------------ report area
+def _area_data(panel: AuditPanel) -> dict[str, Any]:
+    """The bundle the report area (an Output widget) shows now."""
+    (output,) = panel.report_area.outputs
+    assert output["output_type"] == "display_data"
+    return output["data"]
+
+
+def _tree(widget: Any) -> list[Any]:
+    """``widget`` and every widget inside it (children, depth first)."""
+    return [widget, *(w for c in getattr(widget, "children", ()) for w in _tree(c))]
+
+
+def test_report_area_shows_the_renderers_bundle_of_each_view(panel):
+    """The report area is an Output holding JSON + HTML + text (no widget view), so
+    JupyterLab's rendermime picks the extension's renderer inside the live widget."""
+    assert isinstance(panel.report_area, W.Output) and panel.report_area in panel.widget.children
+    data = _area_data(panel)
+    assert set(data) == {MIME_TYPE, "text/html", "text/plain"}
+    assert data[MIME_TYPE] == report_payload(panel.report)
+    assert data["text/html"] == panel.view_html and "<table" in panel.view_html
+    assert data["text/plain"] == render_text(panel.report)
+    panel.fpr.value = 0.2
+    panel.flag.value = 2
+    data = _area_data(panel)
+    assert data[MIME_TYPE]["fpr_targets"] == [0.2] and data[MIME_TYPE]["flagged"]["limit"] == 2
+    assert "TPR@20%FPR" in data["text/html"]
+    json.dumps(data[MIME_TYPE], allow_nan=False)
+    # The outer display's JSON is the one the area shows (built once per view).
+    assert panel.bundle()[MIME_TYPE] is data[MIME_TYPE]
+
+
+def test_kernel_controls_are_marked_for_the_extensions_stylesheet(panel):
+    """Only the FPR slider duplicates a renderer control; everything the JSON cannot do
+    (Run settings, flag count, slice, redaction, record inspector) stays unmarked, and
+    the stylesheet that hides/shows by these classes is the one the extension ships."""
+    marked = [w for w in _tree(panel.widget) if "mia-kernel-instant" in w._dom_classes]
+    assert marked == [panel.fpr]
+    assert "mia-audit-panel" in panel.widget._dom_classes
+    assert "mia-report-area" in panel.report_area._dom_classes
+    assert "mia-lab-extra" in panel.lab_extra._dom_classes
+    assert panel.lab_extra.layout.display == "none"  # hidden unless the extension shows it
+    css = (ROOT / "labextension" / "style" / "index.css").read_text()
+    built = "".join(p.read_text() for p in (ROOT / "mia_notebook/labextension").rglob("*.js"))
+    for rule in (
+        ".mia-audit-panel:has(.mia-report-area [data-mia-report]) .mia-kernel-instant",
+        ".mia-audit-panel:has(.mia-report-area [data-mia-report]) .mia-lab-extra",
+    ):
+        assert rule in css and rule in built, rule
+
+
+def test_lab_extra_holds_the_slice_tables_only(panel):
+    panel.flag.value = 3
+    panel.slice.value = "mean radius"
+    extra = panel.lab_extra.value
+    assert "By mean radius" in extra and "By label" in extra
+    assert "<img" not in extra and "Flagged records" not in extra
+    body = extra.split("</style>", 1)[1].removesuffix("</div>")
+    assert body in panel.view_html  # the static report's own slice section
+    panel.slice.value = ""
+    assert "By mean radius" not in panel.lab_extra.value
+
+
+def test_updates_never_recreate_widgets(panel, published):
+    """Instant changes, the record inspector and a Run replace the report area's content
+    only: every widget (and the displayed widget view) stays the same object."""
+    panel.display()
+    before = [(w, w.model_id) for w in _tree(panel.widget)]
+    count = len(widget_instances)
+    panel.fpr.value = 0.05
+    panel.flag.value = 3
+    panel.slice.value = "mean radius"
+    panel.redact.value = (*panel.redact.value, "mean texture")
+    panel.record.value = panel.record.options[1][1]
+    panel.seed.value = 11
+    panel.run()
+    assert panel.wait(120) and panel.runner.outcome == "done"
+    assert [(w, w.model_id) for w in _tree(panel.widget)] == before
+    assert len(widget_instances) == count
+    assert panel.report.run["seed"] == 11
+    assert _area_data(panel)[MIME_TYPE]["settings"]["seed"] == 11
+    views = [b[WIDGET_MIME]["model_id"] for _, b, _ in published]
+    assert set(views) == {panel.widget.model_id} and len(views) > 5
 
 
 # ------------------------------------------------------------------ display
@@ -228,7 +326,7 @@ def test_callback_error_is_shown_in_panel(panel, monkeypatch):
     def boom(report: Any) -> str:
         raise RuntimeError("renderer exploded <b>")
 
-    monkeypatch.setattr(panel_view, "render_html", boom)
+    monkeypatch.setattr(panel_view, "render_bundle", boom)
     panel.fpr.value = 0.05  # must not raise
     assert panel.last_error == "RuntimeError: renderer exploded <b>"
     assert "renderer exploded &lt;b&gt;" in panel.status.value
@@ -263,6 +361,8 @@ def test_run_reaudits_with_new_seed_and_keeps_view(panel):
     assert panel.report.options.fpr == (0.1,)
     assert panel.run_button.disabled and panel.cancel_button.disabled
     assert "Done" in panel.progress_label.value
+    payload = _area_data(panel)[MIME_TYPE]
+    assert payload == report_payload(panel.report) and payload["settings"]["seed"] == 7
 
 
 def _wait_for(condition: Any, seconds: float = 120.0) -> bool:

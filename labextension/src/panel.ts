@@ -5,6 +5,12 @@
  * kernel's widget model actually draws a view. A notebook reopened without its kernel
  * therefore shows the interactive report, never "Error displaying widget: model not
  * found". Untrusted outputs never get the widget (its renderer is not safe).
+ *
+ * Inside the live widget, the panel's report area is an ipywidgets Output holding the
+ * report's bundle without a widget view; the widget manager renders it with this same
+ * notebook registry, so it gets this renderer too: the instant controls (FPR target,
+ * attacks shown, sorting, ROC hover) run client-side, and the stylesheet hides the
+ * kernel's duplicate FPR slider (style/index.css).
  */
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';

@@ -14,6 +14,9 @@ from ..engine.attacks import attack_class, available_attacks
 from ..engine.errors import MiaValueError
 from ..engine.references import DEFAULT_REFERENCES, MAX_REFERENCES
 from ..engine.results import AuditReport
+from ..render.format import CSS, inline_styles
+from ..render.headline import highlighted
+from ..render.sections import slices_html
 
 __all__ = [
     "FPR_CHOICES",
@@ -21,6 +24,7 @@ __all__ = [
     "PanelControls",
     "attack_options",
     "fpr_text",
+    "lab_extra_html",
     "needs_references",
 ]
 
@@ -28,6 +32,11 @@ __all__ = [
 FPR_CHOICES: tuple[float, ...] = (
     0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5
 )  # fmt: skip
+#: CSS classes the extension's stylesheet (labextension/style/index.css) keys on.
+PANEL_CLASS = "mia-audit-panel"
+REPORT_AREA_CLASS = "mia-report-area"
+KERNEL_INSTANT_CLASS = "mia-kernel-instant"
+LAB_EXTRA_CLASS = "mia-lab-extra"
 #: Value of the record dropdown when no record is chosen.
 NO_RECORD = -1
 _WIDE = {"description_width": "initial"}
@@ -62,6 +71,15 @@ def attack_options(report: AuditReport) -> list[tuple[str, str]]:
     return out
 
 
+def lab_extra_html(report: AuditReport) -> str:
+    """What the interactive renderer does not draw, shown beside it in JupyterLab: the
+    slice tables at the kernel's FPR target (their headers name it); "" if none."""
+    body = slices_html(report, highlighted(report))
+    if not body:
+        return ""
+    return f"<div class='mia-report'><style>{CSS}</style>{inline_styles(body)}</div>"
+
+
 def initial_fpr(report: AuditReport) -> float:
     """The report's smallest FPR target that its non-members can resolve."""
     targets = report.options.fpr
@@ -74,8 +92,9 @@ class PanelControls:
 
     Run settings (need training): ``attacks``, ``references``, ``seed``, the buttons
     and the progress bar. Instant settings (re-view cached scores): ``fpr``, ``flag``,
-    ``slice``, ``redact``. Outputs: ``status``, ``view``, ``record``, ``record_view``;
-    ``widget`` holds them all.
+    ``slice``, ``redact``. Outputs: ``status``, ``report_area`` (an Output showing the
+    report's bundle; ``view_html`` is its HTML), ``lab_extra``, ``record``,
+    ``record_view``; ``widget`` holds them all.
 
     Parameters
     ----------
@@ -105,7 +124,7 @@ class PanelControls:
         self._build_run(report)
         self._build_view(report)
         self.status = W.HTML("")
-        self.view = W.HTML("")
+        self._build_report_area()
         self.record = W.Dropdown(
             options=[("— choose a flagged record —", NO_RECORD)], value=NO_RECORD,
             description="Inspect record", style=_WIDE, layout=W.Layout(width="420px"),
@@ -159,6 +178,22 @@ class PanelControls:
             description="Redact", style=_WIDE,
         )  # fmt: skip
 
+    def _build_report_area(self) -> None:
+        # The report is an Output holding the report's whole bundle (JSON, HTML, plain):
+        # with the JupyterLab / Notebook 7 extension the notebook's renderer draws the
+        # JSON interactively (instant FPR target, attacks, sorting, ROC hover: no kernel
+        # message); elsewhere the HTML shows, as before.
+        self.report_area = W.Output(layout=W.Layout(width="100%"))
+        self.report_area.add_class(REPORT_AREA_CLASS)
+        self.view_html = ""
+        # Shown only beside the interactive renderer, which draws no slices: the kernel's
+        # slice tables (already in the HTML, so hidden elsewhere); see style/index.css.
+        self.lab_extra = W.HTML("", layout=W.Layout(display="none"))
+        self.lab_extra.add_class(LAB_EXTRA_CLASS)
+        # The kernel's FPR slider duplicates the renderer's client-side FPR control: the
+        # extension's stylesheet hides it when a rendered report is in the same panel.
+        self.fpr.add_class(KERNEL_INSTANT_CLASS)
+
     def _layout(self) -> W.VBox:
         run_box = W.VBox(
             [
@@ -177,13 +212,14 @@ class PanelControls:
             [
                 W.HBox([run_box, view_box]),
                 self.status,
-                self.view,
+                self.report_area,
+                self.lab_extra,
                 W.HTML("<b>Record inspector</b>"),
                 self.record,
                 self.record_view,
             ]
         )
-        widget.add_class("mia-audit-panel")
+        widget.add_class(PANEL_CLASS)
         return widget
 
     def set_running(self, running: bool, message: str, *, pending: bool) -> None:

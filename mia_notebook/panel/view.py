@@ -18,10 +18,10 @@ from ..engine.audit import audit
 from ..engine.errors import MiaValueError
 from ..engine.results import AuditReport
 from ..render import memo
-from ..render.html import render_html, render_record
-from ..render.mime import MIME_TYPE, report_payload
-from ..render.text import render_text
-from .controls import NO_RECORD, PanelControls, attack_options, fpr_text
+from ..render.bundle import render_bundle
+from ..render.html import render_record
+from ..render.mime import MIME_TYPE
+from .controls import NO_RECORD, PanelControls, attack_options, fpr_text, lab_extra_html
 from .runner import Runner
 
 __all__ = ["AuditPanel", "show_panel"]
@@ -158,11 +158,16 @@ class AuditPanel(PanelControls):
             view = self._base.with_options(**self.view_options())
             _ = view.summary
             t1 = time.perf_counter()
-            page = render_html(view)
+            bundle = render_bundle(view)
+            extra = lab_extra_html(view)
             record_html = self._record_html(view)
             t2 = time.perf_counter()
-            self.report = view
-            self._set_quietly(self.view, "value", page)
+            self.report, self._report_bundle = view, bundle
+            self.view_html = bundle["text/html"]
+            # Replace the Output's content: the controls around it are never re-created.
+            output = {"output_type": "display_data", "data": bundle, "metadata": {}}
+            self.report_area.outputs = (output,)
+            self.lab_extra.value = extra
             self._sync_records(view)
             self.record_view.value = record_html
             self._publish()
@@ -214,13 +219,14 @@ class AuditPanel(PanelControls):
             f"the last view shown (FPR target {html.escape(fpr_text(self.report.options.fpr[0]))}"
             f", {self.report.options.flag} flagged records).</p>"
         )
-        return note + self.view.value + self.record_view.value
+        return note + self.view_html + self.record_view.value
 
     def bundle(self) -> dict[str, Any]:
         """The display bundle: live widget view, the JSON the JupyterLab / Notebook 7
         extension draws without a kernel (:mod:`mia_notebook.render.mime`: a notebook
         reopened without its kernel, or untrusted, shows the interactive report instead
-        of a dead widget), static HTML and plain text (GitHub, nbconvert)."""
+        of a dead widget), static HTML and plain text (GitHub, nbconvert). The JSON and
+        text are those the report area shows (built once per view)."""
         data = dict(self.widget._repr_mimebundle_() or {})
         view = data.get(_WIDGET_MIME) or {
             "version_major": 2,
@@ -229,9 +235,9 @@ class AuditPanel(PanelControls):
         }
         return {
             _WIDGET_MIME: view,
-            MIME_TYPE: report_payload(self.report),
+            MIME_TYPE: self._report_bundle[MIME_TYPE],
             "text/html": self.static_html(),
-            "text/plain": render_text(self.report),
+            "text/plain": self._report_bundle["text/plain"],
         }
 
     def display(self) -> None:
