@@ -162,7 +162,9 @@ export class ComparisonView {
 
   private deltas(p: ComparisonPayload, rows: ModelAt[]): HTMLElement {
     const base = rows.find((r) => r.model.name === p.baseline) ?? rows[0];
-    const head = ['model', ...p.utility_columns, 'tpr', 'epsilon_lb', 'level_change'];
+    // headed as the models table (and Python's static view) head them
+    const tpr = `TPR @ FPR ${formatG(this.target, 6)}`;
+    const head = ['model', ...p.utility_columns, tpr, 'ε ≥', 'level change'];
     const cells = rows.map((at) => [
       at.model.name,
       ...p.utility_columns.map((c) => signed3(at.model.utility[c], base.model.utility[c])),

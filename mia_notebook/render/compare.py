@@ -167,6 +167,17 @@ def _table(cmp: ComparisonReport, *, estimator: bool = True) -> pd.DataFrame:
     )
 
 
+def _deltas(cmp: ComparisonReport) -> pd.DataFrame:
+    """The changes against the baseline, headed as the main table is."""
+    return cmp.deltas.rename(
+        columns={
+            "tpr": f"TPR @ FPR {cmp.fpr:g}",
+            "epsilon_lb": "ε ≥",
+            "level_change": "level change",
+        }
+    )
+
+
 def render_comparison_html(cmp: ComparisonReport) -> str:
     """The comparison as one self-contained HTML fragment (a ``<div>``)."""
     data_uri = "data:image/png;base64,"
@@ -185,7 +196,7 @@ def render_comparison_html(cmp: ComparisonReport) -> str:
             _table(cmp, estimator=False), index_label="model"
         )
         + "<h4>Change against the baseline</h4>"
-        + HTMLTable(cell=_delta_cell, sticky_index=True).render(cmp.deltas, index_label="model")
+        + HTMLTable(cell=_delta_cell, sticky_index=True).render(_deltas(cmp), index_label="model")
         + (f"<ul class='mia-note'>{notes}</ul>" if notes else "")
         + "<h4>ROC curves</h4><img class='mia-roc' alt='ROC curve of each model, log-log' "
         f"src='{data_uri}{roc}'/>"
@@ -208,7 +219,7 @@ def render_comparison_text(cmp: ComparisonReport) -> str:
     """The verdict line, the table and the deltas as plain text."""
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         table = _table(cmp).to_string(float_format=lambda v: f"{v:.3f}")
-        deltas = cmp.deltas.to_string(float_format=lambda v: f"{v:+.3f}")
+        deltas = _deltas(cmp).to_string(float_format=lambda v: f"{v:+.3f}")
     lines = [cmp.verdict_line, table, f"Change against {cmp.baseline}:", deltas]
     return "\n".join([*lines, *(f"  {n}" for n in cmp.notes)])
 
