@@ -113,6 +113,12 @@ class TprPoint:
     floor(fpr * non-members)`` and no tie group is split.
     ``p_value`` is exact under "scores do not depend on membership" (members a random
     subset of the records); ``tpr_lower`` is a one-sided Clopper-Pearson bound.
+    Reference attacks' scores also depend on which reference models a record was IN
+    for; the split gives members and non-members the same mix of those patterns
+    (``references.population.in_out_mask``): members are then a random subset within
+    each pattern, in proportion, which can only shrink the null spread of ``tp``
+    (proportional stratification). ``bench/false_alarms.py`` measures the p-values on
+    membership-independent models.
     """
 
     fpr: float
