@@ -114,11 +114,11 @@ class TprPoint:
     ``p_value`` is exact under "scores do not depend on membership" (members a random
     subset of the records); ``tpr_lower`` is a one-sided Clopper-Pearson bound.
     Reference attacks' scores also depend on which reference models a record was IN
-    for; the split gives members and non-members the same mix of those patterns
-    (``references.population.in_out_mask``): members are then a random subset within
-    each pattern, in proportion, which can only shrink the null spread of ``tp``
-    (proportional stratification). ``bench/false_alarms.py`` measures the p-values on
-    membership-independent models.
+    for (its pattern), so they are exchangeable only within a pattern. The split gives
+    members and non-members the same mix of patterns
+    (``references.population.in_out_mask``), so no pattern effect can favour either
+    side; the test is then not exact for those attacks, and ``bench/false_alarms.py``
+    measures its p-values super-uniform on membership-independent models.
     """
 
     fpr: float
