@@ -6,8 +6,9 @@ The population is the audited records (members first, then non-members), then an
 so each record gets both IN and OUT models (the "online" setting of LiRA/RMIA).
 
 The split is balanced within the members, within the non-members and within the extra
-rows (:attr:`Population.blocks`), so a membership-independent model cannot look leaky
-through it (see :func:`in_out_mask`).
+rows (:attr:`Population.blocks`), so members and non-members get the same mix of IN/OUT
+patterns; otherwise a score that depends on the pattern can make a model that saw
+neither look leaky (see :func:`in_out_mask`).
 """
 
 from __future__ import annotations
