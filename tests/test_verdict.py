@@ -4,6 +4,7 @@ the policy, the gate and bad input. Its statistics are in test_verdict_stats.py.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from typing import Any
@@ -11,12 +12,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import make_classification
+from scipy import stats
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
-import mia_notebook
+from bench.false_alarms import (
+    KINDS,
+    frame,
+    null_audit,
+    null_setup,
+    report_scores,
+    small_audit,
+)
 from mia_notebook.engine.errors import MiaError
 from mia_notebook.engine.verdict import (
     LEVELS,
@@ -26,6 +33,7 @@ from mia_notebook.engine.verdict import (
     check,
     judge,
 )
+from mia_notebook.engine.verdict.text import percent
 
 # ------------------------------------------------------------------ policy
 
@@ -60,57 +68,64 @@ def test_policy_errors_name_key_constraint_and_value(mapping: dict, message: str
 # ------------------------------------------------------------------ real audits
 
 
-def _frame(seed: int, n: int, flip: float = 0.0) -> pd.DataFrame:
-    X, y = make_classification(
-        n_samples=n, n_features=8, n_informative=5, flip_y=flip, random_state=seed
-    )
-    return pd.DataFrame(X, columns=[f"x{i}" for i in range(8)]).assign(label=y)
-
-
-def _audit(model: Any, train: pd.DataFrame, test: pd.DataFrame) -> Any:
-    return mia_notebook.audit(
-        model, train=train, test=test, target="label", references=4, n_jobs=1, progress=False
-    )
-
-
 def _judge(report: Any, **kw: Any) -> Verdict:
-    scores = {a: report.scores[a].to_numpy() for a in report.computed_attacks}
-    return judge(scores, report.members, **kw)
+    return judge(*report_scores(report), **kw)
 
 
-def _null_setup(seed: int) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
-    """A model whose outputs cannot depend on which records are members."""
-    df = _frame(seed, 3000)
-    fit, train, test = df.iloc[:1000], df.iloc[1000:2000], df.iloc[2000:]
-    X, y = fit.drop(columns="label"), fit["label"].to_numpy()
-    if seed % 2:
-        model: Any = RandomForestClassifier(n_estimators=20, random_state=seed, n_jobs=1)
-    else:
-        # A DP-like model at small epsilon: labels through 0.5-randomized response,
-        # heavy regularisation, and no member in its training data.
-        rng = np.random.default_rng(seed)
-        keep = math.exp(0.5) / (1 + math.exp(0.5))
-        y = np.where(rng.random(y.size) < keep, y, 1 - y)
-        model = LogisticRegression(C=1e-3)
-    return model.fit(X, y), train, test
+#: Seeds of each null setup (bench/false_alarms.py measures 500 of each).
+NULL_SEEDS = range(50)
 
 
+@pytest.mark.slow
 def test_no_false_alarms_on_membership_independent_models() -> None:
-    levels = []
-    for seed in range(20):
-        model, train, test = _null_setup(seed)
-        verdict = _judge(_audit(model, train, test), max_flag=10)
-        levels.append(verdict.level)
-        if verdict.level == "none":
-            assert verdict.identified.size == 0 and verdict.n_identified == 0
-            assert verdict.attack is None
-            assert "no record is exposed beyond chance" in verdict.reason
-    assert levels.count("none") >= 19, levels
+    """At most 5% false alarms (1 in 20, the issue's rate) over 50 seeds of each null
+    setup, and nothing flagged at 'none'.
+
+    bench/results_false_alarms.md measures 0.9% [0.4%, 1.7%] false alarms on 1,000 such
+    audits: at 1.7% this test fails by chance with probability 0.007, at the 5% the
+    verdict's confidence allows it passes with probability 0.62 only, at 10% with 0.06.
+    About 15 s on 2 idle cores (100 audits).
+    """
+    alarms = []
+    for kind, seed in itertools.product(KINDS, NULL_SEEDS):
+        verdict = _judge(null_audit(seed, kind), max_flag=10)
+        if verdict.level != "none":
+            alarms.append((kind, seed, verdict.level, verdict.attack))
+            continue
+        assert verdict.identified.size == 0 and verdict.n_identified == 0
+        assert verdict.attack is None
+        assert "no record is exposed beyond chance" in verdict.reason
+    assert len(alarms) <= 0.05 * len(KINDS) * len(NULL_SEEDS), alarms
+
+
+def test_reference_split_gives_members_and_non_members_the_same_patterns() -> None:
+    """Each reference model trains on half of the members and half of the non-members,
+    and every IN/OUT pattern is as common among members as among non-members: a score
+    that depends on the pattern (LiRA online on a near-constant model, where one
+    reference model's small offset decides who looks IN) then cannot separate members
+    from non-members of a model that saw neither (bench/results_false_alarms.md)."""
+    report = null_audit(0, "dp")
+    refs, members = report.evidence["references"], report.members
+    assert refs.in_mask.shape == (2000, 4)
+    for group in (members, ~members):
+        np.testing.assert_array_equal(refs.in_mask[group].sum(axis=0), 500)
+    codes = refs.in_mask @ (1 << np.arange(4))
+    patterns = np.unique(codes)
+    assert patterns.size == 6  # every 2-of-4 split
+    counts = np.array([[(codes[g] == c).sum() for c in patterns] for g in (members, ~members)])
+    assert np.abs(counts[0] - counts[1]).max() <= 1
+    shares = counts / 1000
+    lira = report.scores["lira"].to_numpy()
+    by_pattern = [lira[codes == c] for c in patterns]
+    assert stats.kruskal(*by_pattern).pvalue < 1e-4  # the effect is real on this model
+    # ... and the mix of patterns cannot turn it into a member/non-member difference
+    design_gap = (shares[0] - shares[1]) @ np.array([s.mean() for s in by_pattern])
+    assert abs(design_gap) < 1e-3 * lira.std()
 
 
 @pytest.fixture(scope="module")
 def leaky() -> dict[str, tuple[Any, pd.DataFrame, pd.DataFrame]]:
-    df = _frame(0, 2000, flip=0.3)
+    df = frame(0, 2000, flip=0.3)
     train, test = df.iloc[:1000], df.iloc[1000:]
     X, y = train.drop(columns="label"), train["label"]
     return {
@@ -126,7 +141,7 @@ def leaky() -> dict[str, tuple[Any, pd.DataFrame, pd.DataFrame]]:
 @pytest.mark.parametrize("name", ["1-NN", "forest"])
 def test_overfit_models_reach_high(leaky: dict, name: str) -> None:
     model, train, test = leaky[name]
-    report = _audit(model, train, test)
+    report = small_audit(model, train, test)
     verdict = _judge(report, max_flag=7)
     assert verdict.level == "high", verdict.reason
     assert verdict.attack in report.computed_attacks
@@ -158,8 +173,14 @@ def test_overfit_models_reach_high(leaky: dict, name: str) -> None:
 
 def test_forest_reason_states_tpr_and_epsilon(leaky: dict) -> None:
     model, train, test = leaky["forest"]
-    verdict = _judge(_audit(model, train, test), labels={"rmia": "RMIA, 4 reference models"})
-    assert verdict.reason.startswith("An attacker who wrongly accuses 1 in 1,000 non-members")
+    verdict = _judge(small_audit(model, train, test), labels={"rmia": "RMIA, 4 reference models"})
+    # The verdict's FPR target: the one with the strongest claim (here 'high' at 0.1% or
+    # 1%, whichever lower TPR bound clears the line with the larger lift).
+    fpr, tpr = verdict.evidence["fpr"], verdict.evidence["tpr"]
+    assert verdict.reason.startswith(
+        f"An attacker who wrongly accuses 1 in {round(1 / fpr):,} non-members "
+        f"identifies {percent(tpr)} of the training records"
+    )
     assert "ε ≥" in verdict.reason and "at 95% confidence" in verdict.reason
     if verdict.attack == "rmia":
         assert "RMIA, 4 reference models" in verdict.reason
@@ -167,10 +188,10 @@ def test_forest_reason_states_tpr_and_epsilon(leaky: dict) -> None:
 
 
 def test_level_is_stable_when_rows_are_shuffled(leaky: dict) -> None:
-    for model, train, test in [leaky["forest"], _null_setup(3)]:
-        first = _judge(_audit(model, train, test))
+    for model, train, test in [leaky["forest"], null_setup(3, "disjoint")]:
+        first = _judge(small_audit(model, train, test))
         shuffled = _judge(
-            _audit(
+            small_audit(
                 model, train.sample(frac=1.0, random_state=1), test.sample(frac=1.0, random_state=2)
             )
         )

@@ -15,6 +15,7 @@ import pytest
 from scipy import stats
 from sklearn.metrics import roc_curve
 
+from mia_notebook.engine.references import in_out_mask
 from mia_notebook.engine.verdict import Policy
 from mia_notebook.engine.verdict.evidence import Family, gather_evidence
 from mia_notebook.engine.verdict.one_run import (
@@ -205,3 +206,34 @@ def test_tpr_p_value_is_exact_by_enumeration() -> None:
         total += 1
         at_least += gather_evidence("x", scores, m, family).points[0].tp >= point.tp
     assert point.p_value == pytest.approx(at_least / total)
+
+
+# ------------------------------------------------------------------ the null's design
+
+
+@pytest.mark.parametrize("n_refs", [1, 2, 3, 4, 5, 16])
+def test_reference_split_is_balanced_within_members_non_members_and_extra_rows(
+    n_refs: int,
+) -> None:
+    """Every reference model trains on half of each block (up to one row), and when a
+    block has room for every IN/OUT pattern, each is used about equally often: so
+    members and non-members get the same mix of patterns (the exact tests' null)."""
+    blocks = (700, 301, 55)
+    mask = in_out_mask(sum(blocks), n_refs, 7, blocks=blocks)
+    np.testing.assert_array_equal(mask, in_out_mask(sum(blocks), n_refs, 7, blocks=blocks))
+    assert set(mask.sum(axis=1)) <= {n_refs // 2, n_refs // 2 + n_refs % 2}
+    n_patterns = math.comb(n_refs, n_refs // 2) * (1 + n_refs % 2)
+    starts = np.cumsum((0, *blocks))
+    for size, start in zip(blocks, starts, strict=False):
+        block = mask[start : start + size]
+        in_per_model = block.sum(axis=0)
+        assert in_per_model.min() >= size // 2 and in_per_model.max() <= (size + 1) // 2
+        counts = np.unique(block @ (1 << np.arange(n_refs)), return_counts=True)[1]
+        if n_patterns <= size:
+            assert counts.size == n_patterns and counts.max() - counts.min() <= 2
+    assert not np.array_equal(mask, in_out_mask(sum(blocks), n_refs, 8, blocks=blocks))
+
+
+def test_reference_split_rejects_blocks_that_do_not_cover_the_rows() -> None:
+    with pytest.raises(ValueError, match=r"'blocks' parameter must be sizes >= 0 summing"):
+        in_out_mask(10, 4, 0, blocks=(5, 4))

@@ -4,10 +4,18 @@ The population is the audited records (members first, then non-members), then an
 ``population`` rows. :func:`in_out_mask` splits it once per audit: every record is IN
 (in the training half) for about half of the reference models and OUT for the others,
 so each record gets both IN and OUT models (the "online" setting of LiRA/RMIA).
+
+The split is balanced within the members, within the non-members and within the extra
+rows (:attr:`Population.blocks`), so members and non-members get the same mix of IN/OUT
+patterns; otherwise a score that depends on the pattern can make a model that saw
+neither look leaky (see :func:`in_out_mask`).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +41,8 @@ class Population:
         True labels (or regression targets).
     n_records : int
         The first ``n_records`` rows are the audited records (members first).
+    n_members : int
+        The first ``n_members`` rows are the members (the audited model's train rows).
     fingerprint : str
         Hash of the rows (train, test and extra population) and the columns used.
     y_scale : float
@@ -42,6 +52,7 @@ class Population:
     X: Any
     labels: np.ndarray
     n_records: int
+    n_members: int
     fingerprint: str
     y_scale: float = 1.0
 
@@ -52,6 +63,11 @@ class Population:
     @property
     def n_extra(self) -> int:
         return self.n_rows - self.n_records
+
+    @property
+    def blocks(self) -> tuple[int, int, int]:
+        """Sizes of the members, non-members and extra rows (in that order)."""
+        return self.n_members, self.n_records - self.n_members, self.n_extra
 
 
 def take_rows(X: Any, rows: np.ndarray) -> Any:
@@ -91,25 +107,99 @@ def make_population(data: AuditData, extra: pd.DataFrame | None, kind: str) -> P
         labels = as_float_array(frame[data.target])
         y_scale = float(np.var(labels)) or 1.0
     fp = str(joblib.hash((fps, cols, data.pass_frame)))[:16]
-    return Population(X_in, labels, data.n_train + data.n_test, fp, y_scale)
+    return Population(X_in, labels, data.n_train + data.n_test, data.n_train, fp, y_scale)
 
 
-def in_out_mask(n_rows: int, n_references: int, seed: int) -> np.ndarray:
+def in_out_mask(
+    n_rows: int, n_references: int, seed: int, *, blocks: Sequence[int] | None = None
+) -> np.ndarray:
     """Which rows each reference model trains on, shape (n_rows, n_references), bool.
 
-    Every row is IN for exactly ``n_references // 2`` models (for an odd count, a fair
-    coin adds one more), chosen uniformly at random per row: so each reference model
-    trains on about half of the rows, and each row has both IN and OUT models when
-    ``n_references >= 2``. Deterministic in (n_rows, n_references, seed).
+    Every row is IN for ``n_references // 2`` models (for an odd count, half of the rows
+    for one more), so each reference model trains on half of the rows and each row has
+    both IN and OUT models when ``n_references >= 2``.
+
+    The rows come in consecutive ``blocks`` (the members, the non-members, the extra
+    rows), and each block is balanced on its own: half of its rows get a pattern (the
+    models the row is IN for) and the other half the complementary pattern, so every
+    model trains on exactly half of every block (up to one row); when a block has room
+    for every pattern, each pattern is used equally often (up to one row per pair),
+    drawn in whole rounds. The rows of a block are then shuffled.
+
+    Why: an attack's score can depend on a record's pattern (LiRA online when one
+    reference model is more confident than the others shifts every record IN for it).
+    Drawn independently per row, the patterns are by chance more common among members
+    than among non-members (by about the square root of their counts), and such a
+    pattern effect then separates members from non-members of a model that never saw
+    either: the exact tests of the verdict would be anti-conservative. Balanced
+    blocks give members and non-members the same mix of patterns.
+
+    Parameters
+    ----------
+    n_rows, n_references, seed : int
+    blocks : sequence of int, default=None
+        Sizes of the consecutive blocks (summing to ``n_rows``); None: one block.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_rows, n_references)
+        Deterministic in (n_rows, n_references, seed, blocks).
     """
+    sizes = [n_rows] if blocks is None else [int(b) for b in blocks]
+    if sum(sizes) != n_rows or min(sizes, default=0) < 0:
+        raise ValueError(
+            f"The 'blocks' parameter must be sizes >= 0 summing to n_rows={n_rows}. "
+            f"Got {blocks!r} instead."
+        )
     rng = np.random.default_rng(np.random.SeedSequence([seed, n_references, 0x4D4941]))
-    k = np.full(n_rows, n_references // 2)
-    if n_references % 2:
-        k += rng.random(n_rows) < 0.5
     mask = np.empty((n_rows, n_references), dtype=bool)
+    start = 0
+    for size in sizes:
+        _fill_block(mask[start : start + size], rng)
+        start += size
+    return mask
+
+
+def _n_pairs(n_references: int) -> int:
+    """Complementary pairs of patterns: C(n, n // 2) (odd n) or C(n, n / 2) / 2."""
+    odd = n_references % 2
+    return math.comb(n_references - 1 + odd, n_references // 2 - 1 + odd)
+
+
+def _representatives(n_references: int) -> np.ndarray:
+    """One pattern of each complementary pair, shape (n_pairs, n_references), bool:
+    the ``n // 2``-subsets (odd n), or those of them that contain model 0 (even n)."""
+    k = n_references // 2
+    combos: Iterable[tuple[int, ...]]
+    if n_references % 2:
+        combos = itertools.combinations(range(n_references), k)
+    else:
+        combos = ((0, *c) for c in itertools.combinations(range(1, n_references), k - 1))
+    out = np.zeros((_n_pairs(n_references), n_references), dtype=bool)
+    for i, c in enumerate(combos):
+        out[i, list(c)] = True
+    return out
+
+
+def _random_patterns(block: np.ndarray, rng: np.random.Generator) -> None:
+    """Fill ``block`` with independent uniformly random ``n // 2``-subsets per row."""
+    n_rows, n_references = block.shape
     step = 16_384  # bounded temporaries for large populations
     for start in range(0, n_rows, step):
         u = rng.random((min(step, n_rows - start), n_references))
         ranks = np.argsort(np.argsort(u, axis=1), axis=1)
-        mask[start : start + len(u)] = ranks < k[start : start + len(u), None]
-    return mask
+        block[start : start + len(u)] = ranks < n_references // 2
+
+
+def _fill_block(block: np.ndarray, rng: np.random.Generator) -> None:
+    """Complementary pairs of patterns, in whole rounds when they fit, rows shuffled."""
+    n_rows, n_references = block.shape
+    half = (n_rows + 1) // 2
+    n_pairs = _n_pairs(n_references)
+    if n_pairs <= half:  # whole rounds: each round a random order of every pair
+        rounds = np.argsort(rng.random((-(-half // n_pairs), n_pairs)), axis=1)
+        block[:half] = _representatives(n_references)[rounds.ravel()[:half]]
+    else:
+        _random_patterns(block[:half], rng)
+    np.logical_not(block[: n_rows - half], out=block[half:])
+    block[:] = block[rng.permutation(n_rows)]

@@ -355,7 +355,7 @@ def compute_references(
     """
     kind = outputs.kind
     pop = make_population(data, population, kind)
-    mask = in_out_mask(pop.n_rows, n_references, seed)
+    mask = in_out_mask(pop.n_rows, n_references, seed, blocks=pop.blocks)
     key: tuple[Hashable, ...] = (
         "reference",
         params_fingerprint(model),

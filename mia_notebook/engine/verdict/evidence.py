@@ -113,6 +113,12 @@ class TprPoint:
     floor(fpr * non-members)`` and no tie group is split.
     ``p_value`` is exact under "scores do not depend on membership" (members a random
     subset of the records); ``tpr_lower`` is a one-sided Clopper-Pearson bound.
+    Reference attacks' scores also depend on which reference models a record was IN
+    for (its pattern), so they are exchangeable only within a pattern. The split gives
+    members and non-members the same mix of patterns
+    (``references.population.in_out_mask``), so no pattern effect can favour either
+    side; the test is then not exact for those attacks, and ``bench/false_alarms.py``
+    measures its p-values super-uniform on membership-independent models.
     """
 
     fpr: float
