@@ -237,3 +237,23 @@ def test_reference_split_is_balanced_within_members_non_members_and_extra_rows(
 def test_reference_split_rejects_blocks_that_do_not_cover_the_rows() -> None:
     with pytest.raises(ValueError, match=r"'blocks' parameter must be sizes >= 0 summing"):
         in_out_mask(10, 4, 0, blocks=(5, 4))
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.3, 1.5])
+def test_tpr_test_p_values_are_scipys_hypergeometric_cdf(shift: float) -> None:
+    """Every TPR point's exact p-value is scipy's hypergeometric CDF of its counts, and
+    its lower bound is scipy's one-sided Clopper-Pearson bound (no signal to a strong one;
+    the p-value is summed in log space by the verdict, without scipy)."""
+    rng = np.random.default_rng(7)
+    members = np.r_[np.ones(3000, bool), np.zeros(4000, bool)]
+    scores = rng.normal(size=members.size) + shift * members
+    policy = Policy.from_mapping({"fpr": [0.001, 0.01, 0.05], "tpr_elevated": 0.1})
+    family = Family.of(n_attacks=3, members=members, policy=policy)
+    points = gather_evidence("a", scores, members, family).points
+    n_pos, n_neg = 3000, 4000
+    for p in points:
+        want = stats.hypergeom.cdf(p.allowed_fp, n_pos + n_neg, n_neg, p.tp + p.allowed_fp)
+        assert p.p_value == pytest.approx(want if p.tp else 1.0, rel=1e-9, abs=1e-300)
+        lower = stats.beta.ppf(family.alpha_tpr, p.tp, n_pos - p.tp + 1) if p.tp else 0.0
+        assert p.tpr_lower == pytest.approx(lower, rel=1e-9)
+    assert (points[-1].p_value < 1e-6) == (shift >= 0.3)
