@@ -153,6 +153,8 @@ def _correct_pmf(k_plus: int, k_minus: int, eps: float, prior: float) -> tuple[i
 
 def _tail(k_plus: int, k_minus: int, v: int, q_plus: float, q_minus: float) -> float:
     """P[Binomial(k_plus, q_plus) + Binomial(k_minus, q_minus) >= v] (v >= 1)."""
+    if q_plus == q_minus:  # one binomial (prior 1/2): no convolution needed
+        k_plus, k_minus = k_plus + k_minus, 0
     if k_plus < k_minus:  # sum over the shorter window
         k_plus, k_minus, q_plus, q_minus = k_minus, k_plus, q_minus, q_plus
     if k_minus == 0:
