@@ -177,11 +177,13 @@ def to_html(nb: nbformat.NotebookNode, path: Path) -> Path:
 
 
 def risk_tables(pg: Any) -> list[dict[str, dict[str, str]]]:
-    """The text of each report's risk table: {attack name: {column header: cell text}}.
+    """The text of each single report's risk table (comparisons left out): {attack name:
+    {column header: cell text}}.
 
     A row names every attack of a rank-equivalent group (``Title [name]`` each); each
     of them maps to that row's cells."""
-    return pg.evaluate("""() => [...document.querySelectorAll('div.mia-report')].map(div => {
+    return pg.evaluate("""() => [...document.querySelectorAll(
+            'div.mia-report:not(.mia-compare)')].map(div => {
         const t = div.querySelector('table.mia-table');
         const heads = [...t.querySelectorAll('thead th')].map(th => th.innerText.trim());
         const out = {};
@@ -221,10 +223,14 @@ def assert_tables_match(
     return checked
 
 
-def assert_rocs_loaded(pg: Any, expected: int) -> None:
-    sizes = pg.evaluate("""() => [...document.querySelectorAll('div.mia-report img.mia-roc')]
+def assert_rocs_loaded(pg: Any, expected: int, within: str = "div.mia-report") -> None:
+    """``expected`` loaded, visible figures inside the ``within`` elements."""
+    sizes = pg.evaluate(
+        """within => [...document.querySelectorAll(within + ' img.mia-roc')]
         .map(i => [i.complete, i.naturalWidth, i.naturalHeight,
-                   i.getBoundingClientRect().width, i.getBoundingClientRect().height])""")
+                   i.getBoundingClientRect().width, i.getBoundingClientRect().height])""",
+        within,
+    )
     assert len(sizes) == expected
     for complete, nw, nh, w, h in sizes:
         assert complete and nw > 100 and nh > 100 and w > 100 and h > 100, sizes
@@ -250,7 +256,9 @@ def test_example_notebook_renders_in_browser(path: Path, page: Page, tmp_path: P
         if c.cell_type == "code"
         for o in c.get("outputs", [])
     ), "report HTML must need no JavaScript"
-    assert_rocs_loaded(pg, len(reports))
+    # single reports' ROC (a notebook may also hold comparisons: their figures are checked
+    # by test_comparison_notebook_renders_in_browser)
+    assert_rocs_loaded(pg, len(reports), "div.mia-report:not(.mia-compare)")
     assert assert_tables_match(risk_tables(pg), reports) >= 5 * len(reports)
     flagged = pg.locator("div.mia-report h4", has_text="Most exposed members")
     assert flagged.count() == sum(r["flag"] > 0 for r in reports)
@@ -274,7 +282,7 @@ def test_comparison_notebook_renders_in_browser(path: Path, page: Page, tmp_path
     assert not page.dialogs
     comparisons = pg.locator("div.mia-compare")
     assert comparisons.count() >= 1
-    assert_rocs_loaded(pg, 2 * comparisons.count())
+    assert_rocs_loaded(pg, 2 * comparisons.count(), "div.mia-compare")
     verdict = comparisons.first.locator("p.mia-verdict").inner_text()
     assert verdict.startswith(("Riskiest: ", "No model shows")), verdict
 
