@@ -37,7 +37,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,10 +53,12 @@ __all__ = [
     "MAX_BYTES",
     "MAX_POINTS",
     "MIME_TYPE",
+    "MIN_POINTS",
     "json_number",
     "payload_json",
     "payload_size",
     "report_payload",
+    "thinned_to_fit",
 ]
 
 #: Versioned MIME type; bump ``v1`` when the payload's meaning changes.
@@ -80,6 +82,8 @@ FPR_CHOICES: tuple[float, ...] = (
 MAX_POINTS = 2000
 #: Size cap of the serialized payload, in bytes.
 MAX_BYTES = 1_000_000
+#: Curves are not thinned below this many points to meet the size cap.
+MIN_POINTS = 50
 _MAX_COLUMNS = 40
 _MAX_CELL = 120
 _SUMMARY_KEYS = ("AUC", "advantage", "balanced_accuracy", "epsilon_lb", "members", "non_members")
@@ -110,15 +114,27 @@ def report_payload(
         JSON-ready (no NaN: missing numbers are ``None``).
     """
     choices = _fpr_choices(report.options.fpr, report.verdict.policy.fpr)
-    points = max_points
-    out = _build(report, choices, points)
-    while payload_size(out) > max_bytes and points > 50:
-        points //= 2
-        out = _build(report, choices, points)
-        out["truncated"].append(f"ROC curves thinned to {points} points to fit {max_bytes} bytes")
+    out = thinned_to_fit(
+        lambda points: _build(report, choices, points), max_points=max_points, max_bytes=max_bytes
+    )
     if payload_size(out) > max_bytes and out["flagged"]["rows"]:
         out["flagged"].update(rows=[], ranks={})
         out["truncated"].append(f"flagged rows dropped to fit {max_bytes} bytes")
+    return out
+
+
+def thinned_to_fit(
+    build: Callable[[int], dict[str, Any]], *, max_points: int, max_bytes: int
+) -> dict[str, Any]:
+    """``build(points)`` (a payload whose curves keep at most ``points`` points each),
+    with ``points`` halved until the payload fits ``max_bytes`` or is down to about
+    :data:`MIN_POINTS`; each halving is listed in the payload's ``truncated``."""
+    points = max_points
+    out = build(points)
+    while payload_size(out) > max_bytes and points > MIN_POINTS:
+        points //= 2
+        out = build(points)
+        out["truncated"].append(f"ROC curves thinned to {points} points to fit {max_bytes} bytes")
     return out
 
 

@@ -31,13 +31,12 @@ import sys
 from typing import Any
 
 from ..engine.compare import ComparisonReport, model_row
-from .mime import MAX_BYTES, MAX_POINTS, json_number, payload_size, report_payload
+from .mime import MAX_BYTES, MAX_POINTS, json_number, report_payload, thinned_to_fit
 
 __all__ = ["COMPARISON_MIME_TYPE", "comparison_payload"]
 
 #: Versioned MIME type; bump ``v1`` when the payload's meaning changes.
 COMPARISON_MIME_TYPE = "application/vnd.mia-notebook.comparison.v1+json"
-_MIN_POINTS = 50
 
 
 def comparison_payload(
@@ -64,13 +63,9 @@ def comparison_payload(
     dict
         JSON-ready (no NaN: missing numbers are ``None``).
     """
-    points = max_points
-    out = _build(cmp, points)
-    while payload_size(out) > max_bytes and points > _MIN_POINTS:
-        points //= 2
-        out = _build(cmp, points)
-        out["truncated"].append(f"ROC curves thinned to {points} points to fit {max_bytes} bytes")
-    return out
+    return thinned_to_fit(
+        lambda points: _build(cmp, points), max_points=max_points, max_bytes=max_bytes
+    )
 
 
 def _build(cmp: ComparisonReport, points: int) -> dict[str, Any]:
