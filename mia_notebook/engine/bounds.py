@@ -14,11 +14,10 @@ import numpy as np
 from scipy import stats
 
 from .options import validate_confidence
-from .sorted_scores import SortedScores, clean_scores
+from .sorted_scores import SortedScores
 
 __all__ = [
     "candidate_thresholds",
-    "clean_scores",
     "clopper_pearson",
     "epsilon_from_sorted",
     "epsilon_lower_bound",
@@ -92,8 +91,7 @@ def epsilon_lower_bound(
     delta : float, default=0.0
     """
     confidence = validate_confidence(confidence)
-    s, m = clean_scores(scores, members)
-    return epsilon_from_sorted(SortedScores.of(s, m), confidence=confidence, delta=delta)
+    return epsilon_from_sorted(SortedScores.of(scores, members), confidence=confidence, delta=delta)
 
 
 def epsilon_from_sorted(ss: SortedScores, *, confidence: float = 0.95, delta: float = 0.0) -> float:
