@@ -12,27 +12,19 @@ Without chromium (or Playwright) the test is skipped locally and fails when ``CI
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _jupyter_server import SHOTS, jupyter_server, shot
 from conftest import CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "test-artifacts" / "screenshots"
 TABLE = ".mia-audit-panel .mia-report table.mia-table"
 SETUP = """\
 import numpy as np
@@ -58,12 +50,6 @@ panel = show_panel(report, model=clf, train=train_df, test=test_df)
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _notebook() -> dict[str, Any]:
     def cell(source: str) -> dict[str, Any]:
         return {
@@ -85,41 +71,6 @@ def _notebook() -> dict[str, Any]:
     }
 
 
-def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.5)
-    raise RuntimeError(f"jupyter lab did not answer in {timeout} s:\n{log.read_text()[-3000:]}")
-
-
-def _stop(proc: subprocess.Popen[bytes], base: str, token: str) -> None:
-    """Shut the server (and its kernels) down; kill its process group if it lingers."""
-    if proc.poll() is None:
-        try:
-            req = urllib.request.Request(
-                f"{base}/api/shutdown",
-                method="POST",
-                headers={"Authorization": f"token {token}"},
-            )
-            urllib.request.urlopen(req, timeout=10).close()
-            proc.wait(timeout=30)
-        except Exception:
-            pass
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=15)
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("lab")
@@ -130,8 +81,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[dic
     news = root / "settings" / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True)
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    port, token = _free_port(), secrets.token_hex(16)
-    log = root / "jupyter-lab.log"
     # Frontends without the JupyterLab extension use the panel's kernel-side controls:
     # this test runs Lab with mia-notebook's extension disabled (test_labextension_e2e.py
     # covers the panel with it).
@@ -140,55 +89,17 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[dic
     (labconfig / "page_config.json").write_text(
         json.dumps({"disabledExtensions": {"mia-notebook": True}})
     )
-    env = {
-        **os.environ,
-        "MPLBACKEND": "Agg",
-        "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
-        "JUPYTER_CONFIG_PATH": str(root / "config"),
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
-        "--no-browser",
-        "--ServerApp.allow_root=True",
-        "--ServerApp.ip=127.0.0.1",
-        f"--port={port}",
-        f"--ServerApp.token={token}",
-        f"--notebook-dir={nbdir}",
-        "--ServerApp.port_retries=0",
-        "--LabApp.expose_app_in_browser=True",
-        f"--LabApp.user_settings_dir={root / 'settings'}",
-        f"--LabApp.workspaces_dir={root / 'workspaces'}",
-    ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            cmd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=root,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{base}/api/status?token={token}", proc, log, timeout=180)
+    env = {"MPLBACKEND": "Agg", "JUPYTER_CONFIG_PATH": str(root / "config")}
+    args = ["--LabApp.expose_app_in_browser=True"]
+    with jupyter_server(root, nbdir, args=args, env=env) as server:
         yield {
-            "base": base,
-            "token": token,
+            "base": server.base,
+            "token": server.token,
             "nbdir": nbdir,
             "chromium": chromium,
             "root": root,
-            "log": log,
+            "log": server.log,
         }
-    finally:
-        _stop(proc, base, token)
-
-
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def _tpr_cells(page: Any) -> list[str]:
@@ -223,7 +134,7 @@ def test_panel_in_jupyterlab(lab: dict[str, Any]) -> None:
             _drive(page, lab)
         except Exception:
             if "page" in locals():
-                _shot(page, "jupyterlab-failure")
+                shot(page, "jupyterlab-failure")
             log = lab["log"].read_text(errors="replace")[-4000:]
             print(f"--- jupyter lab log (tail) ---\n{log}")
             raise
@@ -255,7 +166,7 @@ def _drive(page: Any, lab: dict[str, Any]) -> None:
     readout_before = slider.locator(".widget-readout").inner_text()
     assert "TPR@" + readout_before + "FPR" in " ".join(before), (readout_before, before)
     slider.scroll_into_view_if_needed()
-    _shot(page, "jupyterlab-panel-before")
+    shot(page, "jupyterlab-panel-before")
 
     # Move the FPR target: click near the right end of the slider's track.
     track = slider.locator(".noUi-target").first
@@ -286,7 +197,7 @@ def _drive(page: Any, lab: dict[str, Any]) -> None:
     assert page.locator(".mia-audit-panel img.mia-roc[src^='data:image/png;base64,']").count()
     assert not page.locator(".mia-audit-panel .mia-error").count()
     slider.scroll_into_view_if_needed()
-    _shot(page, "jupyterlab-panel-after")
+    shot(page, "jupyterlab-panel-after")
     page.locator(".mia-audit-panel img.mia-roc").first.screenshot(
         path=str(SHOTS / "jupyterlab-panel-roc-after.png")
     )

@@ -16,7 +16,6 @@ import importlib.util
 import json
 import os
 import re
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,15 +24,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _jupyter_server import SHOTS, jupyter_server, shot
 from conftest import CHROMIUM_FLAGS, _skip_or_fail
 from sklearn.ensemble import RandomForestClassifier
-from test_jupyterlab_e2e import (
-    SHOTS,
-    _free_port,
-    _shot,
-    _stop,
-    _wait_http,
-)
 from test_share import XSS, XSS_COLUMN, _hostile_frames
 
 import mia_notebook as mn
@@ -238,41 +231,21 @@ def lab(
     root = tmp_path_factory.mktemp(f"{app}13")
     nbdir, ext, env = _prepare(root)
     launch, cls, path = APPS[app]
-    port, token = _free_port(), secrets.token_hex(16)
-    log = root / "jupyter.log"
-    cmd = [
-        sys.executable,
-        *launch,
-        "--no-browser",
-        "--ServerApp.allow_root=True",
-        "--ServerApp.ip=127.0.0.1",
-        f"--port={port}",
-        f"--ServerApp.token={token}",
-        f"--notebook-dir={nbdir}",
-        "--ServerApp.port_retries=0",
+    args = [
         f"--{cls}.expose_app_in_browser=True",
-        f"--{cls}.user_settings_dir={root / 'settings'}",
-        f"--{cls}.workspaces_dir={root / 'workspaces'}",
         f"--LabServerApp.extra_labextensions_path={ext}",
     ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root, start_new_session=True
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{base}/api/status?token={token}", proc, log, timeout=180)
+    with jupyter_server(root, nbdir, launch=launch, app=cls, args=args, env=env) as server:
+        base, token = server.base, server.token
         yield {
             "base": base,
             "token": token,
             "chromium": chromium,
             "root": root,
-            "log": log,
+            "log": server.log,
             "app": app,
             "url": lambda name: f"{base}{path}{name}?token={token}&reset",
         }
-    finally:
-        _stop(proc, base, token)
 
 
 @pytest.fixture(scope="module")
@@ -362,7 +335,7 @@ def _checked(
     try:
         check()
     except Exception:
-        _shot(page, f"labextension-{tag}-failure")
+        shot(page, f"labextension-{tag}-failure")
         print(lab["log"].read_text(errors="replace")[-4000:])
         raise
     finally:
@@ -385,7 +358,7 @@ def _check_report(page: Any, payload: dict[str, Any], tag: str) -> None:
     head, cells = _tpr_column(page)
     assert head == fpr_label(first) and cells == _python_tpr(payload, first)
     _check_flagged(root, payload, first)
-    _shot(page, f"labextension-{tag}-before")
+    shot(page, f"labextension-{tag}-before")
 
     control = root.get_by_label(re.compile("FPR"))  # the notebook also holds a comparison
     new = 0.1
@@ -408,7 +381,7 @@ def _check_report(page: Any, payload: dict[str, Any], tag: str) -> None:
     svg.hover(position={"x": box["width"] * 0.6, "y": box["height"] * 0.3})
     readout = root.locator(".mia-roc-readout").inner_text()
     assert re.search(r"FPR [0-9.e-]+, TPR [0-9.]+, threshold", readout), readout
-    _shot(page, f"labextension-{tag}-after")
+    shot(page, f"labextension-{tag}-after")
     svg.screenshot(path=str(SHOTS / f"labextension-{tag}-roc-hover.png"))
 
     _sort_and_hide(page, root, payload)
@@ -535,7 +508,7 @@ def _drive_command(page: Any, lab: dict[str, Any]) -> None:
     assert values["target"] == "label"
     page.select_option(".mia-audit-form select[name=attacks]", "loss,confidence,entropy")
     page.fill(".mia-audit-form input[name=flag]", "5")
-    _shot(page, f"labextension-{lab['app']}-command-dialog")
+    shot(page, f"labextension-{lab['app']}-command-dialog")
     page.locator(".jp-Dialog .jp-mod-accept").click()
 
     line = (
@@ -560,7 +533,7 @@ def _drive_command(page: Any, lab: dict[str, Any]) -> None:
     verdict = cell.locator(".mia-verdict").inner_text().strip()
     assert verdict == f"Privacy risk: {report.verdict.level} — {report.verdict.reason}"
     assert len(cell.locator(".mia-flagged-table tbody tr").all()) == len(report.flagged())
-    _shot(page, f"labextension-{lab['app']}-command-report")
+    shot(page, f"labextension-{lab['app']}-command-report")
 
 
 @pytest.mark.parametrize("name", ["panel-untrusted.ipynb", "panel-trusted.ipynb"])
@@ -594,7 +567,7 @@ def test_saved_panel_without_its_kernel_shows_the_interactive_report(
         head, _ = _tpr_column(page)
         assert head == fpr_label(0.5)
         assert "model not found" not in out.inner_text()
-        _shot(page, f"labextension-{lab['app']}-{name.split('.')[0]}")
+        shot(page, f"labextension-{lab['app']}-{name.split('.')[0]}")
 
     # ipywidgets logs its own "widget model not found" while it looks: not ours.
     _checked(page, lab, errors, f"{lab['app']}-{name}", check, excuse="model not found")
@@ -621,7 +594,7 @@ def test_live_panel_shows_its_widget(lab: dict[str, Any], browser: Any) -> None:
         # The display's own report steps aside (the panel's report area nests another).
         assert not out.locator(":scope > .mia-lab-renderer").is_visible()
         assert "model not found" not in out.inner_text()
-        _shot(page, f"labextension-{lab['app']}-panel-live")
+        shot(page, f"labextension-{lab['app']}-panel-live")
 
     _checked(page, lab, errors, f"{lab['app']}-panel-live", check)
 
@@ -702,7 +675,7 @@ def _drive_live(page: Any, lab: dict[str, Any], sent: list[str]) -> None:
     first = payload["verdict"]["fpr"] or payload["fpr_targets"][0]
     head, cells = _live_tpr(page)
     assert head == fpr_label(first) and cells == _python_tpr(payload, first)
-    _shot(page, f"labextension-{lab['app']}-panel-instant-before")
+    shot(page, f"labextension-{lab['app']}-panel-instant-before")
 
     # The renderer's FPR control: the TPR column follows, and nothing goes to the kernel.
     sent.clear()
@@ -718,10 +691,10 @@ def _drive_live(page: Any, lab: dict[str, Any], sent: list[str]) -> None:
     _, after = _live_tpr(page)
     assert after == _python_tpr(payload, new) and after != cells
     assert float(_ask_panel(page, ".report.options.fpr[0]")) == payload["fpr_targets"][0]
-    _shot(page, f"labextension-{lab['app']}-panel-instant-fpr")
+    shot(page, f"labextension-{lab['app']}-panel-instant-fpr")
     _kernel_control_keeps_focus(page, panel, sent)
     _run_shows_new_report(page, panel, seed, run)
-    _shot(page, f"labextension-{lab['app']}-panel-instant-after-run")
+    shot(page, f"labextension-{lab['app']}-panel-instant-after-run")
 
 
 def _kernel_control_keeps_focus(page: Any, panel: Any, sent: list[str]) -> None:
@@ -786,7 +759,7 @@ def test_markup_in_user_data_stays_text(lab: dict[str, Any], browser: Any) -> No
         live = "script, iframe, img, object, embed, [onerror], [onload], [onmouseover]"
         assert root.locator(live).count() == 0
         assert page.evaluate("() => window.__mia_pwned") is None and not dialogs
-        _shot(page, f"labextension-{lab['app']}-hostile")
+        shot(page, f"labextension-{lab['app']}-hostile")
 
     _checked(page, lab, errors, f"{lab['app']}-hostile", check)
 
@@ -879,7 +852,7 @@ def test_saved_comparison_is_interactive_without_running_a_cell(
         first = payload["fpr"]
         head, rows = _comparison_table(page)
         assert head == f"TPR @ FPR {first:g}" and rows == _python_model_rows(payload, first)
-        _shot(page, f"labextension-{tag}-before")
+        shot(page, f"labextension-{tag}-before")
 
         new = 0.1
         root.get_by_label(re.compile("FPR")).select_option(str(new))
@@ -902,7 +875,7 @@ def test_saved_comparison_is_interactive_without_running_a_cell(
         readout = root.locator(".mia-roc-readout").inner_text()
         names = "|".join(re.escape(m["name"]) for m in payload["models"])
         assert re.search(rf"^({names}): FPR [0-9.e-]+, TPR [0-9.]+, threshold", readout), readout
-        _shot(page, f"labextension-{tag}-after")
+        shot(page, f"labextension-{tag}-after")
         root.screenshot(path=str(SHOTS / f"labextension-{tag}-view.png"))
 
     _checked(page, lab, errors, tag, check)
@@ -951,6 +924,6 @@ def test_comparison_markup_in_model_names_stays_text(lab: dict[str, Any], browse
         live = "script, iframe, img, object, embed, [onerror], [onload], [onmouseover]"
         assert root.locator(live).count() == 0
         assert page.evaluate("() => window.__mia_pwned") is None and not dialogs
-        _shot(page, f"labextension-{lab['app']}-hostile-comparison")
+        shot(page, f"labextension-{lab['app']}-hostile-comparison")
 
     _checked(page, lab, errors, f"{lab['app']}-hostile-comparison", check)

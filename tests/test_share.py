@@ -14,7 +14,6 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from _jupyter_server import jupyter_server
 from conftest import CHROMIUM_FLAGS
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
@@ -508,14 +508,6 @@ def test_report_carries_settings_versions_fingerprints_timings(cancer_splits) ->
 
 
 # ------------------------------------------------------------------ JupyterLab, saved outputs
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _stored_reports(path: Path) -> list[dict[str, str]]:
     """AUC text per attack of each report stored in a committed notebook (its text/plain)."""
     nb = nbformat.read(path, as_version=4)
@@ -543,13 +535,6 @@ def _stored_reports(path: Path) -> list[dict[str, str]]:
 def lab(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[dict[str, Any]]:
     """JupyterLab serving copies of the committed notebooks, with a fresh trust store (so
     they open untrusted, as for any reader who downloads them)."""
-    import secrets
-    import signal
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
     root = tmp_path_factory.mktemp("lab")
     nbdir = root / "notebooks"
     nbdir.mkdir()
@@ -562,51 +547,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[dict
     tracker = root / "settings" / "@jupyterlab" / "notebook-extension"
     tracker.mkdir(parents=True)  # render every cell, not only those in view
     (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
-    port, token = _free_port(), secrets.token_hex(16)
-    log = root / "lab.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
-        "--no-browser",
-        "--ServerApp.allow_root=True",
-        "--ServerApp.ip=127.0.0.1",
-        f"--port={port}",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.token={token}",
-        f"--notebook-dir={nbdir}",
-        f"--NotebookNotary.data_dir={root / 'trust'}",
-        f"--LabApp.user_settings_dir={root / 'settings'}",
-        f"--LabApp.workspaces_dir={root / 'workspaces'}",
-    ]
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=root, start_new_session=True
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(log.read_text()[-3000:]) from None
-                time.sleep(0.5)
-        yield {"base": base, "token": token}
-    finally:
-        try:
-            req = urllib.request.Request(
-                f"{base}/api/shutdown", method="POST", headers={"Authorization": f"token {token}"}
-            )
-            urllib.request.urlopen(req, timeout=10).close()
-            proc.wait(timeout=30)
-        except Exception:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=15)
+    args = [f"--NotebookNotary.data_dir={root / 'trust'}"]
+    with jupyter_server(root, nbdir, args=args, timeout=120) as server:
+        yield {"base": server.base, "token": server.token}
 
 
 @pytest.mark.slow
