@@ -73,6 +73,20 @@ def stop(proc: subprocess.Popen[bytes], base: str, token: str) -> None:
             proc.wait(timeout=15)
 
 
+def run_all_cells(page: Any, url: str) -> None:
+    """Open the notebook at ``url`` (JupyterLab or Notebook 7), wait until its kernel is
+    idle, and run every cell."""
+    page.goto(url)
+    page.wait_for_function(
+        """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+                   const k = w && w.sessionContext && w.sessionContext.session
+                       && w.sessionContext.session.kernel;
+                   return !!k && k.status === 'idle'; }""",
+        timeout=180_000,
+    )
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
 @dataclass(frozen=True)
 class Server:
     base: str

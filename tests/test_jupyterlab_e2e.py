@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _jupyter_server import SHOTS, jupyter_server, shot
+from _jupyter_server import SHOTS, jupyter_server, run_all_cells, shot
 from conftest import CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.browser
@@ -143,19 +143,7 @@ def test_panel_in_jupyterlab(lab: dict[str, Any]) -> None:
 
 
 def _drive(page: Any, lab: dict[str, Any]) -> None:
-    page.goto(f"{lab['base']}/lab/tree/panel.ipynb?token={lab['token']}&reset")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=180_000)
-    # The kernel is up when the session reports an idle kernel.
-    page.wait_for_function(
-        """() => {
-            const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-            const k = w && w.sessionContext && w.sessionContext.session
-                && w.sessionContext.session.kernel;
-            return !!k && k.status === 'idle';
-        }""",
-        timeout=180_000,
-    )
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    run_all_cells(page, f"{lab['base']}/lab/tree/panel.ipynb?token={lab['token']}&reset")
     page.wait_for_selector(TABLE, timeout=300_000)
     roc = page.wait_for_selector(
         ".mia-audit-panel img.mia-roc[src^='data:image/png;base64,']", timeout=60_000

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _jupyter_server import SHOTS, jupyter_server, shot
+from _jupyter_server import SHOTS, jupyter_server, run_all_cells, shot
 from conftest import CHROMIUM_FLAGS, _skip_or_fail
 from sklearn.ensemble import RandomForestClassifier
 from test_share import XSS, XSS_COLUMN, _hostile_frames
@@ -287,10 +287,15 @@ def _watch(page: Any, app: str) -> list[str]:
     return errors
 
 
-def _open(context: Any, lab: dict[str, Any], name: str) -> tuple[Any, list[str]]:
+def _page(context: Any, lab: dict[str, Any]) -> tuple[Any, list[str]]:
+    """A new page and the errors it will log (:func:`_watch`)."""
     page = context.new_page()
     page.set_default_timeout(120_000)
-    errors = _watch(page, lab["app"])
+    return page, _watch(page, lab["app"])
+
+
+def _open(context: Any, lab: dict[str, Any], name: str) -> tuple[Any, list[str]]:
+    page, errors = _page(context, lab)
     page.goto(lab["url"](name))
     page.wait_for_selector(REPORT, timeout=180_000)
     return page, errors
@@ -463,22 +468,12 @@ def _namespace(page: Any) -> str:
 
 
 def test_audit_command_inserts_and_runs_the_magic(lab: dict[str, Any], browser: Any) -> None:
-    page = browser.new_page()
-    page.set_default_timeout(120_000)
-    errors = _watch(page, lab["app"])
+    page, errors = _page(browser, lab)
     _checked(page, lab, errors, f"{lab['app']}-command", lambda: _drive_command(page, lab))
 
 
 def _drive_command(page: Any, lab: dict[str, Any]) -> None:
-    page.goto(lab["url"]("command.ipynb"))
-    page.wait_for_function(
-        """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-                   const k = w && w.sessionContext && w.sessionContext.session
-                       && w.sessionContext.session.kernel;
-                   return !!k && k.status === 'idle'; }""",
-        timeout=180_000,
-    )
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    run_all_cells(page, lab["url"]("command.ipynb"))
     page.wait_for_selector(".jp-CodeCell .jp-InputPrompt:has-text('[1]')", timeout=180_000)
     # In the command palette under its full name.
     page.keyboard.press("Control+Shift+C")
@@ -575,20 +570,10 @@ def test_saved_panel_without_its_kernel_shows_the_interactive_report(
 
 def test_live_panel_shows_its_widget(lab: dict[str, Any], browser: Any) -> None:
     """With its kernel, the panel's output is the live widget (the report view steps aside)."""
-    page = browser.new_page()
-    page.set_default_timeout(120_000)
-    errors = _watch(page, lab["app"])
+    page, errors = _page(browser, lab)
 
     def check() -> None:
-        page.goto(lab["url"]("panel-live.ipynb"))
-        page.wait_for_function(
-            """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-                       const k = w && w.sessionContext && w.sessionContext.session
-                           && w.sessionContext.session.kernel;
-                       return !!k && k.status === 'idle'; }""",
-            timeout=180_000,
-        )
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        run_all_cells(page, lab["url"]("panel-live.ipynb"))
         out = page.locator(".jp-OutputArea-output.mia-lab-notebook-report").first
         out.locator(".widget-vbox").first.wait_for(state="visible", timeout=300_000)
         # The display's own report steps aside (the panel's report area nests another).
@@ -637,9 +622,7 @@ def test_live_panel_instant_controls_run_in_the_browser(lab: dict[str, Any], bro
     the TPR column to Python's figures with no execute or comm message to the kernel (the
     kernel's own FPR slider is hidden and its view unchanged). Kernel-side controls keep
     focus across a kernel update, and Run shows a new report without re-creating them."""
-    page = browser.new_page()
-    page.set_default_timeout(120_000)
-    errors = _watch(page, lab["app"])
+    page, errors = _page(browser, lab)
     sent: list[str] = []
 
     def on_socket(ws: Any) -> None:
@@ -650,15 +633,7 @@ def test_live_panel_instant_controls_run_in_the_browser(lab: dict[str, Any], bro
 
 
 def _drive_live(page: Any, lab: dict[str, Any], sent: list[str]) -> None:
-    page.goto(lab["url"]("panel-live.ipynb"))
-    page.wait_for_function(
-        """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-                   const k = w && w.sessionContext && w.sessionContext.session
-                       && w.sessionContext.session.kernel;
-                   return !!k && k.status === 'idle'; }""",
-        timeout=180_000,
-    )
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    run_all_cells(page, lab["url"]("panel-live.ipynb"))
     page.locator(LIVE_REPORT).wait_for(state="visible", timeout=300_000)
     panel = page.locator(LIVE)
     assert page.locator(f"{REPORT}:visible").count() == 1  # the display's own stays hidden
@@ -903,9 +878,7 @@ def test_comparison_markup_in_model_names_stays_text(lab: dict[str, Any], browse
     output["data"] = cmp._repr_mimebundle_()
     nb["cells"][0].update(id="cmp", execution_count=1, source="cmp", outputs=[output])
     (lab["root"] / "notebooks" / "hostile-comparison.ipynb").write_text(json.dumps(nb))
-    page = browser.new_page()
-    page.set_default_timeout(120_000)
-    errors = _watch(page, lab["app"])
+    page, errors = _page(browser, lab)
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
 
