@@ -278,7 +278,7 @@ def ours_on_harness(
 def run_audit(
     model: Any, parts: dict[str, pd.DataFrame], names: Sequence[str], n_refs: int | None
 ) -> tuple[pd.DataFrame, float, dict[str, float]]:
-    mia_notebook.CACHE.clear()  # never reuse reference models across N or runs
+    mia_notebook.clear_cache()  # never reuse reference models across N or runs
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -240,7 +240,7 @@ def run_ours(model: Any, ds: Dataset, sp: Split) -> list[Row]:
     for name in [n for n in names if not attack_class(n).needs_references]:
 
         def one(name: str = name) -> np.ndarray:
-            mia_notebook.CACHE.clear()
+            mia_notebook.clear_cache()
             rep = mia_notebook.audit(model, train=train, test=test, target="label", attacks=[name])
             return rep.scores[name].to_numpy()[eval_rows]
 
@@ -250,7 +250,7 @@ def run_ours(model: Any, ds: Dataset, sp: Split) -> list[Row]:
         return rows
     ref_names = [n for n in names if attack_class(n).needs_references]
     population = frame(ds.X[sp.aux], ds.y[sp.aux])
-    mia_notebook.CACHE.clear()
+    mia_notebook.clear_cache()
     t0 = time.perf_counter()
     try:
         with warnings.catch_warnings():

@@ -122,7 +122,7 @@ def run_worker(
         kwargs = {"attacks": names, "references": references, "progress": False}
     best: dict[str, Any] | None = None
     for _ in range(repeats):
-        mia_notebook.CACHE.clear()  # never time a cache hit
+        mia_notebook.clear_cache()  # never time a cache hit
         t1 = time.perf_counter()
         report = mia_notebook.audit(model, train=train, test=test, target="y", **kwargs)
         t2 = time.perf_counter()

@@ -33,7 +33,6 @@ from threadpoolctl import threadpool_limits
 
 import mia_notebook
 from mia_notebook.engine.cache import CACHE
-from mia_notebook.engine.report_verdict import report_verdict
 from mia_notebook.engine.verdict import Verdict, evidence
 
 from ._results import machine
@@ -48,6 +47,14 @@ def _frames(n: int, seed: int = 0, flip: float = 0.05) -> tuple[pd.DataFrame, pd
     )
     df = pd.DataFrame(X, columns=[f"x{i}" for i in range(20)]).assign(y=y)
     return df.iloc[: n // 2], df.iloc[n // 2 :]
+
+
+def report_verdict(report: Any) -> Verdict:
+    """The verdict judged again, uncached (the report's memoized sorts are kept)."""
+    for key in [k for k in report._memo if isinstance(k, tuple) and k[0] == "verdict"]:
+        del report._memo[key]
+    verdict: Verdict = report.verdict
+    return verdict
 
 
 def _judge_cold(report: Any) -> Verdict:

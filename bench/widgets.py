@@ -83,7 +83,7 @@ def _baseline(
     cold: list[float] = []
     report = None
     for _ in range(max(1, repeats // 3)):
-        mn.CACHE.clear()
+        mn.clear_cache()
         t0 = time.perf_counter()
         report = full_audit()
         cold.append(time.perf_counter() - t0)
@@ -171,7 +171,7 @@ def run(n: int, repeats: int) -> str:
         return mn.audit(model, train=train, test=test, target="label", features=feats,
                         attacks=attacks, redact=["name"])  # fmt: skip
 
-    mn.CACHE.clear()
+    mn.clear_cache()
     report, baseline, warm = _baseline(full_audit, repeats)
     t_panel = _timed(lambda: AuditPanel(report, model=model))
     panel = AuditPanel(report, model=model)

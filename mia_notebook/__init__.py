@@ -14,8 +14,13 @@ from typing import Any
 from .engine._version import __version__
 from .engine.attacks import available_attacks, create_attack, register_attack
 from .engine.audit import audit
-from .engine.cache import CACHE
-from .engine.compare import ComparisonReport, compare
+from .engine.cache import clear_cache
+from .engine.compare import (
+    ComparisonRenderer,
+    ComparisonReport,
+    compare,
+    set_comparison_renderer,
+)
 from .engine.errors import (
     MiaError,
     MiaTypeError,
@@ -23,19 +28,15 @@ from .engine.errors import (
     ModelPredictionError,
     PrivacyRiskError,
 )
-from .engine.results import AuditReport
+from .engine.loading import load
+from .engine.options import AuditOptions
+from .engine.results import AuditReport, ReportRenderer, set_renderer
 from .engine.verdict import LEVELS, Policy, Verdict
 from .notebook_progress import install as _install_notebook_progress
-from .render import install as _install_renderer
-from .render.compare import install as _install_comparison_renderer
-
-_install_renderer()
-_install_notebook_progress()
-_install_comparison_renderer()
 
 __all__ = [
-    "CACHE",
     "LEVELS",
+    "AuditOptions",
     "AuditPanel",
     "AuditReport",
     "ComparisonReport",
@@ -49,12 +50,32 @@ __all__ = [
     "__version__",
     "audit",
     "available_attacks",
+    "clear_cache",
     "compare",
     "create_attack",
+    "load",
     "load_ipython_extension",
     "register_attack",
     "show_panel",
 ]
+
+
+def _report_renderer() -> ReportRenderer:
+    """The render layer, imported when the first report is shown (not on import)."""
+    from .render import Renderer
+
+    return Renderer()
+
+
+def _comparison_renderer() -> ComparisonRenderer:
+    from .render.compare import ComparisonRenderer
+
+    return ComparisonRenderer()
+
+
+set_renderer(_report_renderer)
+set_comparison_renderer(_comparison_renderer)
+_install_notebook_progress()
 
 
 def __getattr__(name: str) -> Any:

@@ -2,15 +2,17 @@
 
 Thin by design: every number comes from :func:`mia_notebook.audit`. Input problems
 (:class:`~mia_notebook.engine.errors.MiaError`) become a one-line ``UsageError``.
-Defaults are traitlets, so ``%config MiaAudit.flag = 20`` works.
+
+Every audit option's ``--flag`` and ``%config MiaAudit.<name>`` trait is generated
+from the fields of :class:`~mia_notebook.engine.options.AuditOptions` (name, kind,
+validator, help): adding an option there adds both here. The magic's own flags
+(``--train``, ``--interactive``, ``-o``...) are call arguments, not options.
 """
 
 from __future__ import annotations
 
-import dis
-import sys
-from collections.abc import Sequence
-from types import FrameType
+import types
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -24,20 +26,49 @@ from IPython.core.magic import (
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 from IPython.utils.process import arg_split
-from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, validate
+from traitlets import (
+    Bool,
+    Dict,
+    Enum,
+    Float,
+    Int,
+    List,
+    TraitError,
+    TraitType,
+    Unicode,
+    Union,
+    validate,
+)
 from traitlets.config import Configurable
 
 from .engine.audit import audit
-from .engine.cache import CACHE
+from .engine.cache import clear_cache
 from .engine.compare import ComparisonReport, compare
 from .engine.errors import MiaError
-from .engine.options import DEFAULT_REFERENCES, validate_option
+from .engine.options import (
+    AuditOptions,
+    OptionSpec,
+    option_fields,
+    option_names,
+    plain_value,
+    validate_option,
+)
 from .engine.results import AuditReport
 from .engine.verdict import LEVELS, Verdict, check
 from .magic_hints import column_hint, unknown_args_hint
 from .notebook_progress import NotebookProgress
 
-__all__ = ["MiaAudit", "NotebookProgress", "register"]
+__all__ = ["MiaAudit", "NotebookProgress", "option_trait", "register", "show_once"]
+
+_METAVARS = {
+    "names": "A,B",
+    "floats": "X,Y",
+    "int": "N",
+    "float": "X",
+    "text": "TEXT",
+    "number_or_text": "X",
+    "mapping": "K=V,...",
+}
 
 
 def _in_kernel(shell: Any) -> bool:
@@ -45,97 +76,87 @@ def _in_kernel(shell: Any) -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def _displayed_by_ipython(shell: Any) -> bool:
-    """Whether IPython itself will display the value the running magic returns.
+def show_once(shell: Any, report: AuditReport | ComparisonReport) -> None:
+    """Display ``report`` now, and let nothing display it again until the cell ends.
 
-    It does when the magic is an expression statement that IPython runs in ``'single'``
-    mode (by default the last line of a cell): the instruction after the call to
-    ``run_line_magic`` / ``run_cell_magic`` then prints its result. Anywhere else (a
-    ``print`` after it, an assignment, a function body) the value would be dropped.
+    The magic shows its report where it runs; when the magic is also the cell's last
+    expression, IPython would show the returned report a second time. Until the
+    execution ends, ``report`` gets a do-nothing printer in IPython's
+    ``_ipython_display_`` formatter (by object identity, not type), so that display is
+    dropped; a ``post_execute`` callback removes it. No bytecode is read, so this works
+    wherever the magic sits (last line, middle, assignment, loop, function, ``-o``)
+    and on every Python version.
     """
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None and not (
-        frame.f_code.co_name in ("run_line_magic", "run_cell_magic")
-        and str(frame.f_globals.get("__name__", "")).startswith("IPython.")
-    ):
-        frame = frame.f_back
-    caller = frame.f_back if frame is not None else None
-    if caller is None or shell is None or shell.displayhook.quiet():
-        return False
-    after = (i for i in dis.get_instructions(caller.f_code) if i.offset > caller.f_lasti)
-    following = next(after, None)  # the instruction that receives the magic's result
-    # Python 3.10/3.11: PRINT_EXPR; 3.12+: CALL_INTRINSIC_1 INTRINSIC_PRINT
-    return following is not None and (
-        following.opname == "PRINT_EXPR" or following.argrepr == "INTRINSIC_PRINT"
-    )
+    display(report)
+    if shell is None:
+        return
+    printers = shell.display_formatter.ipython_display_formatter.singleton_printers
+    key = id(report)
+    printers[key] = lambda obj: None
+
+    def forget() -> None:
+        if printers.get(key) is not None:
+            printers.pop(key, None)
+        shell.events.unregister("post_execute", forget)
+
+    shell.events.register("post_execute", forget)
 
 
-def _split(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    return [v.strip() for v in value.split(",") if v.strip()]
+def option_trait(spec: OptionSpec, default: Any) -> TraitType[Any, Any]:
+    """The ``%config`` trait of one option: its kind's trait type, its default and help
+    (values are then checked by the option's own validator)."""
+    value = plain_value(default)
+    kw: dict[str, Any] = {"help": spec.help, "allow_none": spec.nullable}
+    trait: TraitType[Any, Any]
+    if spec.kind == "names":
+        trait = Union([List(Unicode()), Unicode()], default_value=value, **kw)
+    elif spec.kind == "floats":
+        trait = Union([List(Float()), Float(), Unicode()], default_value=value, **kw)
+    elif spec.kind == "int":
+        trait = Int(value, **kw)
+    elif spec.kind == "float":
+        trait = Float(value, **kw)
+    elif spec.kind == "text" and spec.choices:
+        trait = Enum(list(spec.choices), default_value=value, **kw)
+    elif spec.kind == "text":
+        trait = Unicode(value, **kw)
+    elif spec.kind == "number_or_text":
+        trait = Union([Float(), Unicode()], default_value=value, **kw)
+    else:  # mapping
+        trait = Union([Dict(), Unicode()], default_value=value, **kw)
+    return trait.tag(config=True)
 
 
-# Traits checked by the engine's option rules when set (``progress`` is a plain Bool).
-_CONFIG_CHECKED = (
-    "attacks",
-    "fpr",
-    "flag",
-    "seed",
-    "redact",
-    "confidence",
-    "delta",
-    "references",
-    "n_jobs",
-    "lira_variance",
-    "policy",
-    "outputs",
-)
+def _option_traits(namespace: dict[str, Any]) -> None:
+    for name, spec, default in option_fields():
+        namespace[name] = option_trait(spec, default)
+    namespace["__doc__"] = "The audit options' %config defaults (generated from AuditOptions)."
+
+
+#: One ``%config`` trait per audit option, generated (``%config MiaAudit.fpr = [0.01]``).
+OptionTraits = types.new_class("MiaAuditOptions", (Configurable,), exec_body=_option_traits)
+
+
+def option_flags(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add one ``--flag`` per audit option (``--lira-variance`` for ``lira_variance``)."""
+    for name, spec, _ in reversed(option_fields()):
+        func = argument(
+            f"--{name.replace('_', '-')}", dest=name, metavar=_METAVARS[spec.kind], help=spec.help
+        )(func)
+    return func
 
 
 @magics_class
-class MiaAudit(Magics, Configurable):
+class MiaAudit(Magics, OptionTraits):  # type: ignore[misc, valid-type]
     """Audit a fitted model for membership-inference risk.
 
-    The configurable defaults below apply when an option is not given on the line.
+    The configurable defaults (one per audit option) apply when an option is not given
+    on the line.
     """
 
-    attacks = Unicode("auto", help="Attacks to run: 'auto', 'all' or comma-separated names.").tag(
-        config=True
-    )
-    fpr = List(Float(), default_value=[0.001, 0.01, 0.1], help="FPR targets for TPR columns.").tag(
-        config=True
-    )
-    flag = Int(10, help="How many most-exposed members to list.").tag(config=True)
-    seed = Int(0, help="Seed of every random choice.").tag(config=True)
-    redact = List(Unicode(), default_value=[], help="Columns always redacted.").tag(config=True)
-    confidence = Float(0.95, help="Confidence of the epsilon lower bound.").tag(config=True)
-    delta = Float(0.0, help="delta assumed by the epsilon lower bound.").tag(config=True)
     progress = Bool(True, help="Show progress while reference models train.").tag(config=True)
-    references = Int(
-        None,
-        allow_none=True,
-        help=f"Reference models for LiRA / RMIA / shadow attacks; None: the engine's "
-        f"default ({DEFAULT_REFERENCES}).",
-    ).tag(config=True)
-    n_jobs = Int(
-        None,
-        allow_none=True,
-        help="Parallel reference fits (joblib); None: joblib's parallel_config or all cores.",
-    ).tag(config=True)
-    lira_variance = Unicode("auto", help="LiRA variance: auto, per-record or global.").tag(
-        config=True
-    )
-    policy = Dict(
-        help="The verdict's policy, e.g. {'tpr_high': 0.1} (keys of mia_notebook.Policy; "
-        "empty: the defaults, see docs/verdict.md)."
-    ).tag(config=True)
 
-    outputs = Unicode(
-        "proba", help="What-if for the API: proba (default), label, topk:K or round:D."
-    ).tag(config=True)
-
-    @validate(*_CONFIG_CHECKED)
+    @validate(*option_names())
     def _check_config(self, proposal: Any) -> Any:
         """``%config MiaAudit.fpr = [2.0]`` fails when it is set, by the engine's rules."""
         try:
@@ -180,6 +201,27 @@ class MiaAudit(Magics, Configurable):
             models[item] = (model, form) if form else model
         return models
 
+    def audit_options(self, args: Any = None) -> AuditOptions:
+        """The audit options of one line: each option's ``--flag`` when given, else its
+        ``%config`` value (``redact``: both; a configured redaction stays)."""
+        values: dict[str, Any] = {}
+        for name, spec, _ in option_fields():
+            configured = getattr(self, name)
+            given = None if args is None else getattr(args, name)
+            if given is None:
+                values[name] = configured
+            elif spec.merge:
+                both = [*validate_option(name, configured), *validate_option(name, given)]
+                values[name] = list(dict.fromkeys(both))
+            else:
+                values[name] = given
+        return AuditOptions(**values)
+
+    def _population(self, args: Any, local_ns: dict[str, Any] | None) -> Any:
+        if args.population is None:
+            return None
+        return self._lookup(args.population, local_ns, "--population")
+
     def _run(self, args: Any, model: Any, local_ns: dict[str, Any] | None) -> Any:
         """``audit(model, ...)``, or ``compare(model, ...)`` when ``model`` is a dict."""
         for opt in ("train", "test", "target"):
@@ -187,12 +229,7 @@ class MiaAudit(Magics, Configurable):
                 raise UsageError(f"%mia_audit needs --{opt}. Example: {_EXAMPLE}")
         train = self._lookup(args.train, local_ns, "--train")
         test = self._lookup(args.test, local_ns, "--test")
-        redact = list(dict.fromkeys([*self.redact, *(_split(args.redact) or [])]))
-        population = (
-            None
-            if args.population is None
-            else self._lookup(args.population, local_ns, "--population")
-        )
+        population = self._population(args, local_ns)
         run = compare if isinstance(model, dict) else audit
         try:
             return run(
@@ -200,21 +237,8 @@ class MiaAudit(Magics, Configurable):
                 train=train,
                 test=test,
                 target=args.target,
-                features=_split(args.features),
-                attacks=args.attacks or self.attacks,
-                fpr=args.fpr or tuple(self.fpr),
-                flag=self.flag if args.flag is None else args.flag,
-                slice=args.slice,
-                redact=redact,
-                seed=self.seed if args.seed is None else args.seed,
-                confidence=self.confidence,
-                delta=self.delta,
-                references=self.references if args.references is None else args.references,
+                options=self.audit_options(args),
                 population=population,
-                n_jobs=self.n_jobs if args.n_jobs is None else args.n_jobs,
-                lira_variance=args.lira_variance or self.lira_variance,
-                policy=dict(self.policy) or None,
-                outputs=args.outputs or self.outputs,
                 progress=self._progress(),
             )
         except MiaError as e:
@@ -225,15 +249,6 @@ class MiaAudit(Magics, Configurable):
         if not self.progress:
             return False
         return NotebookProgress() if _in_kernel(self.shell) else True
-
-    @staticmethod
-    def _clear_cache() -> None:
-        n_items, n_bytes = len(CACHE), CACHE.nbytes
-        CACHE.clear()
-        print(
-            f"Cleared the audit cache: freed {n_bytes / 1024**2:.1f} MB in {n_items} "
-            f"entr{'y' if n_items == 1 else 'ies'}."
-        )
 
     # ------------------------------------------------------------ the magic
     @magic_arguments()
@@ -247,26 +262,8 @@ class MiaAudit(Magics, Configurable):
     @argument("--train", help="Dataframe of training records (members).")
     @argument("--test", help="Dataframe of held-out records (non-members).")
     @argument("--target", help="Label column.")
-    @argument("--features", help="Comma-separated feature columns (default: the model's).")
-    @argument("--attacks", help="'auto' (default), 'all' or comma-separated attack names.")
-    @argument("--fpr", help="Comma-separated FPR targets, e.g. 0.001,0.01,0.1.")
-    @argument("--flag", type=int, help="Number of most-exposed members to list (0: none).")
-    @argument("--slice", help="Column to break metrics down by.")
-    @argument("--redact", help="Comma-separated columns never shown.")
-    @argument("--seed", type=int, help="Random seed.")
-    @argument(
-        "--references",
-        type=int,
-        help=f"Reference models for lira/rmia/shadow (default {DEFAULT_REFERENCES}).",
-    )
     @argument("--population", help="Dataframe of extra same-distribution records.")
-    @argument("--n-jobs", dest="n_jobs", type=int, help="Parallel reference fits (joblib).")
-    @argument(
-        "--lira-variance",
-        dest="lira_variance",
-        help="LiRA variance: auto (default), per-record or global.",
-    )
-    @argument("--outputs", help="What-if for the API: proba (default), label, topk:K or round:D.")
+    @option_flags
     @argument(
         "--clear-cache",
         dest="clear_cache",
@@ -302,7 +299,7 @@ class MiaAudit(Magics, Configurable):
         """
         args = self._parse(line)
         if args.clear_cache:
-            self._clear_cache()
+            print(clear_cache())
             return None
         if cell is not None:
             if self.shell is not None:
@@ -322,17 +319,10 @@ class MiaAudit(Magics, Configurable):
                 raise UsageError(f"-o needs a variable name. Got '{args.out}'.")
             self.shell.user_ns[args.out] = report
         if args.interactive:
-            ns = local_ns if cell is None else None
-            population = (
-                None
-                if args.population is None
-                else self._lookup(args.population, ns, "--population")
-            )
-            self._show_panel(report, model, args, population)
+            self._show_panel(report, model, self._population(args, ns))
             self._gate(report, args.fail_on)
             return None  # the panel is displayed (and updated in place); -o binds the report
-        if not _displayed_by_ipython(self.shell) or self._fails(report, args.fail_on):
-            display(report)  # once, wherever the magic sits in the cell
+        show_once(self.shell, report)  # here, and not again at the end of the cell
         self._gate(report, args.fail_on)
         return report
 
@@ -342,12 +332,6 @@ class MiaAudit(Magics, Configurable):
         if isinstance(report, ComparisonReport):
             return report.reports[report.riskiest].verdict
         return report.verdict
-
-    def _fails(self, report: AuditReport | ComparisonReport, fail_on: str | None) -> bool:
-        """Whether ``--fail-on`` will raise (then the report is displayed first)."""
-        if fail_on is None:
-            return False
-        return LEVELS.index(self._verdict(report).level) >= LEVELS.index(fail_on)
 
     def _gate(self, report: AuditReport | ComparisonReport, fail_on: str | None) -> None:
         """``--fail-on LEVEL``: raise :class:`PrivacyRiskError` (after the report is
@@ -365,20 +349,12 @@ class MiaAudit(Magics, Configurable):
             raise UsageError(unknown_args_hint(unknown, tokens, options=_options(parser)))
         return args
 
-    def _show_panel(self, report: AuditReport, model: Any, args: Any, population: Any) -> None:
+    @staticmethod
+    def _show_panel(report: AuditReport, model: Any, population: Any) -> None:
+        """The panel (``--interactive``): every Run repeats ``report.options``."""
         from .panel import show_panel
 
-        show_panel(
-            report,
-            model=model,
-            train=report.data.train,
-            test=report.data.test,
-            confidence=self.confidence,
-            delta=self.delta,
-            n_jobs=self.n_jobs if args.n_jobs is None else args.n_jobs,
-            lira_variance=args.lira_variance or self.lira_variance,
-            population=population,
-        )
+        show_panel(report, model=model, population=population)
 
 
 _EXAMPLE = "%mia_audit clf --train train_df --test test_df --target label"

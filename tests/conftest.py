@@ -57,6 +57,40 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(0)
 
 
+# ------------------------------------------------------------------ options
+#: A value other than the default for EVERY audit option, on the breast-cancer frames and
+#: a model fitted on ``mean radius`` and ``mean texture``: the entry-point tests check that
+#: each option reaches the audit from the magic's flags and ``%config``, compare() and the
+#: panel's Run. tests/test_options.py checks this covers every field of AuditOptions.
+NON_DEFAULT: dict[str, Any] = {
+    "attacks": ("loss", "gap", "rmia-offline"),
+    "features": ("mean radius", "mean texture"),
+    "fpr": (0.01, 0.2),
+    "flag": 3,
+    "slice": "mean area",
+    "redact": ("worst area",),
+    "show": ("loss", "rmia-offline"),
+    "seed": 4,
+    "confidence": 0.9,
+    "delta": 0.01,
+    "policy": {"tpr_high": 0.3},
+    "references": 2,
+    "n_jobs": 1,
+    "lira_variance": "global",
+    "rmia_a": 0.3,
+    "outputs": "round:3",
+}
+
+
+def flag_text(value: Any) -> str:
+    """``value`` as the magic's ``--flag`` text (lists comma-separated, a dict k=v)."""
+    if isinstance(value, tuple | list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
 # ------------------------------------------------------------------ browser tests
 #: How to get the browser; the skip reason (and the README) say it.
 CHROMIUM_HINT = (

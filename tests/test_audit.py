@@ -109,7 +109,7 @@ def test_pipeline_with_string_categoricals_and_string_labels():
     clf = make_pipeline(pre, RandomForestClassifier(n_estimators=30, random_state=0))
     clf.fit(tr.drop(columns="income"), tr["income"])
     rep = audit(clf, train=tr, test=te, target="income", slice="job")
-    assert rep.run["features"] == ["age", "job", "hours"]
+    assert list(rep.info.features) == ["age", "job", "hours"]
     assert rep.summary.loc["loss", "AUC"] > 0.6
     sl = rep.slices("job")
     assert set(sl.index) == {"clerk", "nurse", "engineer", "farmer"}
@@ -139,7 +139,7 @@ def test_decision_function_only_model(cancer_splits):
     )
     assert not hasattr(svm, "predict_proba")
     rep = audit(svm, train=tr, test=te, target="label")
-    assert rep.run["model_kind"] == "decision"
+    assert rep.info.model_kind == "decision"
     assert any("decision_function" in n for n in rep.notes)
     # sigmoid is monotone: the confidence attack ranks exactly like the signed margin
     margin = np.r_[svm.decision_function(features(tr)), svm.decision_function(features(te))]
@@ -189,7 +189,7 @@ def test_duck_typed_proba_model(cancer_splits):
         features(tr).to_numpy(), tr["label"]
     )
     rep = audit(DuckProbaModel(inner), train=tr, test=te, target="label")
-    assert rep.run["model_kind"] == "proba"
+    assert rep.info.model_kind == "proba"
     assert rep.summary.loc["loss", "AUC"] > 0.55
 
 
@@ -233,7 +233,7 @@ def test_with_options_reuses_scores(cancer_splits):
     tr, te = cancer_splits
     clf = RandomForestClassifier(n_estimators=20, random_state=0).fit(features(tr), tr["label"])
     rep = audit(clf, train=tr, test=te, target="label")
-    rep2 = rep.with_options(fpr=[0.05], flag=3, attacks=["loss", "gap"])
+    rep2 = rep.with_options(fpr=[0.05], flag=3, show=["loss", "gap"])
     assert rep2.scores is rep.scores
     assert list(rep2.summary.columns[:2]) == ["AUC", "TPR@5%FPR"]
     assert list(rep2.summary.index) == ["loss", "gap"]
@@ -246,7 +246,7 @@ def test_same_seed_same_numbers(cancer_splits):
     tr, te = cancer_splits
     clf = RandomForestClassifier(n_estimators=20, random_state=0).fit(features(tr), tr["label"])
     a = audit(clf, train=tr, test=te, target="label", seed=3)
-    mn.CACHE.clear()
+    mn.clear_cache()
     b = audit(clf, train=tr, test=te, target="label", seed=3)
     pd.testing.assert_frame_equal(a.summary, b.summary)
     pd.testing.assert_frame_equal(a.scores, b.scores)
@@ -321,16 +321,16 @@ def test_reset_index_splits_are_not_mistaken_for_shared_rows(cancer_splits, fitt
     rep = audit(
         fitted, train=tr.reset_index(drop=True), test=te.reset_index(drop=True), target="label"
     )
-    assert rep.run["n_members"] == len(tr)
+    assert rep.info.n_members == len(tr)
 
 
 # ------------------------------------------------------------- attack registry
 @pytest.fixture
 def own_registry(monkeypatch):
     """A copy of the attack registry, so attacks registered by a test do not leak."""
-    from mia_notebook.engine.attacks import base
+    from mia_notebook.engine import registry
 
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
 
 
 @pytest.fixture(scope="module")
@@ -408,7 +408,11 @@ def test_attack_instances_run_with_their_settings_and_report_what_they_learned(
         progress=False,
     )
     assert list(rep.summary.index) == ["loss", "rmia-offline"]
-    assert rep.run["rmia_a"] == {"rmia-offline": 0.5}  # returned by the attack, not set
+    assert rep.info.learned == {"rmia-offline": {"a": 0.5}}  # returned by the attack, not set
+    assert rep.info.instances == ("rmia-offline",) and rep.options.attacks == (
+        "loss",
+        "rmia-offline",
+    )
     auto = mn.audit(
         scaled,
         train=tr,
@@ -419,8 +423,8 @@ def test_attack_instances_run_with_their_settings_and_report_what_they_learned(
         n_jobs=1,
         progress=False,
     )
-    assert set(auto.run["rmia_a"]) == {"rmia-offline"}  # online RMIA has no 'a'
-    assert 0.0 <= auto.run["rmia_a"]["rmia-offline"] <= 1.0
+    assert set(auto.info.learned) == {"rmia-offline"}  # online RMIA has no 'a'
+    assert 0.0 <= auto.info.learned["rmia-offline"]["a"] <= 1.0
     with pytest.raises(MiaValueError, match="holds several 'lira' attacks"):
         mn.audit(
             scaled,

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import sysconfig
 import venv
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,8 @@ def venv_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         build.append("--no-build-isolation")  # offline; else pip fetches hatchling
     subprocess.run([*build, str(ROOT)], check=True, cwd=tmp)
     wheel = next(dist.glob("mia_notebook-*.whl"))
+    # the saved-report schema ships with the package (mia_notebook.engine.saving.SCHEMA)
+    assert "mia_notebook/engine/report_file.schema.json" in zipfile.ZipFile(wheel).namelist()
     env_dir = tmp / "venv"
     venv.EnvBuilder(system_site_packages=False, with_pip=False).create(env_dir)
     py = env_dir / "bin" / "python"

@@ -19,7 +19,8 @@ from sklearn.preprocessing import OneHotEncoder
 
 import mia_notebook as mn
 from mia_notebook.engine import MiaTypeError, MiaValueError, ModelPredictionError
-from mia_notebook.engine.spec import parse_names, validate_fpr, validate_int
+from mia_notebook.engine.cache import CACHE
+from mia_notebook.engine.validators import parse_names, validate_fpr, validate_int
 
 # These tests are about input handling: the threshold attacks (no reference models) keep
 # them fast, and the comparisons below need the same attack list on every model.
@@ -60,7 +61,7 @@ def test_numpy_fitted_model_and_extra_columns_name_the_fix(frames):
     with pytest.raises(MiaValueError, match=r"fitted on 2 features but 3 columns.*--features"):
         audit(model, train=tr.assign(c=1.0), test=te.assign(c=1.0), target="y")
     rep = audit(model, train=tr.assign(c=1.0), test=te.assign(c=1.0), target="y", features="a,b")
-    assert rep.run["features"] == ["a", "b"]
+    assert list(rep.info.features) == ["a", "b"]
 
 
 def test_category_in_test_absent_from_train():
@@ -246,12 +247,12 @@ def test_prepare_data_errors_are_mia_errors(frames, clf, n_train, n_test, nan_ta
     except (MiaValueError, MiaTypeError) as e:
         assert str(e)  # a message, never a raw pandas/numpy error
     else:
-        assert rep.run["n_members"] == n_train and rep.run["n_nonmembers"] == n_test
+        assert rep.info.n_members == n_train and rep.info.n_nonmembers == n_test
 
 
 def test_enormous_references_is_refused_before_any_training(frames, clf):
     tr, te = frames
-    before = len(mn.CACHE)
+    before = len(CACHE)
     with pytest.raises(MiaValueError, match=r"'references' parameter must be in \[1, 1024\]"):
         mn.audit(clf, train=tr, test=te, target="y", attacks="lira", references=10**6)
-    assert len(mn.CACHE) == before  # nothing was trained or cached
+    assert len(CACHE) == before  # nothing was trained or cached

@@ -40,7 +40,7 @@ def categorical_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
 def _assert_every_attack_ran(rep: mn.AuditReport) -> None:
     assert rep.skipped == {}
     assert sorted(rep.summary.index) == sorted(available_attacks())
-    assert rep.run["references_ok"] == 2
+    assert rep.info.references_ok == 2
 
 
 def test_xgboost_classifier_with_native_categoricals(categorical_frames):
@@ -95,7 +95,7 @@ def test_xgboost_regressor_gets_the_regression_attacks(categorical_frames):
         n_estimators=30, max_depth=4, enable_categorical=True, tree_method="hist", n_jobs=1
     ).fit(tr.drop(columns="y"), tr["y"])
     rep = mn.audit(model, train=tr, test=te, target="y", **FAST)
-    assert rep.run["model_kind"] == "regression"
+    assert rep.info.model_kind == "regression"
     assert {"loss", "lira", "lira-offline", "shadow"} <= set(rep.summary.index)
     pred = model.predict(te.drop(columns="y"))
     np.testing.assert_allclose(

@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import features, fingerprint
+from conftest import NON_DEFAULT, features, fingerprint
 from sklearn.datasets import load_diabetes
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -28,9 +28,9 @@ OPTS = {"references": 4, "n_jobs": 1, "progress": False, "seed": 0}
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    mn.CACHE.clear()
+    mn.clear_cache()
     yield
-    mn.CACHE.clear()
+    mn.clear_cache()
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def cmp(cancer_splits, fitted):
 def test_numbers_equal_single_audits(cmp, cancer_splits, fitted):
     tr, te = cancer_splits
     rf, lr = fitted
-    mn.CACHE.clear()
+    mn.clear_cache()
     singles = {
         "forest": mn.audit(rf, train=tr, test=te, target="label", **OPTS),
         "logreg": mn.audit(lr, train=tr, test=te, target="label", **OPTS),
@@ -174,7 +174,7 @@ def test_one_query_of_the_model_per_audit(cancer_splits):
     model = Counting(n_estimators=10, random_state=0, n_jobs=1).fit(features(tr), tr["label"])
     mn.audit(model, train=tr, test=te, target="label", attacks="loss", progress=False)
     single = Counting.calls
-    mn.CACHE.clear()
+    mn.clear_cache()
     Counting.calls = 0
     mn.compare({"m": model}, train=tr, test=te, target="label", attacks="loss", progress=False)
     assert Counting.calls == single
@@ -227,13 +227,13 @@ def test_models_with_different_features(cancer_splits):
     big = LogisticRegression(max_iter=3000).fit(tr[cols], tr["label"])
     kw = {"train": tr, "test": te, "target": "label", "attacks": "loss", "progress": False}
     c = mn.compare({"big": big, "small": small}, **kw)  # each model's own columns
-    assert c.reports["small"].run["features"] == cols[:5]
+    assert list(c.reports["small"].info.features) == cols[:5]
     assert any("different feature columns" in n for n in c.notes)
     # a shared features= that does not fit one model: the error says per-model features
     with pytest.raises(MiaValueError, match=r"Model 'small'.*features=\{'small'"):
         mn.compare({"big": big, "small": small}, features=cols, **kw)
     per_model = mn.compare({"big": big, "small": small}, features={"small": cols[:5]}, **kw)
-    assert per_model.reports["small"].run["features"] == cols[:5]
+    assert list(per_model.reports["small"].info.features) == cols[:5]
 
 
 def test_inputs_untouched(cancer_splits, fitted):
@@ -269,3 +269,46 @@ def test_magic_compares_models(cancer_splits, fitted):
         magics.mia_audit(f"rf,nope {line}", local_ns=ns)
     with pytest.raises(UsageError, match="Model 'rf:top1'"):
         magics.mia_audit(f"rf,rf:top1 {line}", local_ns=ns)
+
+
+# ------------------------------------------------------------- options and saved reports
+def test_compare_carries_every_option(cancer_splits):
+    tr, te = cancer_splits
+    cols = list(NON_DEFAULT["features"])
+    small = LogisticRegression(max_iter=5000).fit(tr[cols], tr["label"])
+    opts = mn.AuditOptions(**NON_DEFAULT)
+    models = {"a": small, "b": (small, "topk:1")}
+    c = mn.compare(models, train=tr, test=te, target="label", options=opts, progress=False)
+    assert c.reports["a"].options == opts
+    assert c.reports["b"].options == opts.replace(outputs="topk:1")
+    by_keyword = mn.compare(
+        models, train=tr, test=te, target="label", progress=False, **NON_DEFAULT
+    )
+    assert [r.options for r in by_keyword.reports.values()] == [
+        r.options for r in c.reports.values()
+    ]
+
+
+def test_compare_takes_saved_reports_next_to_fitted_models(cancer_splits, fitted, tmp_path):
+    tr, te = cancer_splits
+    rf, lr = fitted
+    kw = {"train": tr, "test": te, "target": "label", **OPTS}
+    mn.audit(lr, **kw).save(tmp_path / "v1.mia")
+    loaded = mn.load(tmp_path / "v1.mia")
+    c = mn.compare({"v1": loaded, "v2": rf}, **kw)
+    fresh = mn.compare({"v1": lr, "v2": rf}, **kw)
+    pd.testing.assert_frame_equal(c.summary, fresh.summary)
+    pd.testing.assert_frame_equal(c.deltas, fresh.deltas)
+    assert c.reports["v1"] is loaded and c.notes == fresh.notes == ()
+    # a saved report is judged under the comparison's policy, from its saved scores
+    strict = {"tpr_elevated": 0.9, "tpr_high": 1.0, "epsilon_elevated": 50, "epsilon_high": 60}
+    judged = mn.compare({"v1": loaded, "v2": rf}, policy=strict, **kw).reports["v1"]
+    assert judged.scores is loaded.scores
+    again = loaded.with_options(policy=strict).verdict
+    assert judged.verdict.to_dict() == again.to_dict() and judged.verdict.policy.tpr_high == 1.0
+    # other compute options or other records: said in the notes
+    other = mn.audit(lr, **{**kw, "seed": 5})
+    notes = mn.compare({"old": other, "new": rf}, **kw).notes
+    assert notes == ("'old' was audited with other options: seed.",)
+    with pytest.raises(MiaValueError, match="Model 'v1': a report's outputs are the ones"):
+        mn.compare({"v1": (loaded, "label")}, **kw)

@@ -108,7 +108,9 @@ def test_interrupt_while_references_train_then_resume(kernel):
     out, _ = _execute(kc, "print(6 * 7, fp() == before)")
     assert out.strip() == "42 True"
     out, _ = _execute(
-        kc, "import mia_notebook as mn; print(sum(k[0] == 'reference' for k in mn.CACHE._items))"
+        kc,
+        "from mia_notebook.engine.cache import CACHE\n"
+        "print(sum(k[0] == 'reference' for k in CACHE._items))",
     )
     n_cached = int(out.strip())
     assert 3 <= n_cached < N_REFS
@@ -116,8 +118,7 @@ def test_interrupt_while_references_train_then_resume(kernel):
     # Re-running resumes: only the missing reference models are trained.
     out, _ = _execute(
         kc,
-        AUDIT + "\nprint(rep.run['references_cached'], "
-        "rep.run['references_trained'], fp() == before)",
+        AUDIT + "\nprint(rep.info.references_cached, rep.info.references_trained, fp() == before)",
     )
     cached, trained, same = out.strip().split()[-3:]
     assert int(cached) == n_cached and int(trained) == N_REFS - n_cached

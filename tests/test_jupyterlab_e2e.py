@@ -33,7 +33,7 @@ from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
 
 import mia_notebook as mn
-from mia_notebook.widgets import show_panel
+from mia_notebook.panel import show_panel
 
 X, y = make_classification(n_samples=2400, n_features=8, n_informative=5, flip_y=0.2,
                            random_state=0)

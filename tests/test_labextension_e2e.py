@@ -707,7 +707,7 @@ def _run_shows_new_report(page: Any, panel: Any, seed: Any, run: Any) -> None:
     panel.locator(".widget-label", has_text="Done in").wait_for(timeout=120_000)
     page.wait_for_function("n => !n.isConnected", arg=old, timeout=60_000)
     page.locator(LIVE_REPORT).wait_for(state="visible")
-    assert _ask_panel(page, ".report.run['seed']") == "3"
+    assert _ask_panel(page, ".report.options.seed") == "3"
     assert seed_node.evaluate("n => n.isConnected") and run_node.evaluate("n => n.isConnected")
     control = page.locator(LIVE_REPORT).get_by_label(re.compile("FPR"))
     control.select_option("0.1")

@@ -2,12 +2,18 @@
 
 Cells run in a real ipykernel (``jupyter_client``); every ``display_data`` and
 ``execute_result`` message is counted, as a notebook front end would show them.
+
+The magic shows its report itself and keeps IPython from showing the same object again
+until the cell ends (:func:`mia_notebook.magics.show_once`); it reads no bytecode, so
+the behaviour does not depend on the Python version (a test below keeps it that way).
 """
 
 from __future__ import annotations
 
+import ast
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +31,8 @@ clf = LogisticRegression(max_iter=1000).fit(tr.iloc[:, :4], tr['label'])
 %load_ext mia_notebook
 """
 AUDIT = "%mia_audit clf --train tr --test te --target label --attacks loss,gap"
+COMPARE = "%mia_audit clf,clf:label --train tr --test te --target label --attacks gap"
+ROOT = Path(__file__).parents[1]
 
 
 class Kernel:
@@ -84,6 +92,10 @@ def _printed(outputs: list[dict[str, Any]]) -> str:
         "%%mia_audit --model clf2 --train tr --test te --target label --attacks loss\n"
         "clf2 = LogisticRegression(C=10, max_iter=1000).fit(tr.iloc[:, :4], tr['label'])\n"
         "print('trained')",
+        f"report = {AUDIT}\nreport",
+        f"report = {AUDIT}\ndisplay(report)\nprint('after')",
+        f"print('before')\n{AUDIT}",
+        f"def g():\n    r = {AUDIT}\n    return r\n\ng()",
     ],
     ids=[
         "last",
@@ -95,6 +107,10 @@ def _printed(outputs: list[dict[str, Any]]) -> str:
         "loop",
         "in-function",
         "cell-magic",
+        "assigned-then-shown",
+        "assigned-then-displayed",
+        "print-before",
+        "returned-from-function",
     ],
 )
 def test_report_shows_exactly_once(kernel: Kernel, cell: str) -> None:
@@ -109,3 +125,35 @@ def test_report_object_is_still_returned_and_bound(kernel: Kernel) -> None:
     assert _printed(outputs).split() == ["AuditReport", "True"]
     outputs = kernel.run("report")  # the bound object still displays on its own
     assert _reports(outputs) == 1 and outputs[0]["type"] == "execute_result"
+
+
+@pytest.mark.parametrize("interactivity", ["all", "last_expr_or_assign", "none", "last"])
+def test_report_shows_once_under_every_interactivity(kernel: Kernel, interactivity: str) -> None:
+    kernel.run(f"%config InteractiveShell.ast_node_interactivity = {interactivity!r}")
+    try:
+        for cell in (AUDIT, f"r = {AUDIT}", f"{AUDIT}\n1", f"r = {AUDIT}\nr"):
+            assert _reports(kernel.run(cell)) == 1, (interactivity, cell)
+    finally:
+        kernel.run("%config InteractiveShell.ast_node_interactivity = 'last_expr'")
+
+
+def test_a_comparison_shows_once_and_nothing_is_left_behind(kernel: Kernel) -> None:
+    for cell in (COMPARE, f"c = {COMPARE}\nprint('after')", f"c = {COMPARE}\nc"):
+        outputs = kernel.run(cell)
+        assert sum("mia-compare" in o.get("data", {}).get("text/html", "") for o in outputs) == 1
+    left = kernel.run(
+        "print(len(get_ipython().display_formatter.ipython_display_formatter.singleton_printers))"
+    )
+    assert _printed(left).strip() == "0"  # the one-cell suppression is gone
+    outputs = kernel.run("c")  # and the bound comparison displays on its own again
+    assert sum("mia-compare" in o.get("data", {}).get("text/html", "") for o in outputs) == 1
+
+
+def test_the_magic_reads_no_bytecode() -> None:
+    """What keeps the behaviour the same on every Python that pyproject allows."""
+    source = (ROOT / "mia_notebook" / "magics.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not imported & {"dis", "inspect", "sys"}
+    assert "_getframe" not in source and "f_lasti" not in source

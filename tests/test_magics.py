@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from conftest import NON_DEFAULT, flag_text
 from IPython.core.error import UsageError
 from IPython.testing.globalipapp import start_ipython
 
 import mia_notebook as mn
+from mia_notebook.engine.options import (
+    AuditOptions,
+    option_fields,
+    option_names,
+    plain_value,
+    validate_option,
+)
 from mia_notebook.magics import MiaAudit
 
 SETUP = """
@@ -53,7 +61,7 @@ def test_options_are_parsed(ip):
     assert rep.options.fpr == (0.05, 0.2)
     assert len(rep.flagged(attack="loss")) == 4  # an explicit ranking honours --flag
     assert rep.options.slice == "mean radius" and rep.options.redact == ("mean area",)
-    assert rep.run["seed"] == 3
+    assert rep.options.seed == 3
 
 
 @pytest.mark.parametrize(
@@ -114,7 +122,7 @@ def test_cell_magic_runs_training_code_then_audits(ip):
     )
     assert res.success, res.error_in_exec
     assert "tree" in ip.user_ns
-    assert ip.user_ns["rt"].run["model"] == "DecisionTreeClassifier"
+    assert ip.user_ns["rt"].info.model == "DecisionTreeClassifier"
 
 
 def test_local_scope_is_searched_first(ip):
@@ -141,7 +149,14 @@ def test_braces_are_not_expanded(ip):
         ("clf --train train_df --test test_df --target label --fpr 2", "must be in"),
         ("clf --train train_df --test test_df", "needs --target"),
         ("--train train_df --test test_df --target label", "needs a model"),
-        ("clf --train train_df --test test_df --target label --flag x", "invalid int"),
+        (
+            "clf --train train_df --test test_df --target label --flag x",
+            "The 'flag' parameter must be an int. Got 'x' instead.",
+        ),
+        (
+            "clf --train train_df --test test_df --target label --policy tpr_high=x",
+            "The 'policy' parameter's 'tpr_high' must be a number",
+        ),
     ],
 )
 def test_bad_input_is_a_usage_error(ip, line, match):
@@ -265,3 +280,117 @@ def test_compare_form_in_a_shell_binds_displays_and_gates(ip):
     assert (riskiest != "none") == isinstance(res.error_in_exec, mn.PrivacyRiskError)
     with pytest.raises(UsageError, match="--interactive shows one model"):
         ip.run_line_magic("mia_audit", line[len("%mia_audit ") :] + " --interactive")
+
+
+# ------------------------------------------------------------- options, generated
+def _magics(ip) -> MiaAudit:
+    return next(c for c in ip.configurables if isinstance(c, MiaAudit))
+
+
+def test_every_option_has_one_flag_and_one_config_trait_from_its_field(ip):
+    flags = {a.dest: a for a in _magics(ip).mia_audit.parser._actions}
+    traits = MiaAudit.class_traits(config=True)
+    for name, spec, default in option_fields():
+        assert flags[name].option_strings == [f"--{name.replace('_', '-')}"], name
+        assert flags[name].help == spec.help and traits[name].help == spec.help, name
+        assert validate_option(name, traits[name].default_value) == default, name
+    assert set(traits) == {*option_names(), "progress"}  # progress: a call argument
+
+
+@pytest.fixture
+def small(ip):
+    ip.run_cell(
+        "from sklearn.linear_model import LogisticRegression\n"
+        "small = LogisticRegression(max_iter=5000).fit("
+        "train_df[['mean radius', 'mean texture']], train_df.label)"
+    )
+    return "%mia_audit small --train train_df --test test_df --target label"
+
+
+def test_every_option_reaches_the_audit_from_its_flag(ip, small):
+    flags = " ".join(f"--{n.replace('_', '-')} '{flag_text(v)}'" for n, v in NON_DEFAULT.items())
+    res = ip.run_cell(f"{small} {flags} -o by_flags")
+    assert res.success, res.error_in_exec
+    assert ip.user_ns["by_flags"].options == AuditOptions(**NON_DEFAULT)
+
+
+def test_every_option_reaches_the_audit_from_config(ip, small):
+    magics = _magics(ip)
+    try:
+        for name, value in NON_DEFAULT.items():
+            shown = list(value) if isinstance(value, tuple) else value
+            ip.run_line_magic("config", f"MiaAudit.{name} = {shown!r}")
+            assert getattr(magics, name) == shown, name
+        res = ip.run_cell(f"{small} -o by_config")
+        assert res.success, res.error_in_exec
+        assert ip.user_ns["by_config"].options == AuditOptions(**NON_DEFAULT)
+        assert magics.audit_options() == AuditOptions(**NON_DEFAULT)
+    finally:
+        for name, _, default in option_fields():
+            setattr(magics, name, plain_value(default))
+    assert magics.audit_options() == AuditOptions()
+
+
+def test_a_configured_redaction_cannot_be_lifted_from_the_line(ip, small):
+    magics = _magics(ip)
+    magics.redact = ["mean area"]
+    try:
+        res = ip.run_cell(f"{small} --redact 'worst area' -o red")
+        assert res.success, res.error_in_exec
+        assert ip.user_ns["red"].options.redact == ("mean area", "worst area")
+    finally:
+        magics.redact = []
+
+
+def test_interactive_then_run_keeps_every_option_of_the_line(ip, monkeypatch):
+    """Regression: ``--outputs label --interactive``, then Run, re-audited with full
+    probabilities and the default policy (the panel rebuilt the call without
+    ``outputs``, ``policy`` and ``rmia_a``). Run is now ``report.options.replace(...)``."""
+    import mia_notebook.panel as panels
+
+    shown = []
+    real = panels.show_panel
+    monkeypatch.setattr(panels, "show_panel", lambda r, **kw: shown.append(real(r, **kw)))
+    magics = _magics(ip)
+    magics.policy = {"tpr_high": 0.3}
+    try:
+        res = ip.run_cell(
+            "%mia_audit clf --train train_df --test test_df --target label --outputs label "
+            "--rmia-a 0.3 --references 2 --n-jobs 1 --interactive -o labels"
+        )
+    finally:
+        magics.policy = None
+    assert res.success, res.error_in_exec
+    first, (panel,) = ip.user_ns["labels"], shown
+    assert str(first.options.outputs) == "label" and first.options.policy.tpr_high == 0.3
+    assert "loss" in first.skipped  # a labels-only audit: no probability attack ran
+    panel.seed.value = 7
+    assert panel.run_options() == first.options.replace(seed=7)
+    panel.run()
+    assert panel.wait(300), "Run did not finish"
+    assert panel.last_error is None, panel.last_error
+    again = panel._base
+    assert again is not first and again.options == first.options.replace(seed=7)
+    assert str(again.options.outputs) == "label" and again.options.rmia_a == 0.3
+    assert again.verdict.policy == first.verdict.policy
+    assert again.computed_attacks == first.computed_attacks and "loss" in again.skipped
+
+
+def test_the_audit_dialog_writes_flags_the_magic_defines_with_the_same_defaults():
+    """labextension/src/audit.ts writes a %mia_audit line: every flag it writes is one of
+    the magic's, and its defaults (left out of the line) are the options' defaults."""
+    import re
+    from pathlib import Path
+
+    source = (Path(__file__).parents[1] / "labextension" / "src" / "audit.ts").read_text()
+    parser = MiaAudit(shell=None).mia_audit.parser
+    known = {s for action in parser._actions for s in action.option_strings}
+    written = set(re.findall(r"'(--[a-z-]+)'", source))
+    assert {"--train", "--attacks", "--fpr", "--flag", "--redact"} <= written <= known
+    found = re.search(r"DEFAULTS = \{ attacks: '([^']*)', fpr: '([^']*)', flag: (\d+) \}", source)
+    assert found, "audit.ts's DEFAULTS changed form: update this test"
+    attacks, fpr, flag = found.groups()
+    defaults = AuditOptions()
+    assert validate_option("attacks", attacks) == defaults.attacks
+    assert validate_option("fpr", fpr) == defaults.fpr
+    assert validate_option("flag", flag) == defaults.flag

@@ -269,7 +269,7 @@ def test_groups_are_the_reports_rank_groups(forest_report: AuditReport) -> None:
     for group in payload["groups"]:
         assert by_name[group[0]]["AUC"] == grouped.loc[group[0], "AUC"]
     # Hidden attacks leave their groups; every shown attack is in exactly one group.
-    hidden = forest_report.with_options(attacks=["confidence", "entropy"])
+    hidden = forest_report.with_options(show=["confidence", "entropy"])
     shown = report_payload(hidden)
     assert shown["groups"] == [list(g) for g in hidden.rank_groups()]
     assert sorted(a for g in shown["groups"] for a in g) == ["confidence", "entropy"]

@@ -12,11 +12,13 @@ from sklearn.linear_model import LogisticRegression
 import mia_notebook as mn
 from mia_notebook.engine import MiaTypeError, MiaValueError
 from mia_notebook.engine.options import (
-    DEFAULT_REFERENCES,
     AuditOptions,
-    ViewOptions,
+    option_fields,
+    option_names,
     validate_option,
+    view_option_names,
 )
+from mia_notebook.engine.validators import DEFAULT_REFERENCES
 
 
 @pytest.mark.parametrize(
@@ -39,6 +41,13 @@ from mia_notebook.engine.options import (
         ("slice", "", None),
         ("redact", "a, b", ("a", "b")),
         ("attacks", "loss,lira", ("loss", "lira")),
+        ("show", "", None),
+        ("show", "loss", ("loss",)),
+        ("features", ["a"], ("a",)),
+        ("policy", "tpr_high=0.1", mn.Policy(tpr_high=0.1)),
+        ("policy", '{"fpr": [0.01], "tpr_high": 0.3}', mn.Policy(fpr=(0.01,), tpr_high=0.3)),
+        ("policy", {}, None),
+        ("outputs", "round:2", validate_option("outputs", "ROUND:2")),
     ],
 )
 def test_validate_option_normalises_good_values(name, value, expected):
@@ -66,7 +75,12 @@ def test_validate_option_normalises_good_values(name, value, expected):
         ("redact", 5, MiaTypeError, "The 'redact' parameter must be a list of column names"),
         ("attacks", "lossy", MiaValueError, "Unknown attack 'lossy'. Choose from ["),
         ("attacks", "", MiaValueError, "The 'attacks' parameter is empty"),
-        ("speed", 1, MiaValueError, "Unknown option 'speed'. Options: ["),
+        ("velocity", 1, MiaValueError, "Unknown option 'velocity'. Options: ["),
+        ("seeed", 1, MiaValueError, "Unknown option 'seeed'. Did you mean 'seed'?"),
+        ("policy", "tpr_high", MiaValueError, "The 'policy' parameter must be key=value pairs"),
+        ("policy", "tpr_high=x", MiaTypeError, "The 'policy' parameter's 'tpr_high' must be"),
+        ("policy", "{nope", MiaValueError, "The 'policy' parameter is not a valid JSON object"),
+        ("policy", "speed=1", MiaValueError, "Unknown policy key(s) ['speed']"),
     ],
 )
 def test_validate_option_names_the_parameter_and_the_value(name, value, exc, message):
@@ -76,16 +90,47 @@ def test_validate_option_names_the_parameter_and_the_value(name, value, exc, mes
 
 
 def test_audit_options_are_frozen_typed_and_validated_once():
-    opts = AuditOptions.create(fpr="0.1,0.001", references=None, seed="3", redact="x")
-    assert opts.view.fpr == (0.001, 0.1) and opts.references == DEFAULT_REFERENCES
-    assert opts.seed == 3 and opts.view.redact == ("x",) and opts.attacks == ("auto",)
+    opts = AuditOptions(fpr="0.1,0.001", references=None, seed="3", redact="x")
+    assert opts.fpr == (0.001, 0.1) and opts.references == DEFAULT_REFERENCES
+    assert opts.seed == 3 and opts.redact == ("x",) and opts.attacks == ("auto",)
     with pytest.raises(dataclasses.FrozenInstanceError):
         opts.seed = 4  # type: ignore[misc]
-    with pytest.raises(MiaValueError, match=r"Unknown option\(s\) \['fpr_target'\]"):
-        AuditOptions.create(fpr_target=0.1)
-    assert ViewOptions(fpr=0.1, redact="a,b").validated() == ViewOptions(  # type: ignore[arg-type]
-        fpr=(0.1,), redact=("a", "b")
-    )
+    with pytest.raises(MiaValueError, match=r"Unknown option 'fprs'. Did you mean 'fpr'"):
+        opts.replace(fprs=0.1)
+    assert opts.replace(seed="5").seed == 5  # replace validates too
+    with pytest.raises(MiaValueError, match="The 'seed' parameter must be in"):
+        opts.replace(seed=-1)
+    assert AuditOptions(**opts.to_dict()) == opts  # plain values round-trip
+    assert opts.changed(AuditOptions()) == {"fpr": (0.001, 0.1), "redact": ("x",), "seed": 3}
+
+
+def test_a_dict_policy_takes_the_options_confidence_and_delta():
+    opts = AuditOptions(confidence=0.99, delta=0.01, policy={"tpr_high": 0.3})
+    assert opts.policy == mn.Policy(confidence=0.99, delta=0.01, tpr_high=0.3)
+    assert AuditOptions(confidence=0.9).policy_or_default == mn.Policy(confidence=0.9)
+
+
+def test_the_entry_point_tests_set_every_option():
+    from conftest import NON_DEFAULT
+
+    assert list(NON_DEFAULT) == option_names()  # add a value there for a new option
+    changed = AuditOptions(**NON_DEFAULT).changed(AuditOptions())
+    assert set(changed) == set(option_names())  # each differs from the default
+
+
+def test_every_option_is_defined_once_with_its_metadata():
+    names = option_names()
+    assert names == [f.name for f in dataclasses.fields(AuditOptions)]
+    assert set(view_option_names()) == {
+        "fpr", "flag", "slice", "redact", "show", "confidence", "delta", "policy"
+    }  # fmt: skip
+    for name, spec, default in option_fields():
+        assert spec.help and spec.help[0].isupper(), name
+        assert validate_option(name, default) == default, name  # defaults are normal forms
+        assert f"{name} : " in (AuditOptions.__doc__ or ""), name  # documented from it
+        assert f"{name} : " in (mn.audit.__doc__ or "") and f"{name} : " in (
+            mn.compare.__doc__ or ""
+        ), name
 
 
 def test_audit_and_validate_option_give_the_same_message(cancer_splits):

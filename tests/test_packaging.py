@@ -158,3 +158,11 @@ def test_closure_misses_what_no_extra_declares() -> None:
     """The check can fail: the runtime dependencies alone do not cover the notebooks."""
     modules = {"statsmodels", "numpy"}
     assert _unprovided(modules, [], {NAME}) == ["statsmodels (from statsmodels)"]
+
+
+def test_the_saved_report_schema_is_valid_and_its_validator_a_test_dependency() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    test_extra = PYPROJECT["project"]["optional-dependencies"]["test"]
+    assert "jsonschema" in {canonicalize_name(Requirement(r).name) for r in test_extra}
+    schema = json.loads((ROOT / "mia_notebook" / "engine" / "report_file.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)

@@ -347,7 +347,7 @@ def test_population_rows_train_references_and_serve_as_rmia_z(synth_three_way):
     ev = rep.evidence["references"]
     assert ev.signal.shape == (1200, 4)
     assert ev.pop_signal.shape == (800, 4) and ev.pop_target.shape == (800,)
-    assert rep.run["population_rows"] == 800
+    assert rep.info.population_rows == 800
     assert rep.summary.loc["rmia", "AUC"] > 0.6
     assert isinstance(rep.scores, pd.DataFrame)
 

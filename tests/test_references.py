@@ -15,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import mia_notebook as mn
+from mia_notebook.engine.cache import CACHE
 from mia_notebook.engine.progress import TextProgress, bar_text, format_eta
 from mia_notebook.engine.references import in_out_mask
 
@@ -23,9 +24,9 @@ FAST = {"n_jobs": 1, "progress": False}
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    mn.CACHE.clear()
+    mn.clear_cache()
     yield
-    mn.CACHE.clear()
+    mn.clear_cache()
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +92,7 @@ def test_rerun_with_other_view_or_cheaper_attack_retrains_nothing(small, logreg)
     tr, te = small
     args = {"train": tr, "test": te, "target": "label", "references": 4, **FAST}
     first = mn.audit(logreg, attacks="all", **args)
-    assert first.run["references_trained"] == 4 and first.run["references_cached"] == 0
+    assert first.info.references_trained == 4 and first.info.references_cached == 0
     for change in (
         {"fpr": [0.05]},
         {"flag": 3},
@@ -101,19 +102,19 @@ def test_rerun_with_other_view_or_cheaper_attack_retrains_nothing(small, logreg)
         {"attacks": "lira-offline,loss"},
     ):
         rep = mn.audit(logreg, **{**args, "attacks": "all", **change})
-        assert rep.run["references_trained"] == 0, change
-        assert rep.run["references_cached"] == 4
+        assert rep.info.references_trained == 0, change
+        assert rep.info.references_cached == 4
     again = mn.audit(logreg, attacks="all", **args)
     pd.testing.assert_frame_equal(again.scores, first.scores)
     # new seed, new reference count or new model parameters: new reference models
-    assert mn.audit(logreg, attacks="rmia", **{**args, "seed": 1}).run["references_trained"] == 4
+    assert mn.audit(logreg, attacks="rmia", **{**args, "seed": 1}).info.references_trained == 4
     assert (
-        mn.audit(logreg, attacks="rmia", **{**args, "references": 2}).run["references_trained"] == 2
+        mn.audit(logreg, attacks="rmia", **{**args, "references": 2}).info.references_trained == 2
     )
     other = make_pipeline(StandardScaler(), LogisticRegression(C=0.5)).fit(
         features(tr), tr["label"]
     )
-    assert mn.audit(other, attacks="rmia", **args).run["references_trained"] == 4
+    assert mn.audit(other, attacks="rmia", **args).info.references_trained == 4
 
 
 def test_reference_signals_are_float32_and_cached_per_model(small, logreg):
@@ -121,7 +122,7 @@ def test_reference_signals_are_float32_and_cached_per_model(small, logreg):
     rep = mn.audit(logreg, train=tr, test=te, target="label", attacks="lira", references=4, **FAST)
     ev = rep.evidence["references"]
     assert ev.signal.dtype == np.float32
-    ref_keys = [k for k in mn.CACHE._items if k[0] == "reference"]
+    ref_keys = [k for k in CACHE._items if k[0] == "reference"]
     assert len(ref_keys) == 4
 
 
@@ -174,9 +175,9 @@ def test_interrupt_keeps_finished_models_and_rerun_resumes(small, logreg):
         mn.audit(logreg, progress=stop, **args)
     assert stop.closed
     resumed = mn.audit(logreg, progress=False, **args)
-    assert resumed.run["references_cached"] == 2
-    assert resumed.run["references_trained"] == 4
-    mn.CACHE.clear()
+    assert resumed.info.references_cached == 2
+    assert resumed.info.references_trained == 4
+    mn.clear_cache()
     fresh = mn.audit(logreg, progress=False, **args)
     np.testing.assert_array_equal(
         resumed.evidence["references"].signal, fresh.evidence["references"].signal
@@ -219,8 +220,8 @@ def test_failing_reference_fits_do_not_lose_the_others(small):
         **FAST,
     }
     rep = mn.audit(model, **args)
-    assert rep.run["references_ok"] == 4
-    assert len(rep.run["references_failed"]) == 2
+    assert rep.info.references_ok == 4
+    assert len(rep.info.references_failed) == 2
     assert any(
         "2 of 6 reference model fits failed" in n and "flaky solver exploded" in n
         for n in rep.notes
@@ -229,7 +230,7 @@ def test_failing_reference_fits_do_not_lose_the_others(small):
     assert set(rep.summary.index) == {"loss", "lira", "rmia"}
     # the next run retries only the failed ones
     again = mn.audit(model, **args)
-    assert again.run["references_trained"] == 2 and again.run["references_cached"] == 4
+    assert again.info.references_trained == 2 and again.info.references_cached == 4
     assert "references_failed" not in again.run
 
 
@@ -257,7 +258,7 @@ def test_joblib_processes_give_the_same_numbers(small, logreg):
         "progress": False,
     }
     seq = mn.audit(logreg, n_jobs=1, **args)
-    mn.CACHE.clear()
+    mn.clear_cache()
     par = mn.audit(logreg, n_jobs=2, **args)
     pd.testing.assert_frame_equal(seq.scores, par.scores)
 
@@ -307,7 +308,7 @@ def test_dask_cluster_trains_the_references(small):
             progress=False,
         )
     assert len(WORKERS) == 3 and all(w.startswith("inproc://") for w in WORKERS)
-    assert rep.run["references_ok"] == 3
+    assert rep.info.references_ok == 3
 
 
 # ---------------------------------------------------------------- progress
@@ -371,11 +372,11 @@ def test_magic_reference_options(magic, capsys):
     magics, run = magic
     magics.progress = False
     rep = run(LINE + " --references 3 --population extra_df --lira-variance per-record")
-    assert rep.run["references"] == 3 and rep.run["population_rows"] == 100
-    assert rep.run["lira_variance"] == "per-record"
+    assert rep.options.references == 3 and rep.info.population_rows == 100
+    assert rep.options.lira_variance == "per-record"
     assert rep.evidence["references"].pop_signal.shape == (100, 3)
     magics.references = 2
-    assert run(LINE).run["references"] == 2
+    assert run(LINE).options.references == 2
     assert capsys.readouterr().err == ""  # %config MiaAudit.progress = False: silent
     magics.progress = True
     run(LINE + " --references 4")
@@ -403,10 +404,10 @@ def test_magic_clear_cache_reports_what_it_freed(magic, capsys):
     magics, run = magic
     magics.progress = False
     run(LINE + " --references 2")
-    n_items, n_bytes = len(mn.CACHE), mn.CACHE.nbytes
+    n_items, n_bytes = len(CACHE), CACHE.nbytes
     assert n_items >= 3
     capsys.readouterr()
     assert run("--clear-cache") is None
     out = capsys.readouterr().out
     assert f"freed {n_bytes / 1024**2:.1f} MB in {n_items} entries" in out
-    assert len(mn.CACHE) == 0
+    assert len(CACHE) == 0

@@ -1,11 +1,14 @@
 """The render layer: grouped summary, ROC styling, flagged and slice tables, numbers by
-dtype, the render memo, the renderer hook and the deprecated shim."""
+dtype, the render memo, the renderer hook (installed on first display) and the removed
+shims."""
 
 from __future__ import annotations
 
 import ast
 import importlib
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +20,8 @@ from sklearn.ensemble import RandomForestClassifier
 import mia_notebook as mn
 from mia_notebook.engine.exposure import REDACTED
 from mia_notebook.engine.grouping import ValueGroups, rank_equivalent_groups, value_groups
-from mia_notebook.engine.outputs import set_renderer
-from mia_notebook.render import install, memo
+from mia_notebook.engine.results import RENDERER, set_renderer
+from mia_notebook.render import memo
 from mia_notebook.render.format import fmt_number
 from mia_notebook.render.html import render_html
 from mia_notebook.render.plots import plot_roc
@@ -242,20 +245,40 @@ def test_engine_imports_nothing_from_the_layers_above():
 
 
 def test_without_a_renderer_reports_say_how_to_fix(report):
+    factory = RENDERER._factory
     set_renderer(None)
     try:
         with pytest.raises(mn.MiaError, match="renderer"):
             report.to_html()
         assert repr(report).startswith("<AuditReport")
     finally:
-        install()
+        set_renderer(factory)
     assert repr(report).startswith(str(report.verdict))
 
 
-def test_report_module_is_a_deprecated_shim():
-    with pytest.warns(DeprecationWarning, match="mia_notebook.render"):
-        shim = importlib.reload(importlib.import_module("mia_notebook.report"))
-    assert shim.render_html is render_html and shim.plot_roc is plot_roc
+def test_the_renderer_is_imported_on_first_display_not_on_import():
+    code = (
+        "import sys, mia_notebook as mn, pandas as pd\n"
+        "before = sorted(m for m in sys.modules if m.startswith('mia_notebook.render'))\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        "df = pd.DataFrame({'x': range(40), 'y': [0, 0, 1, 1] * 10})\n"
+        "clf = LogisticRegression().fit(df[['x']], df['y'])\n"
+        "rep = mn.audit(clf, train=df[::2], test=df[1::2], target='y', attacks='loss',"
+        " progress=False)\n"
+        "mid = sorted(m for m in sys.modules if m.startswith('mia_notebook.render'))\n"
+        "text = repr(rep)\n"
+        "after = 'mia_notebook.render.text' in sys.modules\n"
+        "print(before, mid, after, text.startswith('Privacy risk'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["[]", "[]", "True", "True"], out.stderr
+
+
+def test_the_removed_shims_are_gone():
+    for name in ("mia_notebook.report", "mia_notebook.widgets", "mia_notebook.engine.spec"):
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(name)
+    assert not hasattr(mn, "CACHE")
 
 
 def test_package_and_engine_versions_agree():

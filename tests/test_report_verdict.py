@@ -127,7 +127,7 @@ def test_leak_html_marks_the_verdicts_attack_and_lists_its_members(leak: Any) ->
 
 def test_hiding_or_shuffling_does_not_change_the_level(leak: Any) -> None:
     model, train, test, rep = leak
-    hidden = rep.with_options(attacks=["gap"])
+    hidden = rep.with_options(show=["gap"])
     assert hidden.verdict.level == rep.verdict.level
     assert hidden.verdict.attack == rep.verdict.attack  # judged on every computed attack
     rng = np.random.default_rng(3)

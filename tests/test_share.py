@@ -455,7 +455,7 @@ def test_same_seed_and_data_give_identical_numbers(cancer_splits) -> None:
     kwargs = _repro_kwargs()
     runs = []
     for _ in range(2):
-        mn.CACHE.clear()  # recompute everything, reference models included
+        mn.clear_cache()  # recompute everything, reference models included
         runs.append(mn.audit(clf, train=tr.copy(), test=te.copy(), target="label", **kwargs))
     a, b = runs
     pd.testing.assert_frame_equal(a.scores, b.scores, check_exact=True)

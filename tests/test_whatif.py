@@ -175,7 +175,7 @@ def test_label_skips_probability_attacks_with_the_reason(four_class):
     assert set(rep.skipped) == PROBA_ATTACKS
     assert all("outputs='label' shows predicted labels only" in r for r in rep.skipped.values())
     assert {"gap", "label-robust"} <= set(rep.scores.columns)
-    assert rep.run["outputs"] == "label" and rep.run["model_kind"] == "proba"
+    assert str(rep.options.outputs) == "label" and rep.info.model_kind == "proba"
     auto = _audit(model, tr, te, outputs="label")
     assert set(auto.scores.columns) == {"member", "gap", "label-robust"}
     proba = _audit(model, tr, te)
@@ -247,7 +247,7 @@ def test_topk_at_least_classes_warns_and_audits_proba(four_class):
     with pytest.warns(UserWarning, match=r"hides nothing.*4 classes"):
         same = _audit(model, tr, te, attacks="loss,lira", outputs="topk:4")
     pd.testing.assert_frame_equal(full.scores, same.scores)
-    assert same.run["outputs"] == "proba"
+    assert str(same.options.outputs) == "proba"
 
 
 def test_decision_function_model_is_transformed(four_class):
@@ -260,7 +260,7 @@ def test_decision_function_model_is_transformed(four_class):
     soft /= soft.sum(axis=1, keepdims=True)
     want = topk_probs(soft, 1)[np.arange(len(both)), both["label"].to_numpy()]
     np.testing.assert_allclose(rep.scores["confidence"].to_numpy(), want)
-    assert rep.run["model_kind"] == "decision" and rep.run["outputs"] == "topk:1"
+    assert rep.info.model_kind == "decision" and str(rep.options.outputs) == "topk:1"
 
 
 def test_regressor_with_label_is_refused():
@@ -323,11 +323,11 @@ def test_magic_outputs_option(cancer_splits):
     magics.progress = False
     line = "clf --train tr --test te --target label --references 2 --n-jobs 1"
     rep = magics.mia_audit(line + " --outputs label", local_ns=ns)
-    assert rep.run["outputs"] == "label"
+    assert str(rep.options.outputs) == "label"
     assert set(rep.scores.columns) == {"member", "gap", "label-robust"}
     with pytest.raises(UsageError, match=r"one of \['proba', 'label', 'topk:K', 'round:D'\]"):
         magics.mia_audit(line + " --outputs top1", local_ns=ns)
     magics.outputs = "round:1"  # what %config MiaAudit.outputs = 'round:1' does
-    assert magics.mia_audit(line + " --attacks loss", local_ns=ns).run["outputs"] == "round:1"
+    assert str(magics.mia_audit(line + " --attacks loss", local_ns=ns).options.outputs) == "round:1"
     with pytest.raises(TraitError, match="D >= 1"):
         magics.outputs = "round:0"

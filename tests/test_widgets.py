@@ -17,9 +17,10 @@ from typing import Any
 import ipywidgets as W
 import numpy as np
 import pytest
-from conftest import features
+from conftest import NON_DEFAULT, features
 from ipywidgets.widgets.widget import _instances as widget_instances
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
 
 import mia_notebook as mn
 from mia_notebook.engine import metrics
@@ -58,7 +59,9 @@ def fitted(cancer_splits):
 @pytest.fixture(scope="module")
 def base_report(fitted):
     clf, tr, te = fitted
-    return mn.audit(clf, train=tr, test=te, target="label", attacks=THRESHOLD, redact=["ssn"])
+    return mn.audit(
+        clf, train=tr, test=te, target="label", attacks=THRESHOLD, redact=["ssn"], n_jobs=1
+    )
 
 
 @pytest.fixture
@@ -260,7 +263,7 @@ def test_updates_never_recreate_widgets(panel, published):
     assert panel.wait(120) and panel.runner.outcome == "done"
     assert [(w, w.model_id) for w in _tree(panel.widget)] == before
     assert len(widget_instances) == count
-    assert panel.report.run["seed"] == 11
+    assert panel.report.options.seed == 11
     assert _area_data(panel)[MIME_TYPE]["settings"]["seed"] == 11
     views = [b[WIDGET_MIME]["model_id"] for _, b, _ in published]
     assert set(views) == {panel.widget.model_id} and len(views) > 5
@@ -350,13 +353,13 @@ def test_run_reaudits_with_new_seed_and_keeps_view(panel):
     panel.seed.value = 7
     assert not panel.run_button.disabled
     kwargs = panel.audit_arguments()
-    assert kwargs["seed"] == 7 and kwargs["fpr"] == (0.1,) and kwargs["target"] == "label"
-    assert set(kwargs["attacks"]) == set(THRESHOLD)
+    assert kwargs["options"] == panel._base.options.replace(seed=7)  # nothing else changes
+    assert kwargs["target"] == "label" and kwargs["train"] is panel.train
     panel.run()
     assert panel.wait(120)
     assert panel.last_error is None and panel.runner.outcome == "done"
-    assert panel.report.run["seed"] == 7
-    assert panel.report.run["target"] == "label"
+    assert panel.report.options.seed == 7
+    assert panel.report.info.target == "label"
     assert set(panel.report.computed_attacks) == set(THRESHOLD)
     assert panel.report.options.fpr == (0.1,)
     assert panel.run_button.disabled and panel.cancel_button.disabled
@@ -375,7 +378,7 @@ def _wait_for(condition: Any, seconds: float = 120.0) -> bool:
 
 def test_cancel_stops_training_reenables_controls_and_discards_result(fitted, base_report):
     """A real audit training many reference models: Cancel stops it at the next model."""
-    panel = AuditPanel(base_report, model=fitted[0], n_jobs=1)
+    panel = AuditPanel(base_report, model=fitted[0])
     before = panel.report
     panel.attacks.value = ("loss", "lira-offline")
     panel.references.value = 200
@@ -393,18 +396,20 @@ def test_cancel_stops_training_reenables_controls_and_discards_result(fitted, ba
     assert panel.wait(120)  # stops at its next progress step
     assert panel.runner.outcome == "cancelled"
     assert panel.progress.value < 200
-    assert panel.report.scores is before.scores and panel.report.run["seed"] == 0
+    assert panel.report.scores is before.scores and panel.report.options.seed == 0
     assert panel.last_error is None
     panel.cancel()  # nothing running: a no-op
 
 
 def test_run_error_is_shown(fitted, base_report):
-    panel = AuditPanel(base_report, model=fitted[0], confidence=2.0)
+    _, tr, te = fitted
+    # frames without the column the report redacts: the Run's audit refuses them
+    panel = AuditPanel(base_report, model=fitted[0], train=tr.drop(columns="ssn"), test=te)
     panel.seed.value = 5
     panel.run()
     assert panel.wait(30)
     assert panel.runner.outcome == "error"
-    assert "confidence" in (panel.last_error or "")
+    assert "Cannot redact ['ssn']" in (panel.last_error or "")
     assert "MiaValueError" in panel.status.value
     assert not panel.seed.disabled and not panel.run_button.disabled
 
@@ -453,7 +458,7 @@ def test_inspector_plots_reference_distributions(base_report, fitted):
 def test_run_adds_reference_attack_and_inspector_uses_it(fitted, base_report):
     if "lira" not in mn.available_attacks():
         pytest.skip("LiRA not available in this build")
-    panel = AuditPanel(base_report, model=fitted[0], n_jobs=1)
+    panel = AuditPanel(base_report, model=fitted[0])
     panel.attacks.value = ("loss", "lira")
     panel.references.value = 4
     panel.run()
@@ -466,8 +471,28 @@ def test_run_adds_reference_attack_and_inspector_uses_it(fitted, base_report):
     assert "data:image/png;base64," in panel.record_view.value
 
 
-def test_widgets_module_is_an_alias_of_panel():
-    from mia_notebook import widgets
-
-    assert widgets.AuditPanel is AuditPanel and widgets.show_panel is show_panel
+def test_the_package_exports_the_panel():
     assert mn.AuditPanel is AuditPanel and mn.show_panel is show_panel
+
+
+def test_a_panel_on_a_report_takes_no_options(base_report, fitted):
+    with pytest.raises(mn.MiaValueError, match=r"takes no options \(got \['n_jobs'\]\)"):
+        AuditPanel(base_report, model=fitted[0], n_jobs=1)
+
+
+@pytest.mark.slow
+def test_run_carries_every_option_of_the_report(cancer_splits):
+    """Every option of the report reaches the Run's audit (the panel passes
+    ``report.options.replace(changes)``): each set to a value other than its default."""
+    tr, te = cancer_splits
+    cols = list(NON_DEFAULT["features"])
+    small = LogisticRegression(max_iter=5000).fit(tr[cols], tr["label"])
+    report = mn.audit(small, train=tr, test=te, target="label", progress=False, **NON_DEFAULT)
+    panel = AuditPanel(report, model=small)
+    panel.seed.value = 9
+    panel.references.value = 3
+    panel.run()
+    assert panel.wait(300), "Run did not finish"
+    assert panel.last_error is None, panel.last_error
+    assert panel._base.options == report.options.replace(seed=9, references=3)
+    assert panel._base.options.changed(mn.AuditOptions()).keys() == set(NON_DEFAULT)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,17 +23,20 @@ from .attacks.label_robust import RobustStage
 from .attacks.select import resolve_attacks, run_attacks, split_attacks
 from .cache import CACHE
 from .data import AuditData, check_view_columns, fingerprint_frame, prepare_data
-from .options import DEFAULT_FPR, AuditOptions
+from .errors import MiaTypeError
+from .options import AuditOptions, options_doc
 from .progress import Progress, make_progress
+from .records import LiveRecords
 from .references import ReferenceSignals, check_population
 from .references.statistics import TransformedStatistic
 from .references.training import ReferencesFailed, clone_problem
 from .results import AuditReport
+from .run_info import RunInfo
 from .target import TargetOutputs, fingerprint_model, query_model
-from .verdict import Policy
-from .whatif import OutputsForm, apply_outputs, explain_skipped, resolve_outputs
+from .utility import task_utility
+from .whatif import apply_outputs, explain_skipped, resolve_outputs
 
-__all__ = ["audit", "resolve_attacks", "target_outputs", "versions"]
+__all__ = ["audit", "audit_options", "resolve_attacks", "target_outputs", "versions"]
 
 
 def versions() -> dict[str, str]:
@@ -95,78 +97,77 @@ def _scores_frame(data: AuditData, scores: dict[str, np.ndarray]) -> pd.DataFram
     return frame
 
 
+def _estimator_name(model: Any) -> str:
+    """The model's class; a Pipeline's final step's class too, ``Pipeline(LogisticRegression)``."""
+    steps = getattr(model, "steps", None)
+    if isinstance(steps, list) and steps and isinstance(steps[-1], tuple):
+        return f"{type(model).__name__}({type(steps[-1][-1]).__name__})"
+    return type(model).__name__
+
+
 def _run_info(
     model: Any,
-    outputs: TargetOutputs,
     data: AuditData,
-    opts: AuditOptions,
-    requested: list[str],
-) -> dict[str, Any]:
-    return {
-        "model": type(model).__name__,
-        "model_kind": outputs.kind,
-        "outputs": str(opts.outputs),
-        "attacks": requested,
-        "seed": opts.seed,
-        "target": data.target,
-        "features": list(data.features),
-        "n_members": data.n_train,
-        "n_nonmembers": data.n_test,
-    }
-
-
-def _reference_run_info(
-    refs: ReferenceSignals,
-    extra: pd.DataFrame | None,
-    opts: AuditOptions,
+    outputs: tuple[TargetOutputs, TargetOutputs],
+    instances: list[Attack],
+    refs: tuple[ReferenceSignals | None, pd.DataFrame | None],
     results: dict[str, AttackResult],
-) -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "references": refs.n_requested,
-        "references_ok": refs.n_references,
-        "references_trained": refs.n_trained,
-        "references_cached": refs.n_cached,
-        "population_rows": 0 if extra is None else len(extra),
-        "lira_variance": opts.lira_variance,
-    }
-    if refs.failed:
-        info["references_failed"] = {str(k): v for k, v in sorted(refs.failed.items())}
-    rmia_a = {name: r.learned["a"] for name, r in results.items() if "a" in r.learned}
-    if rmia_a:
-        info["rmia_a"] = rmia_a
-    return info
+) -> RunInfo:
+    (raw, seen), (signals, population) = outputs, refs
+    reference_facts: dict[str, Any] = {}
+    if signals is not None:
+        reference_facts = {
+            "references_ok": signals.n_references,
+            "references_trained": signals.n_trained,
+            "references_cached": signals.n_cached,
+            "references_failed": {str(k): v for k, v in sorted(signals.failed.items())},
+            "population_rows": 0 if population is None else len(population),
+        }
+    return RunInfo(
+        model=type(model).__name__,
+        estimator=_estimator_name(model),
+        model_kind=raw.kind,
+        target=data.target,
+        features=tuple(data.features),
+        n_members=data.n_train,
+        n_nonmembers=data.n_test,
+        instances=tuple(a.name for a in instances),
+        learned={name: dict(r.learned) for name, r in results.items() if r.learned},
+        utility=task_utility(seen, data.n_train),
+        **reference_facts,
+    )
 
 
 def _report(
     model: Any,
     data: AuditData,
-    outputs: TargetOutputs,
+    raw: TargetOutputs,
     ctx: AttackContext,
     results: dict[str, AttackResult],
     skipped: dict[str, str],
-    provenance: tuple[list[str], dict[str, str], dict[str, float]],
+    provenance: tuple[list[Attack], dict[str, str], dict[str, float]],
 ) -> AuditReport:
     """Assemble the :class:`AuditReport` of a finished audit.
 
-    ``provenance`` is (attacks asked for, fingerprints, timings).
+    ``provenance`` is (attack instances given, fingerprints, timings).
     """
-    refs, opts = ctx.signals, ctx.options
-    requested, fps, timings = provenance
-    run = _run_info(model, outputs, data, opts, requested)
+    refs = ctx.signals
+    instances, fps, timings = provenance
+    population = None
     if refs is not None:
         assert isinstance(ctx.references, _ReferenceStage)
-        run.update(_reference_run_info(refs, ctx.references.population, opts, results))
+        population = ctx.references.population
     stage_notes = [n for v in ctx.computed_stages.values() for n in getattr(v, "notes", [])]
     return AuditReport(
         scores=_scores_frame(data, {name: r.scores for name, r in results.items()}),
-        options=opts.view,
-        run=run,
+        options=ctx.options,
+        info=_run_info(model, data, (raw, ctx.outputs), instances, (refs, population), results),
         skipped=skipped,
         notes=tuple([*ctx.outputs.notes, *(refs.notes() if refs else []), *stage_notes]),
         versions=versions(),
         fingerprints=fps,
         timings=timings,
-        data=data,
+        records=LiveRecords(data),
         evidence={} if refs is None else {"references": refs},
     )
 
@@ -177,7 +178,7 @@ def _execute(
     opts: AuditOptions,
     population: pd.DataFrame | None,
     progress: Progress,
-    attacks: list[str | Attack],
+    instances: list[Attack],
     t0: float,
 ) -> AuditReport:
     """Query the model, run the attacks (training reference models on first need)."""
@@ -188,7 +189,7 @@ def _execute(
     }
     t1 = time.perf_counter()
     raw = target_outputs(model, data, fps)
-    opts = replace(opts, outputs=resolve_outputs(opts.outputs, raw))
+    opts = opts.replace(outputs=resolve_outputs(opts.outputs, raw))
     seen = apply_outputs(raw, opts.outputs)  # what the attacker sees (the what-if)
     t2 = time.perf_counter()
     stage = _ReferenceStage(model, data, seen, fps["model"], opts, population, progress)
@@ -200,7 +201,7 @@ def _execute(
         reference_problem=clone_problem(model),
         stages={LABEL_ROBUST: robust},
     )
-    runnable, skipped = resolve_attacks(attacks, ctx)
+    runnable, skipped = resolve_attacks([*opts.attacks, *instances], ctx)
     results = run_attacks(runnable, ctx, skipped)
     skipped = explain_skipped(skipped, opts.outputs)
     t3 = time.perf_counter()
@@ -211,8 +212,26 @@ def _execute(
         "references_s": stage.elapsed,
         "total_s": t3 - t0,
     }
-    requested = [a if isinstance(a, str) else a.name for a in attacks]
-    return _report(model, data, raw, ctx, results, skipped, (requested, fps, timings))
+    return _report(model, data, raw, ctx, results, skipped, (instances, fps, timings))
+
+
+def audit_options(
+    options: AuditOptions | None, overrides: dict[str, Any]
+) -> tuple[AuditOptions, list[Attack]]:
+    """The options of an audit: ``options`` (default: every default) with ``overrides``
+    (any accepted form), and the attack instances given in ``attacks=``, whose names
+    join ``options.attacks``."""
+    base = AuditOptions() if options is None else options
+    if not isinstance(base, AuditOptions):
+        raise MiaTypeError(
+            "The 'options' parameter must be an AuditOptions (e.g. report.options). "
+            f"Got {type(base).__name__} instead."
+        )
+    instances: list[Attack] = []
+    if "attacks" in overrides:
+        names, instances = split_attacks(overrides["attacks"])
+        overrides = {**overrides, "attacks": (*names, *(a.name for a in instances))}
+    return base.replace(**overrides), instances
 
 
 def audit(
@@ -221,23 +240,10 @@ def audit(
     train: pd.DataFrame,
     test: pd.DataFrame,
     target: str,
-    features: Sequence[str] | str | None = None,
-    attacks: str | Sequence[str | Attack] = "auto",
-    fpr: float | Sequence[float] | str = DEFAULT_FPR,
-    flag: int = 10,
-    slice: str | None = None,
-    redact: Sequence[str] | str = (),
-    seed: int = 0,
-    confidence: float = 0.95,
-    delta: float = 0.0,
-    references: int | None = None,
+    options: AuditOptions | None = None,
     population: pd.DataFrame | None = None,
-    n_jobs: int | None = None,
-    lira_variance: str = "auto",
-    rmia_a: float | str = "auto",
-    policy: Policy | Mapping[str, Any] | None = None,
-    outputs: str | OutputsForm = "proba",
     progress: bool | Progress | None = True,
+    **overrides: Any,
 ) -> AuditReport:
     """Audit a fitted model for membership-inference risk.
 
@@ -256,86 +262,39 @@ def audit(
         (non-members).
     target : str
         Name of the label column (present in both frames).
-    features : list of str or comma-separated str, default=None
-        Columns passed to the model. Default: the columns the model was fitted on
-        (``feature_names_in_``) or else every column but ``target``.
-    attacks : 'auto', 'all', or list of str or Attack, default='auto'
-        Attack names (see :func:`mia_notebook.available_attacks`, including attacks
-        added with :func:`register_attack`) or instances from :func:`create_attack`.
-    fpr : float or sequence of float, default=(0.001, 0.01, 0.1)
-        FPR targets at which TPR is reported, each in (0, 1).
-    flag : int, default=10
-        How many most-exposed members to list.
-    slice : str, default=None
-        Extra column (of both frames) to break metrics down by (classes of ``target``
-        always are).
-    redact : list of str, default=()
-        Columns whose values must never appear in any output.
-    seed : int, default=0
-        Seed for every random choice of the audit.
-    confidence : float in [0.5, 1), default=0.95
-        Confidence of the epsilon lower bound (Clopper-Pearson).
-    delta : float in [0, 1), default=0.0
-        delta of (epsilon, delta)-DP assumed by the epsilon bound.
-    references : int, default=None
-        Reference models for the LiRA, RMIA and shadow attacks: copies of ``model``
-        fitted on seeded random halves of the population, so that every record is IN
-        for about half of them. None: ``DEFAULT_REFERENCES`` (16).
+    options : AuditOptions, default=None
+        Every option at once, e.g. ``report.options`` to repeat an audit; keywords
+        (below) change single options on top of it. None: the defaults.
     population : DataFrame, default=None
         Extra records from the same distribution (same feature and target columns).
         They join the reference models' training population and serve as RMIA's
         population samples z. Default: the reference models train on train ∪ test.
-    n_jobs : int, default=None
-        Parallel reference-model fits (joblib). None: the active
-        ``joblib.parallel_config`` (e.g. a Dask cluster), else every core.
-    lira_variance : {'auto', 'per-record', 'global'}, default='auto'
-        LiRA's Gaussian variance; 'auto' is per-record from 64 reference models on.
-    rmia_a : float in [0, 1] or 'auto', default='auto'
-        Offline RMIA's correction; 'auto' calibrates it on the reference models.
-    policy : Policy or dict, default=None
-        The lines that map the evidence to the verdict's risk level
-        (``report.verdict``), e.g. ``{"tpr_high": 0.1}``; unknown keys and out-of-range
-        values fail at once. None: :class:`~.verdict.Policy` at this ``confidence`` and
-        ``delta`` (defaults and their sources: ``docs/verdict.md``).
-    outputs : {'proba', 'label', 'topk:K', 'round:D'}, default='proba'
-        What-if for the deployed API, without retraining: attack what an attacker
-        would see if the model returned only the label, the top K probabilities, or
-        probabilities rounded to D decimals; reference models' outputs go through the
-        same transformation (see :mod:`mia_notebook.engine.whatif`). Attacks that need
-        what is hidden are skipped with the reason.
     progress : bool or Progress, default=True
         Show progress while reference models train: an in-place bar in notebooks and
         terminals, a few plain lines in logs and files; False: silent; or an object
         with ``start(total, description)``, ``update(done)`` and ``close()``.
+    **overrides
+        Options of :class:`AuditOptions` by name (``attacks`` also takes attack
+        instances from :func:`create_attack`):
+
+    {options}
 
     Returns
     -------
     AuditReport
-        ``report.evidence["references"]`` holds the reference material
+        ``report.options`` holds the options it ran with;
+        ``report.evidence["references"]`` the reference material
         (:class:`~mia_notebook.engine.references.ReferenceSignals`: ``signal``,
         ``in_mask``, ``target``) when a reference attack ran.
     """
     t0 = time.perf_counter()
-    names, instances = split_attacks(attacks)
-    opts = AuditOptions.create(
-        attacks=names,
-        features=features,
-        seed=seed,
-        references=references,
-        n_jobs=n_jobs,
-        lira_variance=lira_variance,
-        rmia_a=rmia_a,
-        fpr=fpr,
-        flag=flag,
-        slice=slice,
-        redact=redact,
-        confidence=confidence,
-        delta=delta,
-        policy=policy,
-        outputs=outputs,
-    )
+    opts, instances = audit_options(options, overrides)
     data = prepare_data(model, train, test, target, opts.features)
-    check_view_columns(opts.view, data.train.columns, data.test.columns)
+    check_view_columns(opts.slice, opts.redact, data.train.columns, data.test.columns)
     extra = check_population(population, data)
     bar = make_progress(progress)
-    return _execute(model, data, opts, extra, bar, [*names, *instances], t0)
+    return _execute(model, data, opts, extra, bar, instances, t0)
+
+
+if audit.__doc__:  # one definition of the options: their help text, listed here
+    audit.__doc__ = audit.__doc__.replace("{options}", options_doc(" " * 8))

@@ -13,8 +13,8 @@ import math
 import numpy as np
 from scipy import stats
 
-from .options import validate_confidence
 from .sorted_scores import SortedScores
+from .validators import validate_confidence
 
 __all__ = [
     "candidate_thresholds",

@@ -10,11 +10,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["CACHE", "SignalCache", "nbytes_of"]
+__all__ = ["CACHE", "CacheCleared", "SignalCache", "clear_cache", "nbytes_of"]
 
 
 def nbytes_of(value: Any) -> int:
@@ -83,3 +84,40 @@ class SignalCache:
 
 #: The process-wide cache used by :func:`mia_notebook.audit`.
 CACHE = SignalCache()
+
+
+@dataclass(frozen=True)
+class CacheCleared:
+    """What :func:`clear_cache` freed.
+
+    Attributes
+    ----------
+    entries : int
+        Cached items removed (model outputs, reference models...).
+    nbytes : int
+        Their approximate size in bytes.
+    """
+
+    entries: int
+    nbytes: int
+
+    def __str__(self) -> str:
+        n = self.entries
+        return (
+            f"Cleared the audit cache: freed {self.nbytes / 1024**2:.1f} MB in {n} "
+            f"entr{'y' if n == 1 else 'ies'}."
+        )
+
+
+def clear_cache() -> CacheCleared:
+    """Empty the process-wide cache of the expensive stage (the target model's outputs,
+    reference models, label-robust queries); the next audit recomputes them.
+
+    Returns
+    -------
+    CacheCleared
+        How many entries and bytes were freed (``str()``: one sentence).
+    """
+    entries, nbytes = len(CACHE), CACHE.nbytes
+    CACHE.clear()
+    return CacheCleared(entries, nbytes)

@@ -2,134 +2,59 @@
 
 :func:`compare` runs one :func:`~.audit.audit` per model with the same options, so
 every number in a :class:`ComparisonReport` is the number the single audit gives (each
-model keeps its own cached target outputs and reference models). On top it adds the
-task utility on ``test`` (from the cached outputs: no extra model query) and puts the
-rows side by side at ONE false-positive rate: the largest of the policy's ``fpr``
-targets that the non-members can resolve (every model is audited on the same records).
-The first model is the baseline the deltas are taken against.
+model keeps its own cached target outputs and reference models); a report audited
+earlier (e.g. :func:`mia_notebook.load`) joins as it is, judged under the same policy.
+Each row carries the audit's task utility on ``test`` (``report.info.utility``) and
+sits beside the others at ONE false-positive rate: the largest of the policy's ``fpr``
+targets that the non-members can resolve. The first model is the baseline the deltas
+are taken against.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .audit import audit
-from .data import prepare_data
-from .errors import MiaError, MiaTypeError, MiaValueError
+from .audit import audit_options
+from .compare_models import audit_entry, earlier_notes, parse_models, precheck
 from .metrics import RocCurve, TprAtFpr, roc, tpr_at_fpr
-from .options import AuditOptions
-from .outputs import comparison_renderer
+from .options import AuditOptions, options_doc
+from .outputs import Renderer, Slot
+from .progress import Progress
 from .results import AuditReport
-from .target import model_kind
-from .utility import ACCURACY, R2, ROC_AUC, task_utility
+from .utility import ACCURACY, R2, ROC_AUC
 from .verdict.policy import level_index
-from .whatif import OutputsForm, parse_outputs
 
-__all__ = ["ACCURACY", "R2", "ROC_AUC", "ComparisonReport", "ModelRow", "compare"]
+__all__ = [
+    "ACCURACY",
+    "R2",
+    "ROC_AUC",
+    "ComparisonRenderer",
+    "ComparisonReport",
+    "ModelRow",
+    "compare",
+    "set_comparison_renderer",
+]
 
 #: Columns whose difference to the baseline is a delta.
 DELTA_COLUMNS = (ACCURACY, ROC_AUC, R2, "tpr", "epsilon_lb")
 
 
-@dataclass(frozen=True)
-class _Entry:
-    name: str
-    model: Any
-    outputs: OutputsForm | None  # None: the comparison's common ``outputs=``
+#: What renders a :class:`ComparisonReport` (``mia_notebook.render.compare``).
+ComparisonRenderer = Renderer["ComparisonReport"]
 
 
-def _entry(name: Any, spec: Any) -> _Entry:
-    if not isinstance(name, str) or not name:
-        raise MiaTypeError(f"Model names must be non-empty strings. Got {name!r} instead.")
-    if isinstance(spec, tuple):
-        if len(spec) != 2:
-            raise MiaValueError(
-                f"Model '{name}': give a model or a (model, outputs) pair, e.g. (clf, "
-                f"'label'). Got a tuple of {len(spec)} items."
-            )
-        try:
-            return _Entry(name, spec[0], parse_outputs(spec[1]))
-        except MiaError as e:
-            raise type(e)(f"Model '{name}': {e}") from None
-    return _Entry(name, spec, None)
+RENDERER: Slot[ComparisonRenderer] = Slot("comparison")
 
 
-def parse_models(models: Any) -> list[_Entry]:
-    """The ``models`` argument as entries, in order; errors for an empty mapping, a name
-    given twice, or a malformed ``(model, outputs)`` pair."""
-    if isinstance(models, Mapping):
-        items: Iterable[Any] = models.items()
-    elif isinstance(models, Iterable) and not isinstance(models, str):
-        items = list(models)
-        if not all(isinstance(i, tuple) and len(i) == 2 for i in items):
-            raise MiaTypeError(
-                "The 'models' parameter must be a mapping of name to model (or to "
-                "(model, outputs)), e.g. {'forest': rf, 'labels only': (rf, 'label')}."
-            )
-    else:
-        raise MiaTypeError(
-            "The 'models' parameter must be a mapping of name to model (or to (model, "
-            f"outputs)). Got {type(models).__name__} instead."
-        )
-    entries = [_entry(name, spec) for name, spec in items]
-    if not entries:
-        raise MiaValueError(
-            "The 'models' parameter is empty. Give at least one model, e.g. {'forest': rf}."
-        )
-    names = [e.name for e in entries]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise MiaValueError(
-            f"The model name '{twice[0]}' appears twice in 'models'. Give each model (or "
-            "each what-if of one model) its own name, e.g. 'forest' and 'forest, labels'."
-        )
-    return entries
-
-
-def _estimator_name(model: Any) -> str:
-    """The model's class; a Pipeline's final step's class too, ``Pipeline(LogisticRegression)``."""
-    steps = getattr(model, "steps", None)
-    if isinstance(steps, list) and steps and isinstance(steps[-1], tuple):
-        return f"{type(model).__name__}({type(steps[-1][-1]).__name__})"
-    return type(model).__name__
-
-
-def _features_of(features: Any, name: str) -> Any:
-    if isinstance(features, Mapping):
-        return features.get(name)
-    return features
-
-
-def _precheck(
-    entry: _Entry,
-    form: OutputsForm,
-    frames: tuple[pd.DataFrame, pd.DataFrame, str],
-    features: Any,
-) -> tuple[str, ...]:
-    """Fail before any audit: columns, per-model features, a regressor under a what-if."""
-    train, test, target = frames
-    try:
-        data = prepare_data(entry.model, train, test, target, _features_of(features, entry.name))
-    except MiaError as e:
-        hint = ""
-        if "features" in str(e) and not isinstance(features, Mapping):
-            hint = (
-                " Models in one comparison may use different columns: give per-model "
-                f"features, e.g. features={{'{entry.name}': [...]}}, or omit 'features'."
-            )
-        raise type(e)(f"Model '{entry.name}': {e}{hint}") from None
-    if form.name != "proba" and model_kind(entry.model, data.train[target]) == "regression":
-        raise MiaValueError(
-            f"Model '{entry.name}': outputs='{form}' applies to classifiers, but this "
-            "model is a regressor. Use (model, 'proba') or just the model."
-        )
-    return data.features
+def set_comparison_renderer(factory: Callable[[], ComparisonRenderer] | None) -> None:
+    """Make comparisons render with ``factory()``, called when one is first shown."""
+    RENDERER.install(factory)
 
 
 @dataclass(frozen=True)
@@ -196,19 +121,27 @@ class ComparisonReport:
     ----------
     reports : dict of str to AuditReport
         One audit per model, in the order given; the first is the baseline.
-    utility : DataFrame
-        Task utility on ``test`` per model (``accuracy`` and ``roc_auc`` for
-        classifiers, ``r2`` for regressors), indexed by model name.
-    models : dict of str to str
-        Each model's class name (a Pipeline's with its final step's).
     notes : tuple of str
         Caveats of the comparison (e.g. models that use different feature columns).
     """
 
     reports: dict[str, AuditReport]
-    utility: pd.DataFrame
-    models: dict[str, str]
     notes: tuple[str, ...] = ()
+
+    @property
+    def utility(self) -> pd.DataFrame:
+        """Task utility on ``test`` per model (``accuracy`` and ``roc_auc`` for
+        classifiers, ``r2`` for regressors; ``report.info.utility``), indexed by name."""
+        frame: pd.DataFrame = pd.DataFrame(
+            [rep.info.utility for rep in self.reports.values()],
+            index=pd.Index(list(self.reports), name="model"),
+        )
+        return frame
+
+    @property
+    def models(self) -> dict[str, str]:
+        """Each model's class name (a Pipeline's with its final step's)."""
+        return {name: rep.info.estimator for name, rep in self.reports.items()}
 
     @property
     def baseline(self) -> str:
@@ -235,7 +168,7 @@ class ComparisonReport:
             lo, hi = row.tpr.interval
             out.append({
                 "estimator": self.models[row.name],
-                "outputs": self.reports[row.name].run.get("outputs", "proba"),
+                "outputs": str(self.reports[row.name].options.outputs),
                 **self.utility.loc[row.name].to_dict(),
                 "level": row.level,
                 "attack": row.attack,
@@ -295,24 +228,17 @@ class ComparisonReport:
 
     def to_html(self, path: str | None = None) -> str:
         """A standalone HTML page; written to ``path`` when given."""
-        page = comparison_renderer().page(self)
+        page = RENDERER.get().page(self)
         if path is not None:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(page)
         return page
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return comparison_renderer().bundle(self)
+        return RENDERER.get().bundle(self)
 
     def __repr__(self) -> str:
-        return comparison_renderer().text(self)
-
-
-def _common_options(options: dict[str, Any]) -> tuple[OutputsForm, dict[str, Any]]:
-    """Validate ``compare``'s audit options once, before any audit (fails fast)."""
-    check = {k: v for k, v in options.items() if k not in ("population", "progress")}
-    opts = AuditOptions.create(**check)
-    return opts.outputs, options
+        return RENDERER.get().text(self)
 
 
 def compare(
@@ -321,30 +247,39 @@ def compare(
     train: pd.DataFrame,
     test: pd.DataFrame,
     target: str,
-    features: Any = None,
-    **options: Any,
+    options: AuditOptions | None = None,
+    population: pd.DataFrame | None = None,
+    progress: bool | Progress | None = True,
+    **overrides: Any,
 ) -> ComparisonReport:
     """Audit several models (or one model under several ``outputs=`` what-ifs) on the
     same records and compare their risk and utility.
 
     Parameters
     ----------
-    models : mapping of str to model or to (model, outputs)
+    models : mapping of str to model, to (model, outputs) or to AuditReport
         Name -> fitted model, or -> ``(model, outputs)`` with an ``outputs=`` form
-        ('proba', 'label', 'topk:K', 'round:D') for that model. The first is the
-        baseline of :attr:`ComparisonReport.deltas`. A sequence of (name, model) pairs
-        works too.
+        ('proba', 'label', 'topk:K', 'round:D') for that model, or -> a report audited
+        earlier (e.g. ``mia_notebook.load("v1.mia")``), compared as it is and judged
+        under this comparison's ``fpr``, ``confidence``, ``delta`` and ``policy``. The
+        first is the baseline of :attr:`ComparisonReport.deltas`. A sequence of
+        (name, model) pairs works too.
     train, test : DataFrame
         Members and non-members, the same for every model.
     target : str
         Label column.
-    features : list of str, str, or mapping of str to list of str, default=None
-        The feature columns of every model, or per model name (models fitted on
-        DataFrames use their own ``feature_names_in_`` without it).
-    **options
-        Every other keyword of :func:`~.audit.audit` (``attacks``, ``fpr``, ``seed``,
-        ``references``, ``policy``, ``outputs`` (the default of models given
-        without one), ``progress``...), the same for every model.
+    options : AuditOptions, default=None
+        The options of every audit, as in :func:`~.audit.audit` (``outputs`` is the
+        default of models given without one).
+    population : DataFrame, default=None
+        As in :func:`~.audit.audit`.
+    progress : bool or Progress, default=True
+        As in :func:`~.audit.audit`.
+    **overrides
+        Options by name on top of ``options``, as in :func:`~.audit.audit`;
+        ``features`` may also map model names to their columns:
+
+    {options}
 
     Returns
     -------
@@ -358,30 +293,20 @@ def compare(
         before any audit runs, naming the model.
     """
     entries = parse_models(models)
-    default, options = _common_options(options)
+    features = overrides.pop("features", None if options is None else options.features)
+    opts, instances = audit_options(options, {**overrides, "features": None})
     frames = (train, test, target)
-    feats = {e.name: _precheck(e, e.outputs or default, frames, features) for e in entries}
-    reports: dict[str, AuditReport] = {}
-    for e in entries:
-        run_opts = {**options, "outputs": e.outputs or default}
-        try:
-            reports[e.name] = audit(
-                e.model,
-                train=train,
-                test=test,
-                target=target,
-                features=_features_of(features, e.name),
-                **run_opts,
-            )
-        except MiaError as err:
-            raise type(err)(f"Model '{e.name}': {err}") from None
-    utility = pd.DataFrame(
-        [task_utility(e.model, reports[e.name]) for e in entries],
-        index=pd.Index([e.name for e in entries], name="model"),
-    )
-    notes: tuple[str, ...] = ()
+    feats = {e.name: precheck(e, opts, frames, features) for e in entries}
+    arguments = {"population": population, "progress": progress}
+    if instances:  # attack objects, with their own settings, go to every audit
+        arguments["attacks"] = overrides["attacks"]
+    reports = {e.name: audit_entry(e, opts, frames, features, arguments) for e in entries}
+    notes = earlier_notes(entries, reports)
     if len(set(feats.values())) > 1:
         used = "; ".join(f"{n}: {', '.join(f)}" for n, f in feats.items())
-        notes = (f"The models use different feature columns ({used}).",)
-    kinds = {e.name: _estimator_name(e.model) for e in entries}
-    return ComparisonReport(reports, utility, kinds, notes)
+        notes.insert(0, f"The models use different feature columns ({used}).")
+    return ComparisonReport(reports, tuple(notes))
+
+
+if compare.__doc__:  # one definition of the options: their help text, listed here
+    compare.__doc__ = compare.__doc__.replace("{options}", options_doc(" " * 8))

@@ -5,15 +5,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import MiaTypeError, MiaValueError
-
-if TYPE_CHECKING:
-    from .options import ViewOptions
 
 __all__ = [
     "AuditData",
@@ -211,7 +208,10 @@ def as_float_array(values: Any) -> np.ndarray:
 
 
 def check_view_columns(
-    view: ViewOptions, train_columns: Iterable[Any], test_columns: Iterable[Any]
+    slice: str | None,
+    redact: Sequence[str],
+    train_columns: Iterable[Any],
+    test_columns: Iterable[Any],
 ) -> None:
     """Check the view options that name columns against the audited frames.
 
@@ -220,15 +220,15 @@ def check_view_columns(
     """
     train = {str(c) for c in train_columns}
     test = {str(c) for c in test_columns}
-    unknown = [c for c in view.redact if c not in train]
+    unknown = [c for c in redact if c not in train]
     if unknown:
         raise MiaValueError(
             f"Cannot redact {unknown}: no such column in train. Columns: {sorted(train)[:12]}."
         )
-    if view.slice is None or view.slice in train & test:
+    if slice is None or slice in train & test:
         return
-    where = "test" if view.slice in train else "train" if view.slice in test else "train or test"
+    where = "test" if slice in train else "train" if slice in test else "train or test"
     raise MiaValueError(
-        f"Cannot slice by '{view.slice}': it is not a column of {where}. The slice column "
+        f"Cannot slice by '{slice}': it is not a column of {where}. The slice column "
         f"must be in both frames; columns of both: {sorted(train & test)[:12]}."
     )

@@ -1,13 +1,15 @@
 """Per-record tables of a report: the flagged members and one record's scores.
 
-Numbers only (the render layer formats them); redacted columns are masked here, so no
-output can show them.
+Pure functions of rows, scores and ranks (the report passes them in). Numbers only
+(the render layer formats them); redacted columns are masked here, so no output can
+show them.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -15,10 +17,15 @@ import pandas as pd
 from .errors import MiaValueError
 from .sorted_scores import finite_scores
 
-if TYPE_CHECKING:
-    from .results import AuditReport
-
-__all__ = ["REDACTED", "flagged_table", "mask", "ranks_table", "record_table", "top_members"]
+__all__ = [
+    "REDACTED",
+    "AttackColumn",
+    "flagged_table",
+    "mask",
+    "member_order",
+    "ranks_table",
+    "record_table",
+]
 
 #: What a redacted value is replaced with in every output.
 REDACTED = "■■■"
@@ -35,63 +42,81 @@ def mask(frame: pd.DataFrame, redact: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
-def flagged_table(report: AuditReport, order: np.ndarray, attack: str) -> pd.DataFrame:
-    """The train rows at positions ``order`` (masked), then their score under ``attack``
-    and their rank among the members (:meth:`AuditReport.flagged`)."""
-    rows = mask(report.data.train.iloc[order], report.options.redact)
-    member_scores = report.scores[attack].to_numpy()[: report.n_members]
+def flagged_table(
+    rows: pd.DataFrame,
+    redact: Sequence[str],
+    scores: np.ndarray,
+    ranks: np.ndarray,
+    *,
+    attack: str,
+    rank_label: str,
+) -> pd.DataFrame:
+    """The flagged members' ``rows`` (``redact`` columns masked), then their score under
+    ``attack`` and their rank among the members (``scores``, ``ranks``: one per row)."""
+    masked = mask(rows, tuple(redact))
     tail = pd.DataFrame(
-        {
-            f"score ({attack})": member_scores[order],
-            report.rank_label(): report.member_ranks(attack)[order].astype("int64"),
-        },
-        index=rows.index,
+        {f"score ({attack})": scores, rank_label: np.asarray(ranks).astype("int64")},
+        index=masked.index,
     )
-    out: pd.DataFrame = pd.concat([rows, tail], axis=1)
+    out: pd.DataFrame = pd.concat([masked, tail], axis=1)
     return out
 
 
-def ranks_table(report: AuditReport, order: np.ndarray) -> pd.DataFrame:
-    """Rank among the members under every shown attack of the train rows at positions
-    ``order`` (:meth:`AuditReport.flagged_ranks`): one int column per attack."""
-    ranks = {a: report.member_ranks(a)[order].astype("int64") for a in report.attacks}
+def ranks_table(index: pd.Index, ranks: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Rank among the members under each attack (one int column per attack, in
+    ``ranks``' order) of the rows labelled ``index``."""
     out: pd.DataFrame = pd.DataFrame(
-        ranks, index=report.data.train.index[order], columns=report.attacks
+        {a: np.asarray(r).astype("int64") for a, r in ranks.items()},
+        index=index,
+        columns=list(ranks),
     )
     return out
 
 
-def record_table(report: AuditReport, position: int) -> pd.DataFrame:
-    """Score, rank among all records and share of non-members below, per shown attack,
-    for the record at row ``position`` of ``report.scores``
-    (:meth:`AuditReport.record_scores`)."""
-    n = len(report.scores)
+@dataclass(frozen=True)
+class AttackColumn:
+    """One attack's numbers that :func:`record_table` reads.
+
+    Attributes
+    ----------
+    scores : ndarray of shape (n_records,)
+        Raw scores, ordered like the report's records.
+    nonmembers : ndarray
+        The non-members' cleaned scores, sorted ascending (``SortedScores.nonmembers``).
+    ranks : ndarray of shape (n_records,)
+        Rank of every record (1 = most member-like).
+    """
+
+    scores: np.ndarray
+    nonmembers: np.ndarray
+    ranks: np.ndarray
+
+
+def record_table(position: int, columns: Mapping[str, AttackColumn]) -> pd.DataFrame:
+    """Score, rank among all records and share of non-members below, per attack, for
+    the record at ``position``.
+
+    Returns
+    -------
+    DataFrame indexed by attack: ``score``, ``rank``, ``above non-members``.
+    """
+    n = min((c.scores.size for c in columns.values()), default=0)
     if not 0 <= position < n:
         raise MiaValueError(f"The 'position' parameter must be in [0, {n}). Got {position}.")
     rows = {}
-    for a in report.attacks:
-        nonmember = report.nonmember_sorted(a)
-        raw = report.scores[a].to_numpy()
-        score = float(raw[position])
+    for a, col in columns.items():
         # compared as the sort cleaned them (NaN lowest, +-inf at the extremes)
-        below = np.searchsorted(nonmember, finite_scores(raw)[position], side="left")
+        below = np.searchsorted(col.nonmembers, finite_scores(col.scores)[position], side="left")
         rows[a] = {
-            "score": score,
-            "rank": int(report.ranks(a)[position]),
-            "above non-members": below / nonmember.size if nonmember.size else math.nan,
+            "score": float(col.scores[position]),
+            "rank": int(col.ranks[position]),
+            "above non-members": below / col.nonmembers.size if col.nonmembers.size else math.nan,
         }
     out: pd.DataFrame = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "attack"
     return out
 
 
-def top_members(report: AuditReport, attack: str, k: int) -> np.ndarray:
-    """Positions of the ``k`` members with the highest scores under ``attack`` (a
-    ranking, not a claim: :meth:`AuditReport.flagged` with an explicit attack)."""
-    if attack not in report.computed_attacks:
-        raise MiaValueError(f"No scores for attack '{attack}'. Have {report.computed_attacks}.")
-    member_scores = report.scores[attack].to_numpy()[: report.n_members]
-    order = report.memoized(
-        ("member_order", attack), lambda: np.argsort(-member_scores, kind="stable")
-    )
-    return np.asarray(order[:k])
+def member_order(member_scores: np.ndarray) -> np.ndarray:
+    """Positions of the members from the highest score down (ties: earlier first)."""
+    return np.argsort(-np.asarray(member_scores), kind="stable")

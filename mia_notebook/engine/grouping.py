@@ -34,6 +34,7 @@ __all__ = [
     "auc_with_variance",
     "exposed_group",
     "group_summaries",
+    "mask_groups",
     "rank_equivalent_groups",
     "slice_groups",
     "value_groups",
@@ -148,10 +149,17 @@ def value_groups(values: pd.Series, *, masked: bool) -> ValueGroups:
         labels, order = _by_value(values)
     present = set(labels.unique())
     order = [g for g in order if g in present]
-    if masked:
-        codes = {g: f"group {i + 1}" for i, g in enumerate(order)}
-        labels, order = labels.map(codes), list(codes.values())
-    return ValueGroups(labels.reset_index(drop=True), order, masked)
+    groups = ValueGroups(labels.reset_index(drop=True), order, False)
+    return mask_groups(groups) if masked else groups
+
+
+def mask_groups(groups: ValueGroups) -> ValueGroups:
+    """``groups`` with the labels replaced by ``group 1``, ``group 2``... in value order
+    (for a redacted column); masked groups are returned as they are."""
+    if groups.masked:
+        return groups
+    codes = {g: f"group {i + 1}" for i, g in enumerate(groups.order)}
+    return ValueGroups(groups.labels.map(codes), list(codes.values()), True)
 
 
 def group_summaries(

@@ -1,308 +1,255 @@
-"""Every audit option, validated once, in one place.
+"""Every audit option, defined once: :class:`AuditOptions`.
 
-:class:`AuditOptions` is the frozen, typed settings object of one audit: :func:`audit`
-builds it with :meth:`AuditOptions.create` (which validates every field) and the rest of
-the engine reads its typed fields. :class:`ViewOptions` is the part that only changes
-how existing scores are summarised (instant); the rest decides what is computed.
+Each field of :class:`AuditOptions` carries its whole definition in its metadata
+(:class:`OptionSpec`): the validator, the help text, the kind of value (which the
+magic turns into a ``%config`` trait and a ``--flag``) and whether it is a *view*
+option (changing it re-summarises the scores; :meth:`AuditReport.with_options`) or a
+*compute* option (it changes what is computed: a new audit). Everything that lists
+options derives from these fields: ``audit(**overrides)``, ``compare``, the magic's
+flags and traits, the panel's Run, the saved report, the README's table (checked by a
+test). Adding an option is adding one field here (see ARCHITECTURE.md).
 
-:func:`validate_option` checks ONE option by name with the same rules, so the magic's
-``%config MiaAudit.fpr = [2.0]`` fails when it is set, not at the next audit. Each
-option has exactly one validator and one allowed range, and every message follows
-scikit-learn: "The 'fpr' parameter must be in (0, 1). Got 1.5 instead."
+Not options (call arguments, because they are objects rather than settings): the
+frames ``train``, ``test`` and ``population``, the ``target`` column, the ``model``,
+attack *instances* (``create_attack(...)``; their names are recorded) and
+``progress``.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+import dataclasses
+import difflib
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .errors import MiaTypeError, MiaValueError
+from .errors import MiaValueError
+from .option_spec import KIND_TEXT, OptionSpec, plain_value, spec_of
+from .validators import (
+    DEFAULT_FPR,
+    DEFAULT_REFERENCES,
+    LIRA_VARIANCES,
+    parse_policy_text,
+    validate_attack_names,
+    validate_confidence,
+    validate_delta,
+    validate_features,
+    validate_flag,
+    validate_fpr,
+    validate_lira_variance,
+    validate_n_jobs,
+    validate_outputs,
+    validate_policy,
+    validate_redact,
+    validate_references,
+    validate_rmia_a,
+    validate_seed,
+    validate_show,
+    validate_slice,
+)
 from .verdict.policy import Policy
-from .whatif import OutputsForm, parse_outputs
+from .whatif import OutputsForm
 
 __all__ = [
-    "DEFAULT_FPR",
-    "DEFAULT_REFERENCES",
-    "LIRA_VARIANCES",
-    "MAX_REFERENCES",
     "AuditOptions",
-    "ViewOptions",
-    "parse_names",
-    "validate_confidence",
-    "validate_delta",
-    "validate_fpr",
-    "validate_int",
-    "validate_lira_variance",
-    "validate_n_jobs",
+    "OptionSpec",
+    "check_names",
+    "option_fields",
+    "option_names",
+    "options_doc",
+    "plain_value",
     "validate_option",
-    "validate_outputs",
-    "validate_policy",
-    "validate_references",
-    "validate_rmia_a",
+    "view_option_names",
 ]
 
-DEFAULT_FPR: tuple[float, ...] = (0.001, 0.01, 0.1)
-#: Default number of reference models. 16 models on halves of a 10k-row population
-#: train in about a minute on 2 cores for a 100-tree random forest (seconds for linear
-#: models and gradient boosting), and give every record 8 IN and 8 OUT models: enough
-#: for online LiRA with a global variance and for RMIA, which is strong with 1-4.
-DEFAULT_REFERENCES = 16
-MAX_REFERENCES = 1024
-LIRA_VARIANCES = ("auto", "per-record", "global")
 
-
-# ------------------------------------------------------------------ single validators
-def parse_names(value: str | Iterable[str] | None, param: str) -> tuple[str, ...]:
-    """A tuple of names from ``"a,b"``, an iterable of str, or None."""
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
-    try:
-        names = tuple(value)
-    except TypeError:
-        raise MiaTypeError(
-            f"The '{param}' parameter must be a list of column names or a comma-separated "
-            f"string. Got {type(value).__name__} instead."
-        ) from None
-    if not all(isinstance(n, str) for n in names):
-        raise MiaTypeError(f"The '{param}' parameter must hold strings. Got {names!r} instead.")
-    return names
-
-
-def _floats(value: Any, param: str) -> list[float]:
-    if isinstance(value, str):
-        parts: Iterable[Any] = [v for v in value.split(",") if v.strip()]
-    elif isinstance(value, numbers.Real):
-        parts = [value]
-    elif isinstance(value, Iterable):
-        parts = list(value)
-    else:
-        parts = [value]
-    try:
-        return [float(v) for v in parts]
-    except (TypeError, ValueError):
-        raise MiaValueError(
-            f"The '{param}' parameter must be numbers in (0, 1), e.g. 0.001,0.01. "
-            f"Got {value!r} instead."
-        ) from None
-
-
-def validate_fpr(fpr: Any) -> tuple[float, ...]:
-    """FPR targets (a float, a sequence or ``"0.001,0.01"``) as a sorted tuple in (0, 1)."""
-    values = _floats(fpr, "fpr")
-    if not values:
-        raise MiaValueError("The 'fpr' parameter is empty. Give at least one target, e.g. 0.01.")
-    for v in values:
-        if math.isnan(v) or not 0.0 < v < 1.0:
-            raise MiaValueError(f"The 'fpr' parameter must be in (0, 1). Got {v} instead.")
-    return tuple(sorted(set(values)))
-
-
-def validate_int(value: Any, param: str, *, low: int, high: int | None = None) -> int:
-    """An int in [low, high] (an ASCII-digit str is accepted), else a clear error."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        text = value.strip() if isinstance(value, str) else ""
-        digits = text[1:] if text[:1] in "+-" else text
-        if not (text and digits.isascii() and digits.isdigit()):
-            raise MiaTypeError(f"The '{param}' parameter must be an int. Got {value!r} instead.")
-        value = int(text)
-    v = int(value)
-    if v < low or (high is not None and v > high):
-        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise MiaValueError(f"The '{param}' parameter must be {rng}. Got {v} instead.")
-    return v
-
-
-def _real(value: Any, param: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real | str):
-        raise MiaTypeError(f"The '{param}' parameter must be a number. Got {value!r} instead.")
-    try:
-        return float(value)
-    except ValueError:
-        raise MiaTypeError(
-            f"The '{param}' parameter must be a number. Got {value!r} instead."
-        ) from None
-
-
-def validate_confidence(value: Any) -> float:
-    """Confidence of the epsilon lower bound: a float in [0.5, 1)."""
-    v = _real(value, "confidence")
-    if not 0.5 <= v < 1.0:
-        raise MiaValueError(f"The 'confidence' parameter must be in [0.5, 1). Got {v} instead.")
-    return v
-
-
-def validate_delta(value: Any) -> float:
-    """The delta of (epsilon, delta)-DP: a float in [0, 1)."""
-    v = _real(value, "delta")
-    if not 0.0 <= v < 1.0:
-        raise MiaValueError(f"The 'delta' parameter must be in [0, 1). Got {v} instead.")
-    return v
-
-
-def validate_references(value: Any) -> int:
-    """``references`` as an int in [1, MAX_REFERENCES] (None: DEFAULT_REFERENCES)."""
-    if value is None:
-        return DEFAULT_REFERENCES
-    return validate_int(value, "references", low=1, high=MAX_REFERENCES)
-
-
-def validate_n_jobs(n_jobs: Any) -> int | None:
-    """``n_jobs`` as None or a non-zero int (joblib's convention: -1 = every core)."""
-    if n_jobs is None:
-        return None
-    value = validate_int(n_jobs, "n_jobs", low=-(2**15), high=2**15)
-    if value == 0:
-        raise MiaValueError(
-            "The 'n_jobs' parameter must be a non-zero int (-1: every core) or None. Got 0 instead."
-        )
-    return value
-
-
-def validate_lira_variance(value: Any) -> str:
-    """``lira_variance``: one of :data:`LIRA_VARIANCES`."""
-    if value not in LIRA_VARIANCES:
-        raise MiaValueError(
-            f"The 'lira_variance' parameter must be one of {list(LIRA_VARIANCES)}. "
-            f"Got {value!r} instead."
-        )
-    return str(value)
-
-
-def validate_rmia_a(a: Any) -> float | str:
-    """``rmia_a`` as 'auto' or a float in [0, 1]."""
-    if isinstance(a, str) and a == "auto":
-        return a
-    try:
-        value = float(a)
-    except (TypeError, ValueError):
-        raise MiaValueError(
-            f"The 'rmia_a' parameter must be 'auto' or a number in [0, 1]. Got {a!r} instead."
-        ) from None
-    if not 0.0 <= value <= 1.0:
-        raise MiaValueError(f"The 'rmia_a' parameter must be in [0, 1]. Got {value} instead.")
-    return value
-
-
-def validate_slice(value: Any) -> str | None:
-    """A column name, or None ('' also means none)."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise MiaTypeError(f"The 'slice' parameter must be a column name. Got {value!r} instead.")
-    return value
-
-
-def validate_attack_names(value: Any) -> tuple[str, ...]:
-    """Attack names: 'auto', 'all' or registered names (checked against the registry)."""
-    from .attacks.base import available_attacks  # late: the attacks import this module
-
-    names = parse_names(value, "attacks")
-    if not names:
-        raise MiaValueError("The 'attacks' parameter is empty. Use 'auto', 'all' or names.")
-    known = {*available_attacks(), "auto", "all"}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise MiaValueError(
-            f"Unknown attack '{unknown[0]}'. Choose from {available_attacks()}, 'all' or 'auto'."
-        )
-    return names
-
-
-def validate_policy(value: Any) -> Policy | None:
-    """``policy``: None (the default policy), a :class:`Policy` or a dict of its fields.
-
-    A dict is checked key by key (unknown keys and out-of-range values are errors); an
-    empty dict means the default policy.
-    """
-    if value is None or isinstance(value, Policy):
-        return value
-    if isinstance(value, Mapping) and not value:
-        return None
-    return Policy.from_mapping(value)
-
-
-def validate_outputs(value: Any) -> OutputsForm:
-    """``outputs``: 'proba' (None too), 'label', 'topk:K' or 'round:D' (see :mod:`.whatif`)."""
-    return parse_outputs(value)
-
-
-_VALIDATORS: dict[str, Callable[[Any], Any]] = {
-    "attacks": validate_attack_names,
-    "fpr": validate_fpr,
-    "flag": lambda v: validate_int(v, "flag", low=0),
-    "slice": validate_slice,
-    "redact": lambda v: parse_names(v, "redact"),
-    "seed": lambda v: validate_int(v, "seed", low=0, high=2**32 - 1),
-    "confidence": validate_confidence,
-    "delta": validate_delta,
-    "references": validate_references,
-    "n_jobs": validate_n_jobs,
-    "lira_variance": validate_lira_variance,
-    "rmia_a": validate_rmia_a,
-    "policy": validate_policy,
-    "outputs": validate_outputs,
-}
-
-
-def validate_option(name: str, value: Any) -> Any:
-    """Validate ONE audit option by name; returns its normalised value.
-
-    The same rules as :meth:`AuditOptions.create`, for callers that set options one at
-    a time (``%config MiaAudit.fpr = [0.01]`` through a traitlets validator). Sequences
-    come back as tuples (``fpr``, ``redact``, ``attacks``); ``references=None`` comes
-    back as :data:`DEFAULT_REFERENCES`.
-
-    Raises
-    ------
-    MiaValueError, MiaTypeError
-        The value is out of range or of the wrong type (the message says which).
-    """
-    try:
-        validator = _VALIDATORS[name]
-    except KeyError:
-        raise MiaValueError(f"Unknown option '{name}'. Options: {sorted(_VALIDATORS)}.") from None
-    return validator(value)
-
-
-# ------------------------------------------------------------------ option objects
 @dataclass(frozen=True)
-class ViewOptions:
-    """How scores are summarised and shown; changing these never recomputes scores.
+class AuditOptions:
+    """Every setting of one audit, validated and normalised when built.
 
-    Parameters
+    Build it with keywords in any accepted form (``AuditOptions(fpr="0.01,0.1")``);
+    derive others with :meth:`replace`. ``report.options`` is the one an audit ran
+    with, and ``audit(model, ..., options=report.options)`` repeats it. Each field's
+    help, kind and validator are in its metadata (:func:`option_fields`).
+
+    Attributes
     ----------
-    fpr : tuple of float, default=(0.001, 0.01, 0.1)
-        FPR targets for the TPR columns.
-    flag : int, default=10
-        Number of most-exposed members to list (0 lists none).
-    slice : str or None, default=None
-        Extra column to slice metrics by (the target's classes are always sliced).
-    redact : tuple of str, default=()
-        Columns whose values never appear in any output.
-    attacks : tuple of str or None, default=None
-        Subset of computed attacks to show (None: all computed).
-    confidence : float, default=0.95
-        Confidence level of the epsilon lower bound, in [0.5, 1).
-    delta : float, default=0.0
-        The delta of (epsilon, delta)-DP assumed by the epsilon bound, in [0, 1).
-    policy : Policy or None, default=None
-        The lines the verdict judges against; None: ``Policy(confidence=confidence,
-        delta=delta)`` (see :attr:`policy_or_default`).
+    {options}
     """
 
-    fpr: tuple[float, ...] = DEFAULT_FPR
-    flag: int = 10
-    slice: str | None = None
-    redact: tuple[str, ...] = ()
-    attacks: tuple[str, ...] | None = None
-    confidence: float = 0.95
-    delta: float = 0.0
-    policy: Policy | None = None
+    attacks: tuple[str, ...] = field(
+        default=("auto",),
+        metadata=spec_of(
+            help="Attacks to run: 'auto' (every attack the model allows), 'all', or names "
+            "(mia_notebook.available_attacks()).",
+            validate=validate_attack_names,
+            kind="names",
+        ),
+    )
+    features: tuple[str, ...] | None = field(
+        default=None,
+        metadata=spec_of(
+            help="Columns passed to the model (default: the model's feature_names_in_, "
+            "else every column but the target).",
+            validate=validate_features,
+            kind="names",
+            nullable=True,
+        ),
+    )
+    fpr: tuple[float, ...] = field(
+        default=DEFAULT_FPR,
+        metadata=spec_of(
+            help="FPR targets of the TPR columns, each in (0, 1).",
+            validate=validate_fpr,
+            kind="floats",
+            view=True,
+        ),
+    )
+    flag: int = field(
+        default=10,
+        metadata=spec_of(
+            help="Most-exposed members to list (0: none).",
+            validate=validate_flag,
+            kind="int",
+            view=True,
+        ),
+    )
+    slice: str | None = field(
+        default=None,
+        metadata=spec_of(
+            help="Column to break metrics down by (the target's classes always are).",
+            validate=validate_slice,
+            kind="text",
+            view=True,
+            nullable=True,
+        ),
+    )
+    redact: tuple[str, ...] = field(
+        default=(),
+        metadata=spec_of(
+            help="Columns whose values never appear in any output (masked as ■■■).",
+            validate=validate_redact,
+            kind="names",
+            view=True,
+            merge=True,
+        ),
+    )
+    show: tuple[str, ...] | None = field(
+        default=None,
+        metadata=spec_of(
+            help="Computed attacks to show (default: all); hiding attacks never changes "
+            "the verdict, which judges every computed attack.",
+            validate=validate_show,
+            kind="names",
+            view=True,
+            nullable=True,
+        ),
+    )
+    seed: int = field(
+        default=0,
+        metadata=spec_of(
+            help="Seed of every random choice of the audit.",
+            validate=validate_seed,
+            kind="int",
+        ),
+    )
+    confidence: float = field(
+        default=0.95,
+        metadata=spec_of(
+            help="Confidence of the intervals and of the epsilon lower bound, in [0.5, 1).",
+            validate=validate_confidence,
+            kind="float",
+            view=True,
+        ),
+    )
+    delta: float = field(
+        default=0.0,
+        metadata=spec_of(
+            help="The delta of (epsilon, delta)-DP assumed by the epsilon bound, in [0, 1).",
+            validate=validate_delta,
+            kind="float",
+            view=True,
+        ),
+    )
+    policy: Policy | None = field(
+        default=None,
+        metadata=spec_of(
+            help="The verdict's policy: keys of mia_notebook.Policy, e.g. tpr_high=0.1 "
+            "(default: the policy of docs/verdict.md at this confidence and delta).",
+            validate=validate_policy,
+            kind="mapping",
+            view=True,
+            nullable=True,
+        ),
+    )
+    references: int = field(
+        default=DEFAULT_REFERENCES,
+        metadata=spec_of(
+            help="Reference models for the LiRA, RMIA and shadow attacks.",
+            validate=validate_references,
+            kind="int",
+        ),
+    )
+    n_jobs: int | None = field(
+        default=None,
+        metadata=spec_of(
+            help="Parallel reference fits (joblib; -1: every core; default: the active "
+            "joblib config). Never changes the numbers.",
+            validate=validate_n_jobs,
+            kind="int",
+            nullable=True,
+        ),
+    )
+    lira_variance: str = field(
+        default="auto",
+        metadata=spec_of(
+            help="LiRA's variance: auto (per-record from 64 reference models), per-record "
+            "or global.",
+            validate=validate_lira_variance,
+            kind="text",
+            choices=LIRA_VARIANCES,
+        ),
+    )
+    rmia_a: float | str = field(
+        default="auto",
+        metadata=spec_of(
+            help="Offline RMIA's correction a in [0, 1], or auto (calibrated on the "
+            "reference models).",
+            validate=validate_rmia_a,
+            kind="number_or_text",
+        ),
+    )
+    outputs: OutputsForm = field(
+        default=OutputsForm(),
+        metadata=spec_of(
+            help="What-if for the API: proba, label, topk:K or round:D (attacks see only "
+            "what it returns).",
+            validate=validate_outputs,
+            kind="text",
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "policy" and isinstance(value, str):
+                value = parse_policy_text(value)
+            if f.name == "policy" and isinstance(value, Mapping) and value:
+                # a dict policy takes these options' confidence and delta unless it sets them
+                value = {"confidence": self.confidence, "delta": self.delta, **value}
+            object.__setattr__(self, f.name, _spec(f).validate(value))
+
+    def replace(self, **changes: Any) -> AuditOptions:
+        """These options with ``changes`` (any accepted form), validated.
+
+        Raises
+        ------
+        MiaValueError
+            A name that is not an option (with the closest one).
+        """
+        check_names(changes)
+        return dataclasses.replace(self, **changes)
 
     @property
     def policy_or_default(self) -> Policy:
@@ -312,84 +259,74 @@ class ViewOptions:
             return self.policy
         return Policy(confidence=self.confidence, delta=self.delta)
 
-    def _policy_with_defaults(self) -> Any:
-        """A dict policy takes this view's ``confidence`` and ``delta`` unless it sets them."""
-        if isinstance(self.policy, Mapping) and self.policy:
-            return {"confidence": self.confidence, "delta": self.delta, **self.policy}
-        return self.policy
+    def changed(self, other: AuditOptions) -> dict[str, Any]:
+        """The fields whose value differs from ``other``'s, with this object's value."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(other, f.name)
+        }
 
-    def validated(self) -> ViewOptions:
-        """These options with every field checked and normalised."""
-        return replace(
-            self,
-            fpr=validate_fpr(self.fpr),
-            flag=validate_option("flag", self.flag),
-            slice=validate_slice(self.slice),
-            redact=parse_names(self.redact, "redact"),
-            attacks=None if self.attacks is None else parse_names(self.attacks, "attacks"),
-            confidence=validate_confidence(self.confidence),
-            delta=validate_delta(self.delta),
-            policy=validate_policy(self._policy_with_defaults()),
-        )
+    def to_dict(self) -> dict[str, Any]:
+        """Every option as plain JSON values (``AuditOptions(**d)`` rebuilds it)."""
+        return {f.name: plain_value(getattr(self, f.name)) for f in fields(self)}
 
 
-@dataclass(frozen=True)
-class AuditOptions:
-    """Every setting of one audit, validated (build it with :meth:`create`).
+def _spec(f: dataclasses.Field[Any]) -> OptionSpec:
+    spec: OptionSpec = f.metadata["option"]
+    return spec
 
-    Attributes
-    ----------
-    attacks : tuple of str
-        Attack names, 'auto' or 'all' (empty when only attack instances were given:
-        those are passed to the attacks stage as they are).
-    features : tuple of str or None
-        Model input columns (None: the model's own, else every column but the target).
-    seed : int
-        Seed of every random choice of the audit, in [0, 2**32 - 1].
-    references : int
-        Reference models for the reference attacks, in [1, MAX_REFERENCES].
-    n_jobs : int or None
-        joblib ``n_jobs`` of the reference fits (None: the active joblib config).
-    lira_variance : {'auto', 'per-record', 'global'}
-    rmia_a : float in [0, 1] or 'auto'
-    outputs : OutputsForm
-        The API what-if (``str(outputs)``: 'proba', 'label', 'topk:K', 'round:D').
-    view : ViewOptions
+
+def option_fields() -> list[tuple[str, OptionSpec, Any]]:
+    """``(name, spec, default)`` of every option, in definition order."""
+    return [(f.name, _spec(f), f.default) for f in fields(AuditOptions)]
+
+
+def option_names() -> list[str]:
+    """Every option's name, in definition order."""
+    return [f.name for f in fields(AuditOptions)]
+
+
+def view_option_names() -> list[str]:
+    """The options that only change how scores are summarised."""
+    return [name for name, spec, _ in option_fields() if spec.view]
+
+
+def check_names(values: Mapping[str, Any]) -> None:
+    """Raise a clear error for keys of ``values`` that are not option names."""
+    unknown = [k for k in values if k not in option_names()]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], option_names(), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise MiaValueError(f"Unknown option '{unknown[0]}'.{hint} Options: {option_names()}.")
+
+
+def options_doc(indent: str = "    ") -> str:
+    """The numpydoc entries of every option, each line indented by ``indent`` but the
+    first (which replaces an indented placeholder in a docstring)."""
+    lines = []
+    for name, spec, default in option_fields():
+        kind = KIND_TEXT[spec.kind] + (" or None" if spec.nullable else "")
+        lines.append(f"{indent}{name} : {kind}, default={plain_value(default)!r}")
+        lines += textwrap.wrap(spec.help, 88, initial_indent=indent + "    ",
+                               subsequent_indent=indent + "    ")  # fmt: skip
+    return "\n".join(lines)[len(indent) :]
+
+
+if AuditOptions.__doc__:  # the attributes, listed from the fields themselves
+    AuditOptions.__doc__ = AuditOptions.__doc__.replace("{options}", options_doc())
+
+
+def validate_option(name: str, value: Any) -> Any:
+    """Validate ONE option by name; returns its normalised value.
+
+    The same rules as :class:`AuditOptions`, for callers that set options one at a time
+    (``%config MiaAudit.fpr = [0.01]`` through a traitlets validator).
+
+    Raises
+    ------
+    MiaValueError, MiaTypeError
+        An unknown name, or a value out of range or of the wrong type.
     """
-
-    attacks: tuple[str, ...] = ("auto",)
-    features: tuple[str, ...] | None = None
-    seed: int = 0
-    references: int = DEFAULT_REFERENCES
-    n_jobs: int | None = None
-    lira_variance: str = "auto"
-    rmia_a: float | str = "auto"
-    outputs: OutputsForm = field(default_factory=OutputsForm)
-    view: ViewOptions = field(default_factory=ViewOptions)
-
-    @classmethod
-    def create(cls, **options: Any) -> AuditOptions:
-        """Validate user-facing values (``audit()``'s keywords) into an AuditOptions.
-
-        Keywords are the fields above plus the :class:`ViewOptions` fields (``fpr``,
-        ``flag``, ``slice``, ``redact``, ``confidence``, ``delta``, ``policy``). ``attacks`` may
-        be empty when the caller runs attack instances only.
-        """
-        view_keys = set(ViewOptions.__dataclass_fields__) - {"attacks"}
-        view = ViewOptions(**{k: options.pop(k) for k in view_keys if k in options})
-        unknown = set(options) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise MiaValueError(f"Unknown option(s) {sorted(unknown)}.")
-        features = options.get("features")
-        attacks = options.get("attacks", "auto")
-        return cls(
-            attacks=() if attacks == () else validate_attack_names(attacks),
-            features=None if features is None else parse_names(features, "features"),
-            seed=validate_option("seed", options.get("seed", 0)),
-            references=validate_references(options.get("references")),
-            n_jobs=validate_n_jobs(options.get("n_jobs")),
-            lira_variance=validate_lira_variance(options.get("lira_variance", "auto")),
-            rmia_a=validate_rmia_a(options.get("rmia_a", "auto")),
-            outputs=validate_outputs(options.get("outputs")),
-            view=view.validated(),
-        )
+    check_names({name: value})
+    return _spec(AuditOptions.__dataclass_fields__[name]).validate(value)

@@ -1,100 +1,76 @@
-"""How a report reaches its outputs: the renderer hook and plain-JSON conversion.
+"""How reports reach their outputs without the engine importing the render layer.
 
-The engine never imports the render layer. :class:`~.results.AuditReport` asks the
-renderer installed here (by ``mia_notebook.render``, when the package is imported)
-for its HTML, MIME bundle and text.
+:class:`Slot` holds a renderer that the package above installs as a *factory*
+(``mia_notebook/__init__`` hands one in; nothing is imported until a report is first
+displayed). :mod:`.results` and :mod:`.compare` each declare their renderer's
+interface and keep one slot. The rest is plain-JSON conversion shared by exports.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from .errors import MiaError
 
-if TYPE_CHECKING:
-    from .compare import ComparisonReport
-    from .results import AuditReport
+__all__ = ["Renderer", "Slot", "jsonable", "records"]
 
-__all__ = [
-    "ComparisonRenderer",
-    "ReportRenderer",
-    "comparison_renderer",
-    "jsonable",
-    "records",
-    "renderer",
-    "report_dict",
-    "report_settings",
-    "set_comparison_renderer",
-    "set_renderer",
-]
+_R = TypeVar("_R")
+_Shown = TypeVar("_Shown", contravariant=True)
 
 
-class ReportRenderer(Protocol):
-    """What turns a report into outputs. The engine never imports one: the package
-    installs its render layer with :func:`set_renderer` (``mia_notebook.render``)."""
+class Renderer(Protocol[_Shown]):
+    """What turns a report (or a comparison) into outputs. The engine never imports one:
+    the package installs a factory in the report type's :class:`Slot`."""
 
-    def bundle(self, report: AuditReport) -> dict[str, Any]:
+    def bundle(self, shown: _Shown) -> dict[str, Any]:
         """The MIME bundle shown in a notebook."""
 
-    def page(self, report: AuditReport) -> str:
+    def page(self, shown: _Shown) -> str:
         """A standalone HTML page."""
 
-    def text(self, report: AuditReport) -> str:
+    def text(self, shown: _Shown) -> str:
         """The plain-text summary."""
 
 
-RENDERERS: list[ReportRenderer] = []
+class Slot(Generic[_R]):
+    """One renderer, created on first use from the factory installed with :meth:`install`.
 
+    Parameters
+    ----------
+    what : str
+        What it renders, for the error when nothing is installed (e.g. "report").
+    """
 
-def set_renderer(renderer: ReportRenderer | None) -> None:
-    """Install (or with None remove) the renderer that reports use for their outputs."""
-    RENDERERS[:] = [] if renderer is None else [renderer]
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._factory: Callable[[], _R] | None = None
+        self._made: _R | None = None
 
+    def install(self, factory: Callable[[], _R] | None) -> None:
+        """Use ``factory()`` to make the renderer on first use (None removes it)."""
+        self._factory, self._made = factory, None
 
-def renderer() -> ReportRenderer:
-    """The installed renderer; a clear error when there is none."""
-    if not RENDERERS:
-        raise MiaError(
-            "No report renderer is installed. Import mia_notebook (it installs "
-            "mia_notebook.render) before rendering a report."
-        )
-    return RENDERERS[0]
+    @property
+    def installed(self) -> bool:
+        """Whether a renderer is (or will be, on first use) available."""
+        return self._factory is not None
 
-
-class ComparisonRenderer(Protocol):
-    """What turns a :class:`~.compare.ComparisonReport` into outputs (installed by
-    ``mia_notebook`` from ``mia_notebook.render.compare``)."""
-
-    def bundle(self, comparison: ComparisonReport) -> dict[str, Any]:
-        """The MIME bundle shown in a notebook."""
-
-    def page(self, comparison: ComparisonReport) -> str:
-        """A standalone HTML page."""
-
-    def text(self, comparison: ComparisonReport) -> str:
-        """The plain-text summary."""
-
-
-COMPARISON_RENDERERS: list[ComparisonRenderer] = []
-
-
-def set_comparison_renderer(renderer: ComparisonRenderer | None) -> None:
-    """Install (or with None remove) the renderer of comparison reports."""
-    COMPARISON_RENDERERS[:] = [] if renderer is None else [renderer]
-
-
-def comparison_renderer() -> ComparisonRenderer:
-    """The installed comparison renderer; a clear error when there is none."""
-    if not COMPARISON_RENDERERS:
-        raise MiaError(
-            "No comparison renderer is installed. Import mia_notebook (it installs "
-            "mia_notebook.render.compare) before rendering a comparison."
-        )
-    return COMPARISON_RENDERERS[0]
+    def get(self) -> _R:
+        """The renderer (made now if this is the first use); a clear error when none is
+        installed."""
+        if self._made is None:
+            if self._factory is None:
+                raise MiaError(
+                    f"No {self.what} renderer is installed. Import mia_notebook (it installs "
+                    f"mia_notebook.render) before rendering a {self.what}."
+                )
+            self._made = self._factory()
+        return self._made
 
 
 def jsonable(obj: Any) -> Any:
@@ -119,42 +95,3 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     name = frame.index.name or "index"
     flat = frame.reset_index(names=[str(name)] if frame.index.nlevels == 1 else None)
     return [{str(k): v for k, v in r.items()} for r in flat.to_dict(orient="records")]
-
-
-def report_dict(report: AuditReport) -> dict[str, Any]:
-    """:meth:`AuditReport.to_dict`: settings, metrics, flagged records (redacted),
-    provenance, as plain Python."""
-    flagged = report.flagged()
-    out: dict[str, Any] = {
-        "verdict": report.verdict.to_dict(),
-        "summary": records(report.summary),
-        "strongest_attack": report.strongest,
-        "flagged": records(flagged),
-        "flagged_reason": flagged.attrs.get("reason", ""),
-        "slices": {report.data.target: records(report.slices())},
-        "settings": report.settings,
-        "skipped": dict(report.skipped),
-        "notes": list(report.notes),
-        "versions": dict(report.versions),
-        "fingerprints": dict(report.fingerprints),
-        "timings": dict(report.timings),
-    }
-    if report.options.slice:
-        out["slices"][report.options.slice] = records(report.slices(report.options.slice))
-    return out
-
-
-def report_settings(report: AuditReport) -> dict[str, Any]:
-    """:attr:`AuditReport.settings`: the computation's settings, then the view's."""
-    opts = report.options
-    view = {
-        "fpr": list(opts.fpr),
-        "flag": opts.flag,
-        "slice": opts.slice,
-        "redact": list(opts.redact),
-        "confidence": opts.confidence,
-        "delta": opts.delta,
-        "policy": opts.policy_or_default.to_dict(),
-        "attacks_shown": report.attacks,
-    }
-    return {**report.run, **view}

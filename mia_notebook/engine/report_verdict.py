@@ -1,78 +1,54 @@
-"""A report's verdict and the records it lists: the glue between results and verdict.
+"""The verdict's glue: attack labels, the records it lists and why none is listed.
 
+Pure functions of scores and a :class:`~.verdict.Verdict`, as :mod:`.grouping` is:
 :attr:`AuditReport.verdict` judges EVERY computed attack (hiding attacks from the view
-cannot change the level); the flagged records are the members the verdict's attack
+cannot change the level), and the flagged records are the members the verdict's attack
 identifies at the verdict's FPR, never a plain "top k" at chance.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 import numpy as np
 
 from .attacks import attack_class
 from .errors import MiaValueError
-from .verdict import SortedScores, Verdict, judge
+from .verdict import Verdict
 from .verdict.evidence import identify
 
-if TYPE_CHECKING:
-    from .results import AuditReport
-
-__all__ = ["attack_labels", "flag_reason", "report_verdict", "sorted_scores", "verdict_positions"]
+__all__ = ["attack_labels", "flag_reason", "verdict_positions"]
 
 
-def attack_labels(report: AuditReport) -> dict[str, str]:
-    """How the verdict's sentence names each computed attack, e.g. ``"RMIA (offline),
-    16 reference models"``."""
-    n_refs = report.run.get("references_ok")
+def attack_labels(attacks: Iterable[str], n_references: int | None) -> dict[str, str]:
+    """How the verdict's sentence names each attack, e.g. ``"RMIA (offline), 16
+    reference models"`` (``n_references``: the reference models used, None: none)."""
     out = {}
-    for name in report.computed_attacks:
+    for name in attacks:
         try:
             cls = attack_class(name)
         except MiaValueError:
             out[name] = name
             continue
         label = cls.title
-        if cls.needs_references and n_refs:
-            label += f", {n_refs} reference model{'s' if n_refs != 1 else ''}"
+        if cls.needs_references and n_references:
+            label += f", {n_references} reference model{'s' if n_references != 1 else ''}"
         out[name] = label
     return out
 
 
-def sorted_scores(report: AuditReport, attack: str) -> SortedScores:
-    """``attack``'s member and non-member scores, each sorted (memoized in the report:
-    the summary, the ROC, the ranks and the verdict all read this one sort)."""
+def verdict_positions(
+    verdict: Verdict, scores: np.ndarray | None, members: np.ndarray, k: int
+) -> np.ndarray:
+    """Positions of at most ``k`` members the verdict identifies, most member-like first
+    (empty at 'none' or when no record can be singled out).
 
-    def compute() -> SortedScores:
-        return SortedScores.members_first(report.scores[attack].to_numpy(), report.n_members)
-
-    found: SortedScores = report.memoized(("sorted_scores", attack), compute)
-    return found
-
-
-def report_verdict(report: AuditReport) -> Verdict:
-    """The verdict on every computed attack under the view's policy (uncached)."""
-    attacks = report.computed_attacks
-    return judge(
-        {a: report.scores[a].to_numpy() for a in attacks},
-        report.members,
-        policy=report.options.policy_or_default,
-        max_flag=report.options.flag,
-        labels=attack_labels(report),
-        sorted_scores={a: sorted_scores(report, a) for a in attacks},
-    )
-
-
-def verdict_positions(report: AuditReport, verdict: Verdict, k: int) -> np.ndarray:
-    """Positions in ``report.scores`` of at most ``k`` members the verdict identifies,
-    most member-like first (empty at 'none' or when no record can be singled out)."""
+    ``scores`` are the verdict attack's scores of every record (None at 'none').
+    """
     shown = verdict.identified
-    if k <= shown.size or shown.size == verdict.n_identified or verdict.attack is None:
+    if k <= shown.size or shown.size == verdict.n_identified or scores is None:
         return np.asarray(shown[:k], dtype=np.intp)
-    threshold = _verdict_threshold(verdict)
-    scores = report.scores[verdict.attack].to_numpy()
-    found, _ = identify(scores, report.members, threshold, k)
+    found, _ = identify(scores, members, _verdict_threshold(verdict), k)
     return found
 
 
@@ -84,9 +60,9 @@ def _verdict_threshold(verdict: Verdict) -> float:
     return -np.inf if threshold is None else float(threshold)
 
 
-def flag_reason(report: AuditReport, verdict: Verdict) -> str:
-    """Why :meth:`AuditReport.flagged` lists no record (or '' when it lists some)."""
-    if report.options.flag <= 0:
+def flag_reason(flag: int, verdict: Verdict) -> str:
+    """Why no record is listed (or '' when some are), at flag count ``flag``."""
+    if flag <= 0:
         return "The flag count is 0."
     if verdict.identified.size:
         return ""

@@ -2,7 +2,9 @@
 
 Everything here is derived from the per-record ``scores`` and the view options, so a
 new FPR target, flag count, slice or redaction is :meth:`AuditReport.with_options`
-away and never re-queries a model.
+away and never re-queries a model. The numbers come from pure functions of arrays
+(:mod:`.metrics`, :mod:`.grouping`, :mod:`.exposure`, :mod:`.report_verdict`); this
+class memoizes them and hands them the report's arrays.
 """
 
 from __future__ import annotations
@@ -17,32 +19,41 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .data import AuditData, check_view_columns
+from .data import AuditData
 from .errors import MiaValueError
-from .exposure import REDACTED, flagged_table, ranks_table, record_table, top_members
-from .grouping import (
-    ExposedGroup,
-    ValueGroups,
-    exposed_group,
-    group_summaries,
-    rank_equivalent_groups,
-    slice_groups,
-)
-from .options import ViewOptions
-from .outputs import RENDERERS, jsonable, renderer, report_dict, report_settings
-from .report_verdict import flag_reason, report_verdict, sorted_scores, verdict_positions
-from .verdict import Policy, Verdict
+from .exposure import REDACTED, mask
+from .grouping import rank_equivalent_groups
+from .options import AuditOptions, check_names, view_option_names
+from .outputs import Renderer, Slot, jsonable, records
+from .records import Records, RecordsNotSaved
+from .report_records import RecordViews
+from .report_verdict import attack_labels
+from .run_info import RunInfo
+from .saving import ReportFile, write_report
+from .sorted_scores import SortedScores
+from .verdict import Policy, Verdict, judge
 from .verdict import check as check_verdict
 
-__all__ = ["REDACTED", "AuditReport"]
+__all__ = ["REDACTED", "AuditReport", "ReportRenderer", "set_renderer"]
 
-_MAX_GROUPS = 30
 _T = TypeVar("_T")
 
 
+#: What renders an :class:`AuditReport` (``mia_notebook.render.Renderer``).
+ReportRenderer = Renderer["AuditReport"]
+
+
+RENDERER: Slot[ReportRenderer] = Slot("report")
+
+
+def set_renderer(factory: Callable[[], ReportRenderer] | None) -> None:
+    """Make reports render with ``factory()``, called when a report is first shown."""
+    RENDERER.install(factory)
+
+
 @dataclass(frozen=True, eq=False)
-class AuditReport:
-    """Result of :func:`mia_notebook.audit`.
+class AuditReport(RecordViews):
+    """Result of :func:`mia_notebook.audit` (or :func:`mia_notebook.load`).
 
     Attributes
     ----------
@@ -50,34 +61,34 @@ class AuditReport:
         Index ``(split, index)``: ``'train'``/``'test'`` and the row's original index
         label. Column ``member`` (bool), then one column of membership scores per
         attack (higher = more likely a member).
-    options : ViewOptions
-        FPR targets, flag count, slice, redaction used for the summaries.
-    run : dict
-        Settings of the computation (model kind, attacks asked for, seed, target,
-        features, references...).
+    options : AuditOptions
+        The options of this audit and view: ``audit(..., options=report.options)``
+        repeats it.
+    info : RunInfo
+        Facts of the run: model, counts, reference models trained, task utility.
     skipped : dict of str to str
         Attacks that did not run, with the reason.
     notes : tuple of str
         Caveats (e.g. how probabilities were obtained).
     versions, fingerprints, timings : dict
         Reproducibility record: package versions, hashes of model and data, seconds.
+    records : Records
+        The rows behind the scores (the caller's frames, or what a file saved).
     """
 
     scores: pd.DataFrame
-    options: ViewOptions
-    run: dict[str, Any]
+    options: AuditOptions
+    info: RunInfo
     skipped: dict[str, str]
     notes: tuple[str, ...]
     versions: dict[str, str]
     fingerprints: dict[str, str]
     timings: dict[str, float]
-    data: AuditData = field(repr=False)
+    records: Records = field(repr=False)
     #: Extra per-attack material for inspection (e.g. reference-model statistics).
     evidence: dict[str, Any] = field(default_factory=dict, repr=False)
-    #: Memo of computed numbers (ROC summaries, ranks, groups, summary tables), shared
-    #: by every report that :meth:`with_options` derives from this one, so a new view
-    #: only redoes what depends on the changed options. Numbers only: rendered output
-    #: (HTML, PNG, figures) is memoized by the render layer, never here.
+    #: Memo of computed numbers, shared by every report that :meth:`with_options` derives
+    #: from this one. Numbers only: rendered output is memoized by the render layer.
     _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def memoized(self, key: Hashable, compute: Callable[[], _T]) -> _T:
@@ -90,13 +101,24 @@ class AuditReport:
 
     # ---------------------------------------------------------------- basics
     @property
+    def data(self) -> AuditData:
+        """The audited frames (an error for a report loaded without its data)."""
+        data = self.records.data
+        if data is None:
+            raise RecordsNotSaved(
+                "This report was loaded from a file saved without its data frames; save "
+                "the audit with report.save(path, include_data=True) to keep them."
+            )
+        return data
+
+    @property
     def members(self) -> np.ndarray:
         return self.scores["member"].to_numpy(dtype=bool)
 
     @property
     def n_members(self) -> int:
         """Number of members (train rows)."""
-        return int(self.data.n_train)
+        return int(self.info.n_members)
 
     @property
     def computed_attacks(self) -> list[str]:
@@ -104,16 +126,19 @@ class AuditReport:
 
     @property
     def attacks(self) -> list[str]:
-        """Attacks shown (the computed ones, filtered by ``options.attacks``)."""
-        shown = self.options.attacks
+        """Attacks shown (the computed ones, filtered by ``options.show``)."""
+        shown = self.options.show
         if shown is None:
             return self.computed_attacks
         return [a for a in self.computed_attacks if a in shown]
 
     @property
     def settings(self) -> dict[str, Any]:
-        """Every setting of this report: computation and view."""
-        return report_settings(self)
+        """Every fact of the run and every option (the policy in effect), for display."""
+        info = self.info.to_dict()
+        opts = self.options.to_dict()
+        opts["policy"] = self.options.policy_or_default.to_dict()
+        return {**info, **opts, "attacks_shown": self.attacks}
 
     def with_options(self, **changes: Any) -> AuditReport:
         """A report with other view options, sharing these scores (no recomputation).
@@ -121,18 +146,25 @@ class AuditReport:
         Parameters
         ----------
         **changes
-            Fields of :class:`ViewOptions`: ``fpr``, ``flag``, ``slice``, ``redact``,
-            ``attacks``, ``confidence``, ``delta``, ``policy`` (a :class:`Policy` or a
-            dict of its fields; the verdict is judged again, from the same scores).
+            View options of :class:`AuditOptions`: ``fpr``, ``flag``, ``slice``,
+            ``redact``, ``show``, ``confidence``, ``delta``, ``policy`` (the verdict is
+            judged again, from the same scores). The others change what is computed:
+            ``audit(..., options=report.options.replace(...))``.
         """
-        unknown = set(changes) - set(ViewOptions.__dataclass_fields__)
-        if unknown:
-            raise MiaValueError(
-                f"Unknown option(s) {sorted(unknown)}; these need a new audit, not a new view."
+        check_names(changes)
+        compute = [k for k in changes if k not in view_option_names()]
+        if compute:
+            hint = (
+                " (show= chooses which computed attacks are shown)" if "attacks" in compute else ""
             )
-        opts = replace(self.options, **changes).validated()
-        check_view_columns(opts, self.data.train.columns, self.data.test.columns)
-        missing = [a for a in opts.attacks or () if a not in self.computed_attacks]
+            raise MiaValueError(
+                f"The '{compute[0]}' option changes what is computed{hint}: run a new audit, "
+                f"audit(model, ..., options=report.options.replace({compute[0]}=...)). "
+                f"with_options takes {view_option_names()}."
+            )
+        opts = self.options.replace(**changes)
+        self.records.check_view(opts.slice, opts.redact, opts.flag)
+        missing = [a for a in opts.show or () if a not in self.computed_attacks]
         if missing:
             raise MiaValueError(
                 f"Attacks {missing} were not computed. Computed: {self.computed_attacks}."
@@ -140,24 +172,29 @@ class AuditReport:
         return replace(self, options=opts)
 
     # --------------------------------------------------------------- metrics
+    def sorted_scores(self, attack: str) -> SortedScores:
+        """``attack``'s member and non-member scores, each sorted (memoized: the summary,
+        the ROC, the ranks and the verdict all read this one sort)."""
+        col = self.scores[attack].to_numpy()
+        sort = lambda: SortedScores.members_first(col, self.n_members)  # noqa: E731
+        return self.memoized(("sorted_scores", attack), sort)
+
     def _score_summary(self, attack: str) -> metrics.ScoreSummary:
         """ROC, AUC, advantage and epsilon bound of ``attack`` on all records (memoized)."""
         conf, delta = self.options.confidence, self.options.delta
         return self.memoized(
             ("stats", attack, conf, delta),
             lambda: metrics.summary_from_sorted(
-                sorted_scores(self, attack), confidence=conf, delta=delta
+                self.sorted_scores(attack), confidence=conf, delta=delta
             ),
         )
-
-    def _view_key(self) -> tuple[Any, ...]:
-        opts = self.options
-        return (tuple(self.attacks), opts.fpr, opts.confidence, opts.delta)
 
     @property
     def summary(self) -> pd.DataFrame:
         """One row per attack: AUC, TPR at each FPR target, advantage, epsilon bound."""
-        return self.memoized(("summary", *self._view_key()), self._compute_summary)
+        opts = self.options
+        key = ("summary", tuple(self.attacks), opts.fpr, opts.confidence, opts.delta)
+        return self.memoized(key, self._compute_summary)
 
     def attack_metrics(self, attack: str) -> metrics.AttackMetrics:
         """Typed metrics of ``attack`` at the FPR targets (values, intervals, notes)."""
@@ -189,14 +226,10 @@ class AuditReport:
         return [g for g in kept if g]
 
     def grouped_summary(self) -> pd.DataFrame:
-        """:attr:`summary` with one row per group of rank-equivalent attacks.
-
-        Indexed by the group's first attack; column ``group`` lists every attack of the
-        group (their numbers are identical). :attr:`summary` keeps one row per attack.
-        """
-        summ = self.summary
+        """:attr:`summary` with one row per group of rank-equivalent attacks, indexed by
+        the group's first attack; column ``group`` lists every attack of the group."""
         groups = self.rank_groups()
-        out: pd.DataFrame = summ.loc[[g[0] for g in groups]].copy()
+        out: pd.DataFrame = self.summary.loc[[g[0] for g in groups]].copy()
         out.insert(0, "group", [", ".join(g) for g in groups])
         return out
 
@@ -209,8 +242,20 @@ class AuditReport:
     def verdict(self) -> Verdict:
         """The risk level and its evidence, judged on EVERY computed attack (hiding
         attacks cannot change it) under ``options.policy`` (see ``docs/verdict.md``)."""
-        key = ("verdict", self.options.policy_or_default, self.options.flag)
-        verdict: Verdict = self.memoized(key, lambda: report_verdict(self))
+        policy, flag = self.options.policy_or_default, self.options.flag
+        attacks = self.computed_attacks
+
+        def compute() -> Verdict:
+            return judge(
+                {a: self.scores[a].to_numpy() for a in attacks},
+                self.members,
+                policy=policy,
+                max_flag=flag,
+                labels=attack_labels(attacks, self.info.references_ok),
+                sorted_scores={a: self.sorted_scores(a) for a in attacks},
+            )
+
+        verdict: Verdict = self.memoized(("verdict", policy, flag), compute)
         return verdict
 
     def check(
@@ -239,161 +284,97 @@ class AuditReport:
                 out[name] = curve
         return out
 
-    # -------------------------------------------------------------- records
-    def rank_label(self) -> str:
-        """Name of the flagged table's rank column: ``rank among N members``."""
-        return f"rank among {self.n_members:,} members"
-
-    def flagged(self, k: int | None = None, attack: str | None = None) -> pd.DataFrame:
-        """The members the verdict identifies (at most ``k``), with their train rows.
-
-        Parameters
-        ----------
-        k : int, default=options.flag
-        attack : str, default=None
-            None: the members the verdict's attack identifies at the verdict's FPR (no
-            row at level 'none', or when no record can be singled out beyond chance;
-            ``frame.attrs["reason"]`` then says why). An attack name: that attack's top
-            ``k`` members, a ranking rather than a claim.
-
-        Returns a DataFrame indexed by the rows' ``train`` index: the row's columns
-        (redacted ones masked), the score under the attack and the rank among the members
-        (1 = most member-like); :meth:`flagged_ranks` has the ranks under every attack.
-        """
-        order = self.flagged_positions(k, attack)
-        attack = attack or self.strongest
-        frame = flagged_table(self, order, attack) if attack else self.data.train.iloc[:0]
-        frame.attrs["reason"] = "" if order.size else flag_reason(self, self.verdict)
-        return frame
-
-    def flagged_ranks(self, k: int | None = None, attack: str | None = None) -> pd.DataFrame:
-        """Rank among the members under every shown attack, for the records of
-        :meth:`flagged` (same rows, same order; one int column per attack)."""
-        return ranks_table(self, self.flagged_positions(k, attack))
-
-    def flagged_positions(self, k: int | None = None, attack: str | None = None) -> np.ndarray:
-        """Row positions in :attr:`scores` (= in ``data.train``) of the records that
-        :meth:`flagged` lists, most exposed first."""
-        k = max(self.options.flag if k is None else int(k), 0)
-        if attack is None:
-            return verdict_positions(self, self.verdict, k)
-        return top_members(self, attack, k)
-
-    def member_ranks(self, attack: str) -> np.ndarray:
-        """Rank of every member under ``attack`` among the members only (1 = highest
-        score; ties share the lowest rank), ordered like ``data.train``."""
-        col = self.scores[attack].iloc[: self.n_members]
-        rank = lambda: col.rank(ascending=False, method="min").to_numpy()  # noqa: E731
-        return self.memoized(("member_rank", attack), rank)
-
-    def record_scores(self, position: int) -> pd.DataFrame:
-        """Why record ``position`` (a row of :attr:`scores`) stands out, per shown attack.
-
-        Returns
-        -------
-        DataFrame indexed by attack: ``score``, ``rank`` (1 = most member-like of all
-        records) and ``above non-members`` (fraction of non-members scoring lower).
-        """
-        return record_table(self, position)
-
-    def nonmember_sorted(self, attack: str) -> np.ndarray:
-        """The non-members' scores under ``attack``, sorted ascending (cleaned: NaN
-        lowest; memoized, shared with the summary and the verdict)."""
-        return sorted_scores(self, attack).nonmembers
-
-    def ranks(self, attack: str) -> np.ndarray:
-        """Rank of every record under ``attack`` (1 = most member-like; ties share the
-        lowest rank), ordered like :attr:`scores`."""
-        col = self.scores[attack]
-        rank = lambda: col.rank(ascending=False, method="min").to_numpy()  # noqa: E731
-        return self.memoized(("rank", attack), rank)
-
-    def value_groups(self, col: str) -> ValueGroups:
-        """Group label of every record for column ``col``, in value order (memoized)."""
-        masked = col in self.options.redact
-        return self.memoized(
-            ("groups", col, masked), lambda: slice_groups(self.data, col, masked=masked)
-        )
-
-    def slices(self, col: str | None = None, attack: str | None = None) -> pd.DataFrame:
-        """Metrics of ``attack`` per value of ``col`` (quantile bins for numeric columns),
-        one row per group in the order of the column's values (bins low to high).
-
-        ``col`` defaults to the target (per class), ``attack`` to the verdict's attack
-        (the first shown attack at level 'none'). Group labels of a redacted column are
-        replaced by ``group 1``, ``group 2``...
-        """
-        col = col or self.data.target
-        rows = {g: metrics.metrics_row(m) for g, m in self.slice_metrics(col, attack).items()}
-        if not rows:
-            empty: pd.DataFrame = pd.DataFrame()
-            return empty
-        out: pd.DataFrame = pd.DataFrame.from_dict(rows, orient="index")
-        out.index.name = col
-        return out
-
-    def slice_metrics(
-        self, col: str | None = None, attack: str | None = None
-    ) -> dict[str, metrics.AttackMetrics]:
-        """Typed metrics of :meth:`slices`, per group label (same order)."""
-        attack = attack or self.strongest or next(iter(self.attacks), None)
-        if attack is None:
-            return {}
-        summaries = self._slice_summaries(col or self.data.target, attack)
-        return {g: metrics.metrics_from_summary(b, self.options.fpr) for g, b in summaries.items()}
-
-    def exposed_group(
-        self, col: str | None = None, attack: str | None = None
-    ) -> ExposedGroup | None:
-        """The group of ``col`` where ``attack`` does best, when beyond chance at
-        ``options.confidence`` after a Bonferroni correction over the groups (see
-        :func:`.grouping.exposed_group`); None otherwise."""
-        attack, col = attack or self.strongest, col or self.data.target
-        if attack is None:
-            return None
-        groups, conf = self.value_groups(col), self.options.confidence
-        scores = self.scores[attack].to_numpy()
-        key = ("exposed_group", col, groups.masked, attack, conf)
-        find = lambda: exposed_group(scores, self.members, groups, confidence=conf)  # noqa: E731
-        return self.memoized(key, find)
-
-    def _slice_summaries(self, col: str, attack: str) -> dict[str, metrics.ScoreSummary]:
-        """FPR-independent metrics of ``attack`` in each group of ``col`` (memoized), in
-        value order; at most the ``_MAX_GROUPS`` largest groups."""
-        groups = self.value_groups(col)
-        conf, delta = self.options.confidence, self.options.delta
-
-        def compute() -> dict[str, metrics.ScoreSummary]:
-            scores = self.scores[attack].to_numpy()
-            return group_summaries(
-                scores, self.members, groups, confidence=conf, delta=delta, limit=_MAX_GROUPS
-            )
-
-        return self.memoized(("slices", col, groups.masked, attack, conf, delta), compute)
-
     # -------------------------------------------------------------- export
     def to_dict(self) -> dict[str, Any]:
-        """Plain-Python summary: settings, metrics, flagged records (redacted), provenance."""
-        return report_dict(self)
+        """A one-way summary as plain Python: verdict, metrics, flagged records
+        (redacted), slices, settings, provenance. To keep the audit itself, use
+        :meth:`save` (which :func:`mia_notebook.load` reads back)."""
+        flagged = self.flagged()
+        slices = {self.info.target: records(self.slices())}
+        if self.options.slice:
+            slices[self.options.slice] = records(self.slices(self.options.slice))
+        return {
+            "verdict": self.verdict.to_dict(),
+            "summary": records(self.summary),
+            "strongest_attack": self.strongest,
+            "flagged": records(flagged),
+            "flagged_reason": flagged.attrs.get("reason", ""),
+            "slices": slices,
+            "settings": self.settings,
+            "skipped": dict(self.skipped),
+            "notes": list(self.notes),
+            "versions": dict(self.versions),
+            "fingerprints": dict(self.fingerprints),
+            "timings": dict(self.timings),
+        }
 
     def to_json(self, path: str | Path | None = None, **kwargs: Any) -> str:
-        """JSON of :meth:`to_dict` (NaN as null); also written to ``path`` if given."""
+        """JSON of :meth:`to_dict` (NaN as null; one-way: :meth:`save` keeps the audit);
+        also written to ``path`` if given."""
         text = json.dumps(jsonable(self.to_dict()), default=str, allow_nan=False, **kwargs)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
+    def save(self, path: str | Path, *, include_data: bool = False) -> Path:
+        """Save the audit to ``path`` (a zip file; :func:`mia_notebook.load` reads it).
+
+        Parameters
+        ----------
+        path : str or Path
+        include_data : bool, default=False
+            Also store the audited frames (``train``, ``test``): the loaded report can
+            then slice by any column and list any number of records. Without them the
+            file holds the scores, options, run information, the rows of the
+            ``options.flag`` most exposed members under each attack (redaction applied)
+            and the groups of the target and slice columns; the loaded report renders
+            exactly like this one and takes any view within those limits.
+
+        Returns
+        -------
+        Path
+            Where the file was written.
+        """
+        return write_report(Path(path), self._file(include_data))
+
+    def _file(self, include_data: bool) -> ReportFile:
+        opts = self.options
+        base = ReportFile(
+            scores=self.scores,
+            options=opts.to_dict(),
+            info=self.info.to_dict(),
+            skipped=dict(self.skipped),
+            notes=list(self.notes),
+            versions=dict(self.versions),
+            fingerprints=dict(self.fingerprints),
+            timings=dict(self.timings),
+            columns=(self.records.train_columns, self.records.test_columns),
+        )
+        if include_data:
+            return replace(base, data=self.data)
+        tops = [self.member_order(a)[: opts.flag] for a in self.computed_attacks]
+        positions = np.unique(np.concatenate([np.zeros(0, np.intp), *tops]))
+        cols = dict.fromkeys([self.info.target, *([opts.slice] if opts.slice else [])])
+        return replace(
+            base,
+            rows=mask(self.records.rows(positions), opts.redact),
+            positions=positions,
+            groups={c: self.value_groups(c) for c in cols},
+            redacted=opts.redact,
+            flag=opts.flag,
+        )
+
     def to_html(self, path: str | Path | None = None) -> str:
         """A standalone HTML page (tables, inline ROC image, settings); written to ``path``."""
-        page = renderer().page(self)
+        page = RENDERER.get().page(self)
         if path is not None:
             Path(path).write_text(page, encoding="utf-8")
         return page
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return renderer().bundle(self)
+        return RENDERER.get().bundle(self)
 
     def __repr__(self) -> str:
-        if not RENDERERS:
+        if not RENDERER.installed:
             return f"<AuditReport: {len(self.scores):,} records, attacks {self.computed_attacks}>"
-        return renderer().text(self)
+        return RENDERER.get().text(self)

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.metrics import r2_score, roc_auc_score
 
-from .audit import target_outputs
-from .whatif import apply_outputs, parse_outputs
-
-if TYPE_CHECKING:
-    from .results import AuditReport
+from .target import TargetOutputs
 
 __all__ = ["ACCURACY", "R2", "ROC_AUC", "task_utility"]
 
@@ -31,17 +26,24 @@ def _proba_auc(y_idx: np.ndarray, probs: np.ndarray | None) -> float:
     return float(roc_auc_score(y_idx, norm, multi_class="ovr"))
 
 
-def task_utility(model: Any, report: AuditReport) -> dict[str, float]:
-    """Utility on ``test`` of what the API returns (the report's ``outputs`` what-if).
+def task_utility(seen: TargetOutputs, n_members: int) -> dict[str, float]:
+    """Utility on the non-members (``test``) of what the API returns.
 
-    Classifiers: ``accuracy`` of the predicted label (unchanged by every what-if) and
-    ``roc_auc`` from the visible probabilities (NaN when only labels are visible;
-    one-vs-rest for several classes). Regressors: ``r2``. From the audit's cached
-    outputs: no extra query of the model when the cache holds them.
+    Parameters
+    ----------
+    seen : TargetOutputs
+        The outputs the attacker sees (after the ``outputs=`` what-if), members first.
+    n_members : int
+        Number of members: the non-members are the records after them.
+
+    Returns
+    -------
+    dict of str to float
+        Classifiers: ``accuracy`` of the predicted label (unchanged by every what-if)
+        and ``roc_auc`` from the visible probabilities (NaN when only labels are
+        visible; one-vs-rest for several classes). Regressors: ``r2``.
     """
-    raw = target_outputs(model, report.data, report.fingerprints)
-    seen = apply_outputs(raw, parse_outputs(report.run.get("outputs", "proba")))
-    test = slice(report.data.n_train, None)
+    test = slice(n_members, None)
     if seen.kind == "regression":
         assert seen.y is not None
         return {R2: float(r2_score(seen.y[test], seen.pred[test]))}

@@ -1,5 +1,7 @@
-"""The panel's controls: stock ipywidgets, built from a report, and what they mean as
-:meth:`AuditReport.with_options` view options and :func:`audit` arguments."""
+"""The panel's controls: stock ipywidgets, built from a report, and what they mean: view
+options for :meth:`AuditReport.with_options`, and for Run the report's own
+:class:`~mia_notebook.engine.options.AuditOptions` with the changed fields replaced, so
+nothing the audit was run with is lost."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ import pandas as pd
 
 from ..engine.attacks import attack_class, available_attacks
 from ..engine.errors import MiaValueError
-from ..engine.references import DEFAULT_REFERENCES, MAX_REFERENCES
+from ..engine.options import AuditOptions
 from ..engine.results import AuditReport
+from ..engine.validators import MAX_REFERENCES
 from ..render.format import CSS, inline_styles
 from ..render.headline import highlighted
 from ..render.sections import slices_html
@@ -83,7 +86,7 @@ def lab_extra_html(report: AuditReport) -> str:
 def initial_fpr(report: AuditReport) -> float:
     """The report's smallest FPR target that its non-members can resolve."""
     targets = report.options.fpr
-    resolvable = [t for t in targets if report.data.n_test * t >= 1.0 - 1e-9]
+    resolvable = [t for t in targets if report.info.n_nonmembers * t >= 1.0 - 1e-9]
     return float(resolvable[0] if resolvable else targets[-1])
 
 
@@ -92,33 +95,28 @@ class PanelControls:
 
     Run settings (need training): ``attacks``, ``references``, ``seed``, the buttons
     and the progress bar. Instant settings (re-view cached scores): ``fpr``, ``flag``,
-    ``slice``, ``redact``. Outputs: ``status``, ``report_area`` (an Output showing the
-    report's bundle; ``view_html`` is its HTML), ``lab_extra``, ``record``,
-    ``record_view``; ``widget`` holds them all.
+    ``slice``, ``redact``, and which computed ``attacks`` are shown. Outputs:
+    ``status``, ``report_area`` (an Output showing the report's bundle; ``view_html`` is
+    its HTML), ``lab_extra``, ``record``, ``record_view``; ``widget`` holds them all.
 
     Parameters
     ----------
     report : AuditReport
-        The audit the controls start from.
-    train, test : DataFrame
-        The frames every Run audits.
-    audit_kwargs : dict
-        Further :func:`audit` arguments for every Run.
+        The audit the controls start from; every Run repeats its options.
+    train, test, population : DataFrame
+        The frames every Run audits (``population``: None when there is none).
     """
 
     def __init__(
         self,
         report: AuditReport,
         *,
-        train: pd.DataFrame,
-        test: pd.DataFrame,
-        audit_kwargs: dict[str, Any],
+        train: pd.DataFrame | None,
+        test: pd.DataFrame | None,
+        population: pd.DataFrame | None = None,
     ) -> None:
         self._base = report
-        self.train, self.test = train, test
-        self._audit_kwargs = {
-            k: v for k, v in audit_kwargs.items() if k not in ("train", "test", "target")
-        }
+        self.train, self.test, self.population = train, test, population
         self._locked_redact = tuple(report.options.redact)
         self.last_error: str | None = None
         self._build_run(report)
@@ -138,12 +136,12 @@ class PanelControls:
             rows=min(8, max(4, len(available_attacks()))), description="Attacks", style=_WIDE,
         )  # fmt: skip
         self.references = W.BoundedIntText(
-            value=int(report.run.get("references") or DEFAULT_REFERENCES), min=1,
+            value=report.options.references, min=1,
             max=MAX_REFERENCES, description="Reference models", style=_WIDE,
             layout=W.Layout(width="220px"),
         )  # fmt: skip
         self.seed = W.BoundedIntText(
-            value=int(report.run.get("seed", 0)), min=0, max=2**32 - 1, description="Seed",
+            value=report.options.seed, min=0, max=2**32 - 1, description="Seed",
             style=_WIDE, layout=W.Layout(width="220px"),
         )  # fmt: skip
         self.run_button = W.Button(description="Run", icon="play", disabled=True)
@@ -159,14 +157,14 @@ class PanelControls:
             description="FPR target", continuous_update=False, style=_WIDE,
             layout=W.Layout(width="360px"),
         )  # fmt: skip
-        n_train, flag = report.data.n_train, report.options.flag
+        n_train, flag = report.info.n_members, report.options.flag
         self.flag = W.IntSlider(
             value=flag, min=0, max=max(min(100, n_train), flag), description="Flagged records",
             continuous_update=False, style=_WIDE, layout=W.Layout(width="360px"),
         )  # fmt: skip
-        cols = [str(c) for c in report.data.train.columns]
-        test_cols = {str(c) for c in report.data.test.columns}
-        both = [c for c in cols if c in test_cols and c != report.data.target]
+        cols = [str(c) for c in report.records.train_columns]
+        test_cols = {str(c) for c in report.records.test_columns}
+        both = [c for c in cols if c in test_cols and c != report.info.target]
         choices = ["", *both]
         self.slice = W.Dropdown(
             options=[("(none)", ""), *[(c, c) for c in both]],
@@ -251,43 +249,55 @@ class PanelControls:
             "flag": int(self.flag.value),
             "slice": self.slice.value or None,
             "redact": tuple(dict.fromkeys([*self._locked_redact, *self.redact.value])),
-            "attacks": shown or None,
+            "show": shown or None,
         }
+
+    def run_changes(self) -> dict[str, Any]:
+        """The Run settings that differ from the audit's options: ``attacks`` (when an
+        attack not computed yet is selected: every computed one stays, so the verdict
+        still judges them all), ``references`` and ``seed``."""
+        opts, computed = self._base.options, self._base.computed_attacks
+        out: dict[str, Any] = {}
+        if any(a not in computed for a in self.attacks.value):
+            out["attacks"] = tuple(dict.fromkeys([*computed, *self.attacks.value]))
+        uses_refs = any(needs_references(a) for a in [*computed, *self.attacks.value])
+        if uses_refs and int(self.references.value) != opts.references:
+            out["references"] = int(self.references.value)
+        if int(self.seed.value) != opts.seed:
+            out["seed"] = int(self.seed.value)
+        return out
 
     def pending(self) -> list[str]:
         """Settings changed since the last audit that need a Run, described."""
-        run = self._base.run
-        computed = set(self._base.computed_attacks)
+        opts, changes = self._base.options, self.run_changes()
         out = []
-        missing = [a for a in self.attacks.value if a not in computed]
+        missing = [a for a in self.attacks.value if a not in self._base.computed_attacks]
         if missing:
             out.append("attacks not computed yet: " + ", ".join(missing))
-        uses_refs = any(needs_references(a) for a in [*computed, *self.attacks.value])
-        ran_with = run.get("references")
-        if uses_refs and ran_with is not None and int(self.references.value) != int(ran_with):
-            out.append(f"reference models: {ran_with} → {self.references.value}")
-        if int(self.seed.value) != int(run.get("seed", 0)):
-            out.append(f"seed: {run.get('seed', 0)} → {self.seed.value}")
+        if "references" in changes:
+            out.append(f"reference models: {opts.references} → {changes['references']}")
+        if "seed" in changes:
+            out.append(f"seed: {opts.seed} → {changes['seed']}")
         return out
+
+    def run_options(self) -> AuditOptions:
+        """The next Run's options: the audit's own, with :meth:`run_changes`."""
+        return self._base.options.replace(**self.run_changes())
 
     def audit_arguments(self) -> dict[str, Any]:
         """Keyword arguments of the next Run's :func:`audit` call (no model, no
-        progress)."""
-        run = self._base.run
-        view = self.view_options()
+        progress): the frames, the target and :meth:`run_options`."""
+        if self.train is None or self.test is None:
+            raise MiaValueError(
+                "This panel has no frames to re-audit (the report was loaded without its "
+                "data): AuditPanel(report, model=clf, train=train_df, test=test_df)."
+            )
         return {
-            **self._audit_kwargs,
             "train": self.train,
             "test": self.test,
-            "target": run.get("target", self._base.data.target),
-            "features": list(run.get("features", self._base.data.features)),
-            "attacks": list(dict.fromkeys([*self._base.computed_attacks, *self.attacks.value])),
-            "seed": int(self.seed.value),
-            "references": int(self.references.value),
-            "fpr": view["fpr"],
-            "flag": view["flag"],
-            "slice": view["slice"],
-            "redact": list(view["redact"]),
+            "target": self._base.info.target,
+            "population": self.population,
+            "options": self.run_options(),
         }
 
     # ------------------------------------------------------------------ messages

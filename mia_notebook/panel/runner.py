@@ -16,9 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..engine.audit import audit
+from ..engine.errors import MiaValueError
 from ..engine.results import AuditReport
 
-__all__ = ["AuditCancelled", "PanelProgress", "Runner"]
+__all__ = ["AuditCancelled", "PanelProgress", "Runner", "first_report"]
 
 
 class AuditCancelled(BaseException):
@@ -146,3 +147,30 @@ class Runner:
             worker.join(timeout)
             return not worker.is_alive()
         return True
+
+
+def first_report(
+    source: AuditReport | Any, model: Any, kwargs: dict[str, Any]
+) -> tuple[AuditReport, Any]:
+    """The panel's first report and its model: ``source`` itself (then ``kwargs`` may
+    hold only the frames), or an audit of the model ``source`` (``kwargs``: the frames,
+    ``target``, ``population`` and options)."""
+    frames = {k: kwargs.pop(k) for k in ("train", "test", "target")}
+    if isinstance(source, AuditReport):
+        if kwargs:
+            raise MiaValueError(
+                f"AuditPanel(report, ...) takes no options (got {sorted(kwargs)}): the report "
+                "carries the options it ran with, and every Run repeats them. Change views "
+                "with report.with_options(...), or audit again with "
+                "audit(model, ..., options=report.options.replace(...))."
+            )
+        return source, model
+    if model is not None:
+        raise MiaValueError("Give the model once: as the first argument or as model=.")
+    if any(v is None for v in frames.values()):
+        raise MiaValueError(
+            "AuditPanel(model, ...) needs train=, test= and target= to run the audit, "
+            "e.g. AuditPanel(clf, train=train_df, test=test_df, target='label'); "
+            "or pass a report: AuditPanel(report, model=clf)."
+        )
+    return audit(source, **frames, **kwargs), source

@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 import pandas as pd
 from IPython.display import display, update_display
 
-from ..engine.audit import audit
 from ..engine.errors import MiaValueError
 from ..engine.results import AuditReport
 from ..render import memo
@@ -22,7 +21,7 @@ from ..render.bundle import render_bundle
 from ..render.html import render_record
 from ..render.mime import MIME_TYPE
 from .controls import NO_RECORD, PanelControls, attack_options, fpr_text, lab_extra_html
-from .runner import Runner
+from .runner import Runner, first_report
 
 __all__ = ["AuditPanel", "show_panel"]
 
@@ -46,23 +45,6 @@ def _guarded(method: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-def _source_report(
-    source: AuditReport | Any, model: Any, kwargs: dict[str, Any]
-) -> tuple[AuditReport, Any]:
-    """The report to show and the model: ``source`` itself, or an audit of it."""
-    if isinstance(source, AuditReport):
-        return source, model
-    if model is not None:
-        raise MiaValueError("Give the model once: as the first argument or as model=.")
-    if any(kwargs.get(k) is None for k in ("train", "test", "target")):
-        raise MiaValueError(
-            "AuditPanel(model, ...) needs train=, test= and target= to run the audit, "
-            "e.g. AuditPanel(clf, train=train_df, test=test_df, target='label'); "
-            "or pass a report: AuditPanel(report, model=clf)."
-        )
-    return audit(source, **kwargs), source
-
-
 class AuditPanel(PanelControls):
     """Tune an audit with widgets: instant re-views, Run for what needs training.
 
@@ -77,9 +59,12 @@ class AuditPanel(PanelControls):
         Members and non-members. Default (with a report): the report's own frames.
     target : str, default=None
         Label column (only when ``source`` is a model).
-    **audit_kwargs
-        Further arguments of :func:`mia_notebook.audit` (e.g. ``population``,
-        ``n_jobs``, ``confidence``), used for the first audit and every Run.
+    population : DataFrame, default=None
+        As in :func:`mia_notebook.audit`, for the first audit and every Run.
+    **options
+        Only when ``source`` is a model: ``options=`` and option keywords of
+        :func:`mia_notebook.audit` for the first audit. Every Run repeats the shown
+        report's options (``report.options``) with the Run controls' changes.
 
     Attributes
     ----------
@@ -108,15 +93,19 @@ class AuditPanel(PanelControls):
         train: pd.DataFrame | None = None,
         test: pd.DataFrame | None = None,
         target: str | None = None,
-        **audit_kwargs: Any,
+        population: pd.DataFrame | None = None,
+        **options: Any,
     ) -> None:
-        first = {**audit_kwargs, "train": train, "test": test, "target": target}
-        report, self.model = _source_report(source, model, first)
+        first = {**options, "train": train, "test": test, "target": target}
+        if not isinstance(source, AuditReport):
+            first["population"] = population
+        report, self.model = first_report(source, model, first)
+        own = report.records.data
         super().__init__(
             report,
-            train=report.data.train if train is None else train,
-            test=report.data.test if test is None else test,
-            audit_kwargs=audit_kwargs,
+            train=own.train if train is None and own is not None else train,
+            test=own.test if test is None and own is not None else test,
+            population=population,
         )
         self.report = report
         self._display_id = f"mia-audit-panel-{uuid.uuid4().hex}"
@@ -368,9 +357,9 @@ def show_panel(
     report: AuditReport,
     *,
     model: Any,
-    train: pd.DataFrame,
-    test: pd.DataFrame,
-    **audit_kwargs: Any,
+    train: pd.DataFrame | None = None,
+    test: pd.DataFrame | None = None,
+    population: pd.DataFrame | None = None,
 ) -> AuditPanel:
     """Display an :class:`AuditPanel` for ``report`` (what ``%mia_audit --interactive``
     does) and return it.
@@ -378,14 +367,15 @@ def show_panel(
     Parameters
     ----------
     report : AuditReport
-        The audit to explore.
+        The audit to explore; every Run repeats its options with the Run controls'
+        changes.
     model : fitted estimator
         The audited model (for Run).
-    train, test : DataFrame
-        The frames the report was computed on.
-    **audit_kwargs
-        Further :func:`mia_notebook.audit` arguments to reuse on every Run.
+    train, test : DataFrame, default=None
+        The frames the report was computed on (default: the report's own).
+    population : DataFrame, default=None
+        The ``population=`` of the audit, reused on every Run.
     """
-    panel = AuditPanel(report, model=model, train=train, test=test, **audit_kwargs)
+    panel = AuditPanel(report, model=model, train=train, test=test, population=population)
     panel.display()
     return panel

@@ -6,10 +6,10 @@ parts), :mod:`.plots` (ROC and record figures, PNG), :mod:`.text`, :mod:`.bundle
 notebook's MIME bundle), :mod:`.format` (escaping, numbers, tables), :mod:`.headline`
 (highlighted attack, verdict line), :mod:`.memo` (the one cache of rendered artefacts).
 
-How reports find it: ``mia_notebook/__init__`` calls :func:`install`, which hands the
-engine a :class:`Renderer` through :func:`mia_notebook.engine.outputs.set_renderer`.
-The renderer imports matplotlib only when a report is first rendered, so ``import
-mia_notebook`` stays light.
+How reports find it: ``mia_notebook/__init__`` hands the engine a factory
+(:func:`mia_notebook.engine.results.set_renderer`) that imports this package and makes
+a :class:`Renderer` when the first report is shown, so ``import mia_notebook`` imports
+no renderer (and no matplotlib).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from ..engine.outputs import set_renderer
 from ..engine.results import AuditReport
 
 #: Public names, imported from their module on first use (matplotlib loads lazily).
@@ -38,7 +37,7 @@ _LAZY = {
     "render_comparison_text": "compare",
 }
 
-__all__ = ["Renderer", "install", *_LAZY]
+__all__ = ["Renderer", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
@@ -66,8 +65,3 @@ class Renderer:
         from .text import render_text
 
         return render_text(report)
-
-
-def install() -> None:
-    """Make reports render with this package (done on ``import mia_notebook``)."""
-    set_renderer(Renderer())

@@ -16,20 +16,17 @@ import numpy as np
 import pandas as pd
 
 from ..engine.compare import ACCURACY, R2, ComparisonReport
-from ..engine.outputs import set_comparison_renderer
 from .format import CSS, HTMLTable, esc, fmt_metric, fmt_number, inline_styles, title
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-# matplotlib (through .plots) loads on the first figure, so ``import mia_notebook``,
-# which installs this module's renderer, stays light.
+# matplotlib (through .plots) loads on the first figure.
 
 __all__ = [
     "ComparisonRenderer",
     "compare_roc_png",
-    "install",
     "plot_compare_roc",
     "plot_privacy_utility",
     "privacy_utility_png",
@@ -238,7 +235,8 @@ def render_comparison_bundle(cmp: ComparisonReport) -> dict[str, Any]:
 
 
 class ComparisonRenderer:
-    """The engine's ``ComparisonRenderer`` protocol, installed by :func:`install`."""
+    """The engine's ``ComparisonRenderer`` protocol (``mia_notebook/__init__`` installs it
+    on first display)."""
 
     def bundle(self, comparison: ComparisonReport) -> dict[str, Any]:
         return render_comparison_bundle(comparison)
@@ -248,8 +246,3 @@ class ComparisonRenderer:
 
     def text(self, comparison: ComparisonReport) -> str:
         return render_comparison_text(comparison)
-
-
-def install() -> None:
-    """Make comparison reports render with this module (done on ``import mia_notebook``)."""
-    set_comparison_renderer(ComparisonRenderer())

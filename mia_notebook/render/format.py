@@ -244,4 +244,4 @@ def inline_styles(fragment: str) -> str:
 
 def report_title(report: AuditReport) -> str:
     """``Membership-inference audit: <model>`` (not escaped)."""
-    return f"Membership-inference audit: {report.run.get('model', 'model')}"
+    return f"Membership-inference audit: {report.info.model}"

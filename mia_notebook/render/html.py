@@ -23,15 +23,15 @@ def _data_uri(png: bytes) -> str:
 
 
 def _head_html(report: AuditReport, verdict: str | None, level: str | None) -> str:
-    run = report.run
+    info = report.info
     badge = f" mia-level-{esc(level)}" if level else ""
     line = f"<p class='mia-verdict{badge}'>{esc(verdict)}</p>" if verdict else ""
     return (
         f"{line}<h3>{esc(report_title(report))}</h3>"
-        f"<p class='mia-note'>{run.get('n_members', 0):,} members (train) vs "
-        f"{run.get('n_nonmembers', 0):,} non-members (test); target "
-        f"<code>{esc(run.get('target', ''))}</code>; model output: "
-        f"{esc(run.get('model_kind', ''))}.</p>"
+        f"<p class='mia-note'>{info.n_members:,} members (train) vs "
+        f"{info.n_nonmembers:,} non-members (test); target "
+        f"<code>{esc(info.target)}</code>; model output: "
+        f"{esc(info.model_kind)}.</p>"
     )
 
 

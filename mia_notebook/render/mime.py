@@ -43,7 +43,6 @@ from typing import Any
 import numpy as np
 
 from mia_notebook.engine.metrics import RocCurve, tpr_at_fpr
-from mia_notebook.engine.report_verdict import sorted_scores
 from mia_notebook.engine.results import AuditReport
 from mia_notebook.engine.verdict import Verdict
 from mia_notebook.engine.verdict.evidence import Family, gather_evidence
@@ -168,7 +167,7 @@ def _build(report: AuditReport, choices: list[float], points: int) -> dict[str, 
     claims = fpr_claims(report, choices)
     return {
         "version": 1,
-        "model": str(report.run.get("model", "model")),
+        "model": str(report.info.model),
         "verdict": _verdict(report.verdict),
         "strongest": report.strongest,
         "fpr_targets": [float(t) for t in report.options.fpr],
@@ -240,7 +239,7 @@ def fpr_claims(report: AuditReport, choices: Sequence[float]) -> list[dict[str, 
     )
     scores = report.scores[attack].to_numpy(dtype=np.float64)
     evidence = gather_evidence(
-        attack, scores, members, explored, sorted_scores=sorted_scores(report, attack)
+        attack, scores, members, explored, sorted_scores=report.sorted_scores(attack)
     )
     points = {p.fpr: p for p in evidence.points}
     out = []

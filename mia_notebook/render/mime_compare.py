@@ -107,7 +107,7 @@ def _model(cmp: ComparisonReport, name: str, points: int) -> dict[str, Any]:
     return {
         "name": name,
         "estimator": cmp.models[name],
-        "outputs": str(report.run.get("outputs", "proba")),
+        "outputs": str(report.options.outputs),
         "utility": {str(c): json_number(v) for c, v in cmp.utility.loc[name].items()},
         "level": row.level,
         "attack": row.attack,

@@ -144,7 +144,7 @@ def flagged_html(report: AuditReport, highlight: str | None) -> str:
         )
         note = f"<p class='mia-note'>No records listed: {esc(reason)}</p>"
         return "<h4>Most exposed members</h4>" + note
-    index_label = f"index ({len(report.data.train):,} train rows)"
+    index_label = f"index ({report.n_members:,} train rows)"
     ranks = report.flagged_ranks(attack=ranking)
     ranks.columns = [attack_label(a) for a in ranks.columns]
     return (
@@ -162,7 +162,7 @@ def slices_html(report: AuditReport, highlight: str | None) -> str:
     if highlight is None:
         return ""
     parts = []
-    cols = [report.data.target] + ([report.options.slice] if report.options.slice else [])
+    cols = [report.info.target] + ([report.options.slice] if report.options.slice else [])
     for col in dict.fromkeys(cols):
         frame = report.slices(col, highlight)
         if frame.empty:

@@ -34,8 +34,8 @@ def render_text(
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         table = summ.to_string(float_format=lambda v: f"{v:.3f}")
     head = (
-        f"AuditReport: {report.run.get('model')} — {report.run.get('n_members', 0):,} members, "
-        f"{report.run.get('n_nonmembers', 0):,} non-members; "
+        f"AuditReport: {report.info.model} — {report.info.n_members:,} members, "
+        f"{report.info.n_nonmembers:,} non-members; "
         + (f"verdict's attack: {attack}" if attack else "no attack beats chance")
     )
     lines = [head] if line is None else [line, head]

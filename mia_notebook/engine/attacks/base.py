@@ -1,4 +1,5 @@
-"""The attack interface and the registry of named attacks."""
+"""The attack interface, and the typed front door of the attack registry (the registry
+itself is :mod:`..registry`, which imports nothing from the engine)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,16 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import pandas as pd
 
-from .. import references  # the trainer's names load on first use (see the package)
+from .. import (
+    references,  # the trainer's names load on first use (see the package)
+    registry,
+)
 from ..data import AuditData
 from ..errors import MiaValueError
 from ..options import AuditOptions
 from ..progress import Progress
 from ..references.signals import ReferenceSignals
+from ..registry import available_attacks
 from ..target import TargetOutputs
 
 __all__ = [
@@ -238,7 +243,6 @@ class StageInputs:
         return signals
 
 
-_REGISTRY: dict[str, type[Attack]] = {}
 A = TypeVar("A", bound=type[Attack])
 
 
@@ -248,24 +252,18 @@ def register_attack(cls: A) -> A:
     A registered attack runs like a built-in one: ``audit(attacks="myname")``, and
     ``'all'`` (or ``'auto'`` when its ``auto`` is true) includes it.
     """
-    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
-        raise ValueError(f"An attack named '{cls.name}' is already registered.")
-    _REGISTRY[cls.name] = cls
+    registry.add(cls.name, cls)
     return cls
 
 
-def available_attacks() -> list[str]:
-    """Names of every registered attack, in registration order."""
-    return list(_REGISTRY)
-
-
 def attack_class(name: str) -> type[Attack]:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
+    """The attack class registered under ``name``; a clear error when there is none."""
+    cls = registry.lookup(name)
+    if cls is None or not issubclass(cls, Attack):
         raise MiaValueError(
             f"Unknown attack '{name}'. Choose from {available_attacks()}, 'all' or 'auto'."
-        ) from None
+        )
+    return cls
 
 
 def create_attack(name: str, **params: Any) -> Attack:

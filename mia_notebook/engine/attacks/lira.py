@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 from scipy.special import log_ndtr
 
-from ..options import LIRA_VARIANCES, validate_lira_variance
+from ..validators import LIRA_VARIANCES, validate_lira_variance
 from .base import AttackContext, register_attack
 from .reference import ReferenceAttack, desaturate, fill_missing_means, masked_moments
 

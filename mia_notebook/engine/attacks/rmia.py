@@ -29,7 +29,7 @@ from scipy.special import expit, log_expit
 from scipy.stats import rankdata
 
 from ..errors import MiaValueError
-from ..options import validate_rmia_a
+from ..validators import validate_rmia_a
 from .base import AttackContext, AttackResult, register_attack
 from .reference import ReferenceAttack, masked_moments
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import MiaTypeError, MiaValueError
-from ..options import parse_names
+from ..validators import parse_names
 from .base import (
     Attack,
     AttackContext,

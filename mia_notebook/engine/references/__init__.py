@@ -15,7 +15,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from ..options import DEFAULT_REFERENCES, MAX_REFERENCES, validate_n_jobs, validate_references
+from ..validators import DEFAULT_REFERENCES, MAX_REFERENCES, validate_n_jobs, validate_references
 from .population import Population, check_population, in_out_mask, make_population
 from .signals import ReferenceSignals
 from .statistics import (

@@ -30,9 +30,9 @@ from sklearn.base import clone
 from ..cache import CACHE
 from ..data import AuditData
 from ..errors import MiaValueError, ModelPredictionError
-from ..options import validate_n_jobs
 from ..progress import NullProgress, Progress
 from ..target import TargetOutputs, fingerprint_model
+from ..validators import validate_n_jobs
 from .population import Population, in_out_mask, make_population, take_rows
 from .signals import ReferenceSignals
 from .statistics import StatisticFn, statistic, target_statistic

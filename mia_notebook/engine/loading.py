@@ -1,0 +1,77 @@
+""":func:`load`: a saved report back as an :class:`~.results.AuditReport`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import MiaError, MiaValueError
+from .options import AuditOptions
+from .records import LiveRecords, Records, SavedRecords
+from .results import AuditReport
+from .run_info import RunInfo
+from .saving import ReportFile, read_report
+
+__all__ = ["load"]
+
+
+def _records(file: ReportFile) -> Records:
+    if file.data is not None:
+        return LiveRecords(file.data)
+    assert file.rows is not None and file.positions is not None
+    return SavedRecords(
+        saved_rows=file.rows,
+        positions=file.positions,
+        columns=file.columns,
+        saved_groups=file.groups,
+        redacted=file.redacted,
+        flag=file.flag,
+    )
+
+
+def _options(file: ReportFile, path: Path) -> AuditOptions:
+    try:
+        return AuditOptions(**file.options)
+    except (MiaError, TypeError) as e:
+        raise MiaValueError(
+            f"The options saved in '{path}' are not valid here: {e} (an attack added with "
+            "register_attack must be registered again before loading)."
+        ) from None
+
+
+def load(path: str | Path) -> AuditReport:
+    """Load an audit saved with :meth:`AuditReport.save`.
+
+    The report renders exactly like the one saved (HTML, text and the notebook
+    extension's JSON), takes new views with :meth:`~AuditReport.with_options` (e.g.
+    ``policy=`` to judge it again) and goes into :func:`mia_notebook.compare` next to
+    fitted models. Saved without ``include_data=True``, it can list at most the flag
+    count it was saved with and slice by the target and the saved slice column only;
+    asking for more raises an error that says so.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    AuditReport
+
+    Raises
+    ------
+    MiaValueError
+        Not a saved report, a damaged one, or a format version this package does not
+        read (the message says which, and what to do).
+    """
+    path = Path(path)
+    file = read_report(path)
+    return AuditReport(
+        scores=file.scores,
+        options=_options(file, path),
+        info=RunInfo.from_dict(file.info),
+        skipped=dict(file.skipped),
+        notes=tuple(file.notes),
+        versions=dict(file.versions),
+        fingerprints=dict(file.fingerprints),
+        timings=dict(file.timings),
+        records=_records(file),
+    )
