@@ -220,8 +220,7 @@ def test_reference_evidence_is_on_the_report(forest_report):
     np.testing.assert_allclose(ev.target, forest_report.scores["logit"].to_numpy())
     # every record is IN for exactly half of the reference models
     assert (ev.in_mask.sum(axis=1) == 4).all()
-    run = forest_report.run
-    assert run["references"] == 8 and run["references_ok"] == 8
+    assert forest_report.options.references == 8 and forest_report.info.references_ok == 8
 
 
 def test_pipeline_and_rmia_online_with_one_to_four_references(cancer_splits):

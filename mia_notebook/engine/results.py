@@ -134,11 +134,11 @@ class AuditReport(RecordViews):
 
     @property
     def settings(self) -> dict[str, Any]:
-        """Every fact of the run and every option (the policy in effect), for display."""
-        info = self.info.to_dict()
+        """Every option (the policy in effect), then the run's facts, for display; the
+        facts' ``features`` are the columns used (the option's None means "the model's")."""
         opts = self.options.to_dict()
         opts["policy"] = self.options.policy_or_default.to_dict()
-        return {**info, **opts, "attacks_shown": self.attacks}
+        return {**opts, **self.info.to_dict(), "attacks_shown": self.attacks}
 
     def with_options(self, **changes: Any) -> AuditReport:
         """A report with other view options, sharing these scores (no recomputation).
