@@ -96,6 +96,20 @@ def test_utility_matches_sklearn(cmp, cancer_splits, fitted):
     assert math.isnan(summ.loc["forest, labels", "roc_auc"])
 
 
+def test_utility_auc_equals_sklearn_with_ties_and_several_classes():
+    from mia_notebook.engine.utility import _proba_auc, binary_auc
+
+    rng = np.random.default_rng(0)
+    y = rng.random(3000) < 0.4
+    scores = np.round(rng.random(3000) + 0.3 * y, 2)  # many ties
+    assert binary_auc(y, scores) == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
+    y3 = rng.integers(0, 3, 900)
+    probs = rng.dirichlet(np.ones(3), 900) + np.eye(3)[y3] * 0.2
+    norm = probs / probs.sum(axis=1, keepdims=True)
+    expected = roc_auc_score(y3, norm, multi_class="ovr")
+    assert _proba_auc(y3, probs) == pytest.approx(expected, abs=1e-12)
+
+
 def test_summary_columns_and_order(cmp):
     summ = cmp.summary
     assert list(summ.index) == ["forest", "logreg", "forest, labels"]

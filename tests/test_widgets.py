@@ -110,8 +110,8 @@ def test_view_reuses_scores_no_reaudit(panel, monkeypatch):
     def fail(*a: Any, **k: Any) -> None:
         pytest.fail("instant change re-audited")
 
-    monkeypatch.setattr(panel_runner, "audit", fail)
-    monkeypatch.setattr(panel_view, "audit", fail)
+    monkeypatch.setattr(panel_runner, "audit", fail)  # the panel's only route to audit()
+    assert not hasattr(panel_view, "audit")
     scores = panel.report.scores
     panel.fpr.value = 0.05
     panel.flag.value = 4

@@ -163,7 +163,10 @@ def write_report(path: Path, file: ReportFile) -> Path:
         for name, values in arrays.items():
             buf = io.BytesIO()
             np.save(buf, values, allow_pickle=False)
-            zf.writestr(f"{name}.npy", buf.getvalue())
+            # floats barely compress (random low bits) and deflating them is slow: stored;
+            # the rest (indexes, flags, codes) deflated at the fastest level
+            kind = zipfile.ZIP_STORED if values.dtype.kind in "fc" else zipfile.ZIP_DEFLATED
+            zf.writestr(f"{name}.npy", buf.getvalue(), compress_type=kind, compresslevel=1)
     return path
 
 

@@ -5,25 +5,38 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.metrics import r2_score, roc_auc_score
+from sklearn.metrics import r2_score
 
 from .target import TargetOutputs
 
-__all__ = ["ACCURACY", "R2", "ROC_AUC", "task_utility"]
+__all__ = ["ACCURACY", "R2", "ROC_AUC", "binary_auc", "task_utility"]
 
 #: Utility columns, named for what they measure.
 ACCURACY, ROC_AUC, R2 = "accuracy", "roc_auc", "r2"
+
+
+def binary_auc(positive: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC of ``scores`` for the boolean ``positive`` (ties count half): the
+    Mann-Whitney statistic, equal to ``sklearn.metrics.roc_auc_score`` and several times
+    faster on large sets (one sort per class, no threshold curve)."""
+    pos, neg = np.sort(scores[positive]), np.sort(scores[~positive])
+    if not pos.size or not neg.size:
+        return math.nan
+    below = np.searchsorted(neg, pos, "left") + np.searchsorted(neg, pos, "right")
+    return float(below.sum(dtype=np.float64) / (2.0 * pos.size * neg.size))
 
 
 def _proba_auc(y_idx: np.ndarray, probs: np.ndarray | None) -> float:
     if probs is None or (y_idx < 0).any() or np.unique(y_idx).size < 2:
         return math.nan
     if probs.shape[1] == 2:
-        return float(roc_auc_score(y_idx == 1, probs[:, 1]))
+        return binary_auc(y_idx == 1, probs[:, 1])
     if np.unique(y_idx).size < probs.shape[1]:
         return math.nan
+    # one-vs-rest on normalised probabilities, averaged over the classes (sklearn's
+    # roc_auc_score(multi_class="ovr"), which is macro by default)
     norm = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-300)
-    return float(roc_auc_score(y_idx, norm, multi_class="ovr"))
+    return float(np.mean([binary_auc(y_idx == k, norm[:, k]) for k in range(probs.shape[1])]))
 
 
 def task_utility(seen: TargetOutputs, n_members: int) -> dict[str, float]:
