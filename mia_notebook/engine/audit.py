@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,6 +22,9 @@ from .attacks.base import AttackResult, StageInputs
 from .attacks.label_robust import PROVIDER as LABEL_ROBUST
 from .attacks.label_robust import RobustStage
 from .attacks.select import resolve_attacks, run_attacks, split_attacks
+from .attacks.whitebox import PROVIDER as WHITEBOX
+from .attacks.whitebox import REFERENCES as WHITEBOX_REFERENCES
+from .attacks.whitebox import WhiteboxStage
 from .cache import CACHE
 from .data import AuditData, check_view_columns, fingerprint_frame, prepare_data
 from .options import DEFAULT_FPR, AuditOptions
@@ -80,6 +83,37 @@ class _ReferenceStage(StageInputs):
             raise AttackUnavailable(str(e)) from e
         finally:
             self.elapsed = time.perf_counter() - t0
+
+
+def _robust_references(ctx: AttackContext) -> ReferenceSignals:
+    """The reference material label-robust's reference models gave (with extras)."""
+    refs = ctx.stage(LABEL_ROBUST).references
+    if refs is None:
+        raise AttackUnavailable("needs reference models (label-robust's were not trained)")
+    assert isinstance(refs, ReferenceSignals)
+    return refs
+
+
+def _share_references(
+    runnable: list[Attack], ctx: AttackContext, stages: Mapping[str, Any]
+) -> Callable[[], ReferenceSignals]:
+    """Have the stage that trains this audit's reference models give the white-box
+    statistic in the same pass, and return how the calibrated white-box attacks get it.
+
+    Under ``outputs='label'`` the reference models are label-robust's (the black-box
+    statistic needs probabilities); otherwise they are the shared reference stage's.
+    """
+    whitebox: WhiteboxStage = stages[WHITEBOX]
+    extra = whitebox.reference_statistic()
+    calibrated = [a for a in runnable if a.threat_model == "white-box" and a.needs_references]
+    if extra is None or not calibrated:
+        return ctx.reference_signals
+    if ctx.outputs.kind == "label":
+        stages[LABEL_ROBUST].extras = (extra,)
+        return lambda: _robust_references(ctx)
+    assert isinstance(ctx.references, _ReferenceStage)
+    ctx.references.extras = (extra,)
+    return ctx.reference_signals
 
 
 def _scores_frame(data: AuditData, scores: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -144,19 +178,26 @@ def _report(
     ctx: AttackContext,
     results: dict[str, AttackResult],
     skipped: dict[str, str],
-    provenance: tuple[list[str], dict[str, str], dict[str, float]],
+    provenance: tuple[list[str], dict[str, str], dict[str, float], dict[str, str]],
 ) -> AuditReport:
     """Assemble the :class:`AuditReport` of a finished audit.
 
-    ``provenance`` is (attacks asked for, fingerprints, timings).
+    ``provenance`` is (attacks asked for, fingerprints, timings, each computed attack's
+    threat model).
     """
     refs, opts = ctx.signals, ctx.options
-    requested, fps, timings = provenance
+    requested, fps, timings, threats = provenance
     run = _run_info(model, outputs, data, opts, requested)
+    run["threat_models"] = {name: threats[name] for name in results}
     if refs is not None:
         assert isinstance(ctx.references, _ReferenceStage)
         run.update(_reference_run_info(refs, ctx.references.population, opts, results))
-    stage_notes = [n for v in ctx.computed_stages.values() for n in getattr(v, "notes", [])]
+    for value in ctx.computed_stages.values():
+        if not isinstance(value, ReferenceSignals):
+            run.update(getattr(value, "run_info", {}))
+    # the lazy stages' own values (the white-box references' notes are the stage's)
+    values = [v for v in ctx.computed_stages.values() if not isinstance(v, ReferenceSignals)]
+    stage_notes = [n for v in values for n in getattr(v, "notes", [])]
     return AuditReport(
         scores=_scores_frame(data, {name: r.scores for name, r in results.items()}),
         options=opts.view,
@@ -192,15 +233,17 @@ def _execute(
     seen = apply_outputs(raw, opts.outputs)  # what the attacker sees (the what-if)
     t2 = time.perf_counter()
     stage = _ReferenceStage(model, data, seen, fps["model"], opts, population, progress)
-    robust = RobustStage(model, data, seen, fps["model"], opts, population, progress)
+    inputs = (model, data, seen, fps["model"], opts, population, progress)
+    stages: dict[str, Any] = {LABEL_ROBUST: RobustStage(*inputs), WHITEBOX: WhiteboxStage(*inputs)}
     ctx = AttackContext(
         outputs=seen,
         options=opts,
         references=stage,
         reference_problem=clone_problem(model),
-        stages={LABEL_ROBUST: robust},
+        stages=stages,
     )
     runnable, skipped = resolve_attacks(attacks, ctx)
+    stages[WHITEBOX_REFERENCES] = _share_references(runnable, ctx, stages)
     results = run_attacks(runnable, ctx, skipped)
     skipped = explain_skipped(skipped, opts.outputs)
     t3 = time.perf_counter()
@@ -212,7 +255,8 @@ def _execute(
         "total_s": t3 - t0,
     }
     requested = [a if isinstance(a, str) else a.name for a in attacks]
-    return _report(model, data, raw, ctx, results, skipped, (requested, fps, timings))
+    threats = {a.name: a.threat_model for a in runnable}
+    return _report(model, data, raw, ctx, results, skipped, (requested, fps, timings, threats))
 
 
 def audit(

@@ -20,6 +20,7 @@ __all__ = [
     "EPS",
     "REG_EPS",
     "StatisticFn",
+    "StatisticSet",
     "TransformedStatistic",
     "logit_statistic",
     "regression_statistic",
@@ -118,3 +119,55 @@ class TransformedStatistic:
         else:
             probs = decision_to_probs(model.decision_function(X), len(classes))
         return logit_statistic(transform_probs(probs, self.form), label_index(classes, labels))
+
+
+@dataclass(frozen=True)
+class StatisticSet:
+    """Several statistics of one fitted model in one pass, so that a reference model
+    serves every attack that needs it without being trained again.
+
+    A picklable callable with the signature of :func:`statistic`, returning shape
+    (n_samples, 1 + len(extras)): column 0 is ``main`` (None: :func:`statistic`), then
+    each of ``extras`` in order.
+
+    Attributes
+    ----------
+    main : callable or None
+    extras : tuple of (str, callable)
+        Named statistics (e.g. the white-box ones), same signature as :func:`statistic`.
+    """
+
+    main: StatisticFn | None
+    extras: tuple[tuple[str, StatisticFn], ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.extras)
+
+    @property
+    def cache_key(self) -> str:
+        keys = [str(getattr(fn, "cache_key", repr(fn))) for _, fn in self.extras]
+        main = "main" if self.main is None else str(getattr(self.main, "cache_key", self.main))
+        return "+".join([main, *keys])
+
+    @staticmethod
+    def main_of(fn: StatisticFn | None) -> StatisticFn | None:
+        """The main statistic of ``fn`` (``fn`` itself unless it is a StatisticSet)."""
+        return fn.main if isinstance(fn, StatisticSet) else fn
+
+    @staticmethod
+    def split(full: np.ndarray, fn: StatisticFn | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Reference columns of shape (n_rows, n_refs[, 1 + n_extra]): the main
+        statistic's (n_rows, n_refs), and each extra's by name (none unless ``fn`` is a
+        StatisticSet)."""
+        if not isinstance(fn, StatisticSet):
+            return full, {}
+        extra = {name: np.ascontiguousarray(full[:, :, i + 1]) for i, name in enumerate(fn.names)}
+        return np.ascontiguousarray(full[:, :, 0]), extra
+
+    def __call__(
+        self, model: Any, X: Any, labels: np.ndarray, kind: str, y_scale: float = 1.0
+    ) -> np.ndarray:
+        first = (self.main or statistic)(model, X, labels, kind, y_scale)
+        rest = [fn(model, X, labels, kind, y_scale) for _, fn in self.extras]
+        return np.column_stack([first, *rest]).astype(np.float64, copy=False)

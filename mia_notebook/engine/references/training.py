@@ -35,7 +35,7 @@ from ..progress import NullProgress, Progress
 from ..target import TargetOutputs, fingerprint_model
 from .population import Population, in_out_mask, make_population, take_rows
 from .signals import ReferenceSignals
-from .statistics import StatisticFn, statistic, target_statistic
+from .statistics import StatisticFn, StatisticSet, statistic, target_statistic
 
 __all__ = [
     "SEQUENTIAL_BELOW_S",
@@ -305,6 +305,7 @@ def _columns(
         raise ReferencesFailed(
             f"All {n_references} reference model fits failed (model {first[0]}: {first[1]})."
         )
+    # (n_rows, n_ok), or (n_rows, n_ok, 1 + n_extra) for a StatisticSet
     full = np.stack([stats[int(j)] for j in ids], axis=1).astype(np.float32, copy=False)
     return ids, full
 
@@ -370,13 +371,15 @@ def compute_references(
         model, pop, mask, key, kind, n_jobs, progress or NullProgress(), statistic_fn
     )
     ids, full = _columns(stats, failed, n_references)
+    full, extra = StatisticSet.split(full, statistic_fn)
     in_mask, n = mask[:, ids], pop.n_records
     if target_values is not None:
         target, pop_target = np.asarray(target_values[:n]), np.asarray(target_values[n:])
     else:
         fp = (model_fingerprint or fingerprint_model(model), pop.fingerprint, *key[6:])
         target = target_statistic(outputs, pop.y_scale)
-        pop_target = _extra_target_statistic(model, pop, kind, fp, statistic_fn)
+        main_fn = StatisticSet.main_of(statistic_fn)
+        pop_target = _extra_target_statistic(model, pop, kind, fp, main_fn)
     return ReferenceSignals(
         signal=full[:n],
         in_mask=in_mask[:n],
@@ -391,4 +394,6 @@ def compute_references(
         n_trained=len(stats) - n_cached,
         n_cached=n_cached,
         rebuilt=rebuild_note(model),
+        extra={name: v[:n] for name, v in extra.items()},
+        pop_extra={name: v[n:] for name, v in extra.items()},
     )
