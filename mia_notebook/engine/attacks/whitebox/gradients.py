@@ -37,6 +37,7 @@ __all__ = [
     "LINEAR_LOSSES",
     "REGRESSION_LOSSES",
     "gradient_norms",
+    "known_name",
     "loss_derivative",
     "per_record_gradients",
     "supports_gradients",
@@ -77,9 +78,21 @@ _CLASSIFIER_LOSS = {
 }
 
 
+_MARGIN = frozenset({"SGDClassifier", "Perceptron", "LinearSVC"})
+_REGRESSION = frozenset({"SGDRegressor", "LinearSVR"})
+_MLP = frozenset({"MLPClassifier", "MLPRegressor"})
+
+
+def known_name(est: Any, known: frozenset[str]) -> str:
+    """The first class name in ``type(est)``'s MRO that is in ``known`` (so subclasses
+    of supported estimators are supported), else the estimator's own class name."""
+    names = [c.__name__ for c in type(est).__mro__]
+    return next((n for n in names if n in known), names[0])
+
+
 def _linear_loss(est: Any) -> str | None:
     """The loss name of a supported linear model (None: not one)."""
-    name = type(est).__name__
+    name = known_name(est, _SQUARED | _CLASSIFIER_LOSS.keys() | _MARGIN | _REGRESSION)
     if not hasattr(est, "coef_"):
         return None
     if name in _SQUARED:
@@ -87,16 +100,16 @@ def _linear_loss(est: Any) -> str | None:
     if name in _CLASSIFIER_LOSS:
         return _CLASSIFIER_LOSS[name]
     loss = getattr(est, "loss", None)
-    if name in {"SGDClassifier", "Perceptron", "LinearSVC"} and loss in LINEAR_LOSSES:
+    if name in _MARGIN and loss in LINEAR_LOSSES:
         return str(loss)
-    if name in {"SGDRegressor", "LinearSVR"} and loss in REGRESSION_LOSSES:
+    if name in _REGRESSION and loss in REGRESSION_LOSSES:
         return str(loss)
     return None
 
 
 def supports_gradients(est: Any) -> bool:
     """Whether :func:`per_record_gradients` handles the (final) estimator ``est``."""
-    if type(est).__name__ in {"MLPClassifier", "MLPRegressor"}:
+    if known_name(est, _MLP) in _MLP:
         multilabel = getattr(getattr(est, "_label_binarizer", None), "y_type_", "")
         return hasattr(est, "coefs_") and multilabel != "multilabel-indicator"
     return _linear_loss(est) is not None

@@ -41,6 +41,7 @@ import numpy as np
 from ...errors import MiaValueError
 from ...references.statistics import REG_EPS
 from ...target import label_index
+from .gradients import known_name
 
 __all__ = ["LEAF_SIZE_POWER", "booster_trees", "supports_trees", "tree_statistic"]
 
@@ -79,7 +80,7 @@ _BOOSTED = frozenset(
 
 def supports_trees(est: Any) -> bool:
     """Whether :func:`tree_statistic` reads the (final) estimator ``est``."""
-    name = type(est).__name__
+    name = known_name(est, _BAGGED | _BOOSTED)
     if name in _BAGGED:
         return hasattr(est, "tree_") or hasattr(est, "estimators_")
     if name.startswith("XGB"):
@@ -126,37 +127,43 @@ def _hgb_leaves(nodes: np.ndarray, X: np.ndarray) -> np.ndarray:
     return node
 
 
-def booster_trees(est: Any, X: Any) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """(output column, leaf value, leaf training count) of every tree, per record.
+Tree = tuple[int, np.ndarray, np.ndarray, np.ndarray]
+
+
+def booster_trees(est: Any, X: Any) -> Iterator[Tree]:
+    """(output column, leaf id, leaf value, leaf training count) of every tree; the last
+    three per record.
 
     The value is the tree's step on that output column's raw score (shrinkage
     included); boosting order.
     """
-    name = type(est).__name__
+    name = known_name(est, _BOOSTED)
     if name.startswith("Gradient"):
         leaves = np.asarray(est.apply(X)).astype(np.int64)
+        leaves = leaves.reshape(leaves.shape[0], leaves.shape[1], -1)  # regressors: 2-D
         for s in range(leaves.shape[1]):
             for k in range(leaves.shape[2]):
                 tree = est.estimators_[s, k].tree_
                 leaf = leaves[:, s, k]
                 value = tree.value[leaf, 0, 0] * est.learning_rate
-                yield k, value, tree.n_node_samples[leaf].astype(np.float64)
+                yield k, leaf, value, tree.n_node_samples[leaf].astype(np.float64)
     elif name.startswith("Hist"):
         Xp = np.asarray(est._preprocess_X(X, reset=False), dtype=np.float64)
         for stage in est._predictors:
             for k, predictor in enumerate(stage):
                 leaf = _hgb_leaves(predictor.nodes, Xp)
                 nodes = predictor.nodes[leaf]
-                yield k, nodes["value"].astype(np.float64), nodes["count"].astype(np.float64)
+                value, count = nodes["value"], nodes["count"]
+                yield k, leaf, value.astype(np.float64), count.astype(np.float64)
     else:
         yield from _library_trees(est, X)
 
 
-def _library_trees(est: Any, X: Any) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+def _library_trees(est: Any, X: Any) -> Iterator[Tree]:
     """XGBoost and LightGBM trees through ``apply`` / ``pred_leaf`` and their tables."""
     n_classes = len(getattr(est, "classes_", [0, 1]))
     per_round = n_classes if n_classes > 2 else 1
-    if type(est).__name__.startswith("XGB"):
+    if known_name(est, _BOOSTED).startswith("XGB"):
         leaves = np.asarray(est.apply(X)).astype(np.int64)
         table = est.get_booster().trees_to_dataframe()
         table = table[table["Feature"] == "Leaf"]
@@ -175,30 +182,30 @@ def _library_trees(est: Any, X: Any) -> Iterator[tuple[int, np.ndarray, np.ndarr
         value[rows[node_col].to_numpy()] = rows[value_col].to_numpy(dtype=np.float64)
         count[rows[node_col].to_numpy()] = rows[count_col].to_numpy(dtype=np.float64)
         leaf = leaves[:, t]
-        yield t % per_round, value[leaf], count[leaf]
+        yield t % per_round, leaf, value[leaf], count[leaf]
 
 
 def _boosted_statistic(est: Any, X: Any, labels: np.ndarray) -> np.ndarray:
     trees = list(booster_trees(est, X))
     if hasattr(est, "classes_"):
         y_idx = label_index(np.asarray(est.classes_), labels)
-        n_out = 1 + max(k for k, _, _ in trees)
+        n_out = 1 + max(k for k, _, _, _ in trees)
         if n_out == 1:  # binary: one raw score, for classes_[1]
             sign = [np.where(y_idx == 1, 1.0, -1.0)]
         else:  # multiclass: toward the label's score, away from the others'
             sign = [np.where(y_idx == k, 1.0, -1.0 / (n_out - 1)) for k in range(n_out)]
         steps = [
             sign[k] * value / np.maximum(count, 1.0) ** BOOST_SIZE_POWER
-            for k, value, count in trees
+            for k, _, value, count in trees
         ]
         return np.asarray(np.sum(steps, axis=0))
     y = np.asarray(labels, dtype=np.float64)
-    values = np.stack([value for _, value, _ in trees], axis=1)
+    values = np.stack([value for _, _, value, _ in trees], axis=1)
     before = (
         np.asarray(est.predict(X), dtype=np.float64)[:, None]
         - np.cumsum(values[:, ::-1], axis=1)[:, ::-1]
     )  # F_{t-1}(x): the prediction minus this and every later tree's step
-    counts = np.stack([count for _, _, count in trees], axis=1)
+    counts = np.stack([count for _, _, _, count in trees], axis=1)
     share = values / np.maximum(counts, 1.0) ** BOOST_SIZE_POWER
     return np.asarray(np.sum(np.sign(y[:, None] - before) * share, axis=1))
 
@@ -217,6 +224,6 @@ def tree_statistic(est: Any, X: Any, labels: Any, y_scale: float = 1.0) -> np.nd
         Variance of the regression targets (the floor of the squared error).
     """
     labels = np.asarray(labels)
-    if type(est).__name__ in _BAGGED:
+    if known_name(est, _BAGGED) in _BAGGED:
         return _bagged_statistic(est, X, labels, y_scale)
     return _boosted_statistic(est, X, labels)
