@@ -40,6 +40,7 @@ from mia_notebook.engine.attacks.whitebox.trees import (
     booster_trees,
     tree_statistic,
 )
+from mia_notebook.engine.cache import CACHE
 from mia_notebook.engine.errors import MiaValueError
 from mia_notebook.engine.verdict import judge
 
@@ -234,7 +235,7 @@ def test_auto_offers_the_models_family_and_labels_it(model: Any, family: str, na
 def test_naming_a_white_box_attack_the_model_cannot_serve_is_a_clear_error() -> None:
     train, test = _frames()
     forest = _fit(RandomForestClassifier(n_estimators=5, random_state=0), train)
-    with pytest.raises(MiaValueError, match="needs a differentiable model .* RandomForest"):
+    with pytest.raises(MiaValueError, match=r"needs a differentiable model .* RandomForest"):
         mn.audit(forest, train=train, test=test, target="label", attacks="grad-norm")
     report = mn.audit(forest, train=train, test=test, target="label", attacks="all", references=2)
     assert "the model is RandomForestClassifier" in report.skipped["stored-match"]
@@ -321,3 +322,20 @@ def test_models_fitted_on_disjoint_rows_stay_none(model: Any) -> None:
         assert abs(roc_auc_score(report.members, np.nan_to_num(scores[a])) - 0.5) < 0.07
     if "whitebox" in report.run:
         assert report.run["whitebox"]["members_stored_verbatim"] == 0
+
+
+def test_each_reference_statistic_is_cached_on_its_own() -> None:
+    """After an audit whose reference models gave both statistics, a black-box-only or
+    a white-box-only audit retrains nothing; new statistics need new fits, once."""
+    train, test = _frames(seed=3)
+    model = _fit(LogisticRegression(C=5), train)
+    args = {"train": train, "test": test, "target": "label", "references": 4, "n_jobs": 1}
+    CACHE.clear()
+    first = mn.audit(model, attacks="lira,grad-lira", **args)
+    assert first.run["references_trained"] == 4
+    for attacks in ("rmia", "grad-lira", "auto"):
+        assert mn.audit(model, attacks=attacks, **args).run["references_trained"] == 0
+    CACHE.clear()
+    assert mn.audit(model, attacks="rmia", **args).run["references_trained"] == 4
+    assert mn.audit(model, attacks="auto", **args).run["references_trained"] == 4
+    assert mn.audit(model, attacks="grad-lira", **args).run["references_trained"] == 0

@@ -6,12 +6,13 @@ Sign convention: higher = the model fits the record better (members: higher).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..cache import CACHE
 from ..data import as_float_array
 from ..target import TargetOutputs, decision_to_probs, label_index
 from ..whatif import OutputsForm, transform_probs
@@ -164,6 +165,33 @@ class StatisticSet:
             return full, {}
         extra = {name: np.ascontiguousarray(full[:, :, i + 1]) for i, name in enumerate(fn.names)}
         return np.ascontiguousarray(full[:, :, 0]), extra
+
+    @staticmethod
+    def cache_parts(
+        key: tuple[Hashable, ...], fn: StatisticFn | None
+    ) -> list[tuple[Hashable, ...]]:
+        """Cache keys (less the model index) of each column ``fn`` gives: ``key`` for the
+        main statistic, then one per extra. Each statistic is cached on its own, so a
+        later audit that needs only some of them reuses what an earlier pass computed."""
+        if not isinstance(fn, StatisticSet):
+            return [key]
+        extra = [(*key, "extra", n, str(getattr(f, "cache_key", repr(f)))) for n, f in fn.extras]
+        return [key, *extra]
+
+    @staticmethod
+    def cached(parts: list[tuple[Hashable, ...]], j: int) -> np.ndarray | None:
+        """Model ``j``'s cached columns (None unless every part is cached)."""
+        values = [CACHE.get((*part, j)) for part in parts]
+        if any(v is None for v in values):
+            return None
+        return values[0] if len(values) == 1 else np.column_stack(values)
+
+    @staticmethod
+    def store(parts: list[tuple[Hashable, ...]], j: int, stat: np.ndarray) -> None:
+        """Cache model ``j``'s columns, each under its own part's key."""
+        columns = [stat] if stat.ndim == 1 else [stat[:, i] for i in range(stat.shape[1])]
+        for part, column in zip(parts, columns, strict=True):
+            CACHE.put((*part, j), np.ascontiguousarray(column))
 
     def __call__(
         self, model: Any, X: Any, labels: np.ndarray, kind: str, y_scale: float = 1.0
