@@ -34,8 +34,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.datasets import make_classification
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.base import is_regressor
+from sklearn.datasets import make_classification, make_regression
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.neighbors import KNeighborsClassifier
@@ -45,6 +50,7 @@ from sklearn.preprocessing import StandardScaler
 
 import mia_notebook
 from mia_notebook.engine.attacks import attack_class, available_attacks
+from mia_notebook.engine.attacks.whitebox import family_of
 from mia_notebook.engine.cache import CACHE
 
 from ._results import machine
@@ -74,6 +80,14 @@ CASES = [
         "RandomForestClassifier(100 trees, fully grown)",
     ),
     Case(
+        "overfit regression forest",
+        lambda: RandomForestRegressor(n_estimators=100, random_state=0, n_jobs=1),
+        20,
+        5,
+        0.0,
+        "RandomForestRegressor(100 trees, fully grown) on make_regression (noise 20)",
+    ),
+    Case(
         "wide logistic regression",
         lambda: LogisticRegression(C=100.0, max_iter=5000),
         400,
@@ -83,7 +97,7 @@ CASES = [
     ),
     Case(
         "MLP",
-        lambda: make_pipeline(StandardScaler(), MLPClassifier((64,), max_iter=400, random_state=0)),
+        lambda: make_pipeline(StandardScaler(), MLPClassifier((64,), max_iter=300, random_state=0)),
         20,
         8,
         0.1,
@@ -109,7 +123,15 @@ CASES = [
 
 
 def records(case: Case, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``n`` members and ``n`` non-members of a seeded synthetic binary task."""
+    """``n`` members and ``n`` non-members of a seeded synthetic task (binary, or a
+    regression for regressors)."""
+    cols = [f"x{i}" for i in range(case.n_features)]
+    if is_regressor(case.make()):
+        X, y = make_regression(
+            2 * n, case.n_features, n_informative=case.n_informative, noise=20.0, random_state=0
+        )
+        df = pd.DataFrame(X, columns=cols).assign(label=y)
+        return df.iloc[:n], df.iloc[n:]
     X, y = make_classification(
         n_samples=2 * n,
         n_features=case.n_features,
@@ -117,7 +139,6 @@ def records(case: Case, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         flip_y=case.flip,
         random_state=0,
     )
-    cols = [f"x{i}" for i in range(case.n_features)]
     df = pd.DataFrame(X, columns=cols).assign(label=y)
     return df.iloc[:n], df.iloc[n:]
 
@@ -148,14 +169,18 @@ def timed_audit(model: Any, train: pd.DataFrame, test: pd.DataFrame, names: list
     return report, time.perf_counter() - t0
 
 
-def split_names(model: Any, train: pd.DataFrame, test: pd.DataFrame) -> tuple[list, list]:
-    """The black-box and white-box attacks that run on ``model``."""
-    probe = mia_notebook.audit(
-        model, train=train, test=test, target="label", attacks="all", references=2, progress=False
-    )
-    names = probe.computed_attacks
-    white = [a for a in names if attack_class(a).threat_model == "white-box"]
-    return [a for a in names if a not in white], white
+def split_names(model: Any) -> tuple[list[str], list[str]]:
+    """The black-box attacks of ``attacks='auto'`` for the model's kind (label-robust is
+    for label-only outputs), and the white-box attacks of the model's family."""
+    kind = "regression" if is_regressor(model) else "proba"
+    black, white = [], []
+    for name in available_attacks():
+        cls = attack_class(name)
+        if cls.threat_model == "black-box" and kind in cls.kinds and name != "label-robust":
+            black.append(name)
+        elif getattr(cls, "family", None) == family_of(model):
+            white.append(name)
+    return black, white
 
 
 def run_case(case: Case, n: int) -> dict[str, Any]:
@@ -189,19 +214,46 @@ def _fmt(v: float) -> str:
     return f"{v:.3f}"
 
 
+def bests(res: dict[str, Any], side: str) -> list[float]:
+    """The best value of each column (AUC, TPR at each FPR) over one side's attacks."""
+    return [max(res["rows"][a][i] for a in res[side]) for i in range(1 + len(FPRS))]
+
+
+def summary_markdown(results: list[dict[str, Any]]) -> str:
+    """One row per case: best black-box vs best white-box, and which side wins."""
+    lines = [
+        "| case | AUC black / white | TPR@0.1%FPR black / white | TPR@1%FPR black / white "
+        "| seconds black / white / both |",
+        "|---|---|---|---|---|",
+    ]
+    for res in results:
+        b, w = bests(res, "black"), bests(res, "white")
+        cells = [
+            f"{_fmt(x)} / **{_fmt(y)}**"
+            if y > x
+            else f"**{_fmt(x)}** / {_fmt(y)}"
+            if x > y
+            else f"{_fmt(x)} / {_fmt(y)}"
+            for x, y in zip(b, w, strict=True)
+        ]
+        secs = " / ".join(f"{t:.1f}" for t in res["seconds"])
+        lines.append(f"| {res['case'].name} | " + " | ".join(cells) + f" | {secs} |")
+    return "\n".join(lines)
+
+
 def case_markdown(res: dict[str, Any], n: int) -> str:
     case, rows = res["case"], res["rows"]
     t_black, t_white, t_both = res["seconds"]
-    best_b = [max(rows[a][i] for a in res["black"]) for i in range(3)]
-    best_w = [max(rows[a][i] for a in res["white"]) for i in range(3)]
+    best_b, best_w = bests(res, "black"), bests(res, "white")
     arg_b = [max(res["black"], key=lambda a, i=i: rows[a][i]) for i in range(3)]
     arg_w = [max(res["white"], key=lambda a, i=i: rows[a][i]) for i in range(3)]
     head = "| attack | threat model | AUC | TPR@0.1%FPR | TPR@1%FPR |\n|---|---|---|---|---|"
     lines = [
         f"## {case.name}",
         "",
-        f"{case.note}; {n} members, {n} non-members; train accuracy "
-        f"{res['accuracy'][0]:.3f}, test accuracy {res['accuracy'][1]:.3f}.",
+        f"{case.note}; {n} members, {n} non-members; train score "
+        f"{res['accuracy'][0]:.3f}, test score {res['accuracy'][1]:.3f} (accuracy, R² for "
+        "the regressor).",
         "",
         head,
     ]
@@ -232,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
-    n = 200 if args.quick else 1000
+    n = 150 if args.quick else 1000
     parts = [
         "# White-box vs black-box attacks at equal reference models",
         "",
@@ -243,12 +295,21 @@ def main(argv: list[str] | None = None) -> None:
         + ", ".join(available_attacks())
         + ".",
     ]
+    results = []
     for case in CASES:
-        res = run_case(case, n)
-        parts += ["", case_markdown(res, n)]
-        print(parts[-1], flush=True)
+        results.append(run_case(case, n))
+        print(case_markdown(results[-1], n), flush=True)
+    parts += [
+        "",
+        "## Summary: best black-box vs best white-box attack (bold: the better side)",
+        "",
+        summary_markdown(results),
+        *("\n" + case_markdown(res, n) for res in results),
+    ]
     text = "\n".join(parts) + "\n"
-    if not args.no_write:
+    if args.no_write:
+        print(text)
+    else:
         RESULTS.write_text(text)
         print(f"wrote {RESULTS}")
 
