@@ -339,3 +339,28 @@ def test_each_reference_statistic_is_cached_on_its_own() -> None:
     assert mn.audit(model, attacks="rmia", **args).run["references_trained"] == 4
     assert mn.audit(model, attacks="auto", **args).run["references_trained"] == 4
     assert mn.audit(model, attacks="grad-lira", **args).run["references_trained"] == 0
+
+
+def _failing_statistic(model: Any, X: Any, labels: Any, kind: str, y_scale: float) -> Any:
+    raise RuntimeError("cannot read this model")
+
+
+def test_a_failing_white_box_statistic_never_costs_the_black_box_its_references() -> None:
+    from mia_notebook.engine.references import StatisticSet
+    from mia_notebook.engine.references.training import fit_reference
+
+    X, y = _xy(2, n=100)
+    stats = StatisticSet(None, (("bad", _failing_statistic),))
+    _, stat, err = fit_reference(0, LogisticRegression(), X, y, np.arange(50), "proba", 1.0, stats)
+    assert err is None and stat is not None and stat.shape == (100, 2)
+    assert np.isfinite(stat[:, 0]).all() and np.isnan(stat[:, 1]).all()
+
+
+def test_a_model_the_white_box_stage_cannot_read_is_skipped_with_the_reason() -> None:
+    train, test = _frames()
+    train, test = train.assign(x7=train["x7"] > 0), test.assign(x7=test["x7"] > 0)
+    model = HistGradientBoostingClassifier(max_iter=10, categorical_features=[7])
+    model = _fit(model, train)
+    report = mn.audit(model, train=train, test=test, target="label", references=2)
+    assert "categorical splits" in report.skipped["tree-leaves"]
+    assert "lira" in report.computed_attacks

@@ -129,7 +129,8 @@ class StatisticSet:
 
     A picklable callable with the signature of :func:`statistic`, returning shape
     (n_samples, 1 + len(extras)): column 0 is ``main`` (None: :func:`statistic`), then
-    each of ``extras`` in order.
+    each of ``extras`` in order. An extra that raises gives a NaN column, so it never
+    costs the main statistic its reference model.
 
     Attributes
     ----------
@@ -182,9 +183,10 @@ class StatisticSet:
     def cached(parts: list[tuple[Hashable, ...]], j: int) -> np.ndarray | None:
         """Model ``j``'s cached columns (None unless every part is cached)."""
         values = [CACHE.get((*part, j)) for part in parts]
-        if any(v is None for v in values):
+        found = [np.asarray(v) for v in values if v is not None]
+        if len(found) < len(values):
             return None
-        return values[0] if len(values) == 1 else np.column_stack(values)
+        return found[0] if len(found) == 1 else np.column_stack(found)
 
     @staticmethod
     def store(parts: list[tuple[Hashable, ...]], j: int, stat: np.ndarray) -> None:
@@ -197,5 +199,10 @@ class StatisticSet:
         self, model: Any, X: Any, labels: np.ndarray, kind: str, y_scale: float = 1.0
     ) -> np.ndarray:
         first = (self.main or statistic)(model, X, labels, kind, y_scale)
-        rest = [fn(model, X, labels, kind, y_scale) for _, fn in self.extras]
+        rest = []
+        for _, fn in self.extras:  # an extra that fails is NaN: the main one still counts
+            try:
+                rest.append(np.asarray(fn(model, X, labels, kind, y_scale), dtype=np.float64))
+            except Exception:
+                rest.append(np.full(len(first), np.nan))
         return np.column_stack([first, *rest]).astype(np.float64, copy=False)

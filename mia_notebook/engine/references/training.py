@@ -152,7 +152,7 @@ def fit_reference(
             stat = (stat_fn or statistic)(est, X, labels, kind, y_scale)
     except Exception as e:
         return index, None, error_text(e)
-    if not np.isfinite(stat).all():
+    if not np.isfinite(stat if stat.ndim == 1 else stat[:, 0]).all():  # extras may be NaN
         return index, None, "the reference model returned NaN or inf"
     return index, stat.astype(np.float32), None
 

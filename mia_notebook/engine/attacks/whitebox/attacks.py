@@ -70,9 +70,16 @@ class _Calibrated(WhiteboxAttack):
             raise AttackUnavailable(
                 f"the reference models did not compute the {self.family} statistic"
             )
-        variance = resolve_variance(ctx.options.lira_variance, refs.n_references)
         signal = refs.extra[self.family]
-        return lira_scores(signal, refs.in_mask, target, online=True, variance=variance)
+        ok = np.isfinite(signal).all(axis=0)  # reference models whose statistic failed: out
+        if ok.sum() < self.min_references:
+            raise AttackUnavailable(
+                f"the {self.family} statistic failed on {int((~ok).sum())} of "
+                f"{ok.size} reference models"
+            )
+        variance = resolve_variance(ctx.options.lira_variance, int(ok.sum()))
+        mask = refs.in_mask[:, ok]
+        return lira_scores(signal[:, ok], mask, target, online=True, variance=variance)
 
 
 @register_attack

@@ -25,7 +25,7 @@ from ...cache import CACHE
 from ...references import make_population
 from ...references.population import take_rows
 from ...references.statistics import StatisticFn
-from ..base import StageInputs
+from ..base import AttackUnavailable, StageInputs
 from .access import Family, as_dense, family_of, final_step, transformed
 from .gradients import gradient_norms
 from .instances import STORED_ATTRIBUTES, duplicate_count, match_stored
@@ -136,10 +136,20 @@ class WhiteboxStage(StageInputs):
 
     def __call__(self) -> WhiteboxSignals:
         assert self.family is not None, "no white-box family for this model"
+        try:
+            return self._compute()
+        except Exception as e:  # e.g. a categorical split, an unusual Pipeline step
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            raise AttackUnavailable(
+                f"could not read the model's {self.family} ({type(e).__name__}: {first})"
+            ) from e
+
+    def _compute(self) -> WhiteboxSignals:
         X, labels, y_scale, pop_fp = self._records()
-        if self.family == "instances":
+        family = str(self.family)
+        if family == "instances":
             return self._instances(X)
-        fn = STATISTICS[self.family]
+        fn = STATISTICS[family]
         key = ("whitebox-target", self.model_fingerprint, pop_fp, str(getattr(fn, "cache_key")))  # noqa: B009
         stat = CACHE.get(key)
         if stat is None:
@@ -148,7 +158,7 @@ class WhiteboxStage(StageInputs):
         stat = np.asarray(stat, dtype=np.float64)
         # gradients: the plain attack scores the negated norm itself (same ranking)
         score = -(np.exp(-stat) - GRAD_EPS) if self.family == "gradients" else stat
-        return WhiteboxSignals(self.family, stat, score)
+        return WhiteboxSignals(family, stat, score)
 
     def _instances(self, X: Any) -> WhiteboxSignals:
         est = final_step(self.model)
