@@ -287,3 +287,17 @@ def test_unsupported_models_are_not_claimed() -> None:
         X, np.column_stack([y == "a", y == "b"])
     )
     assert not supports_gradients(multilabel)
+
+
+def test_gradient_statistic_of_a_binary_logistic_regression_is_its_logit_less_log_norm() -> None:
+    """-log ||g|| + log(1 - |r|) = logit(p_y) - log ||[x, 1]|| exactly, far into the
+    confident tail (no cancellation at p_y near 1)."""
+    from mia_notebook.engine.attacks.whitebox.gradients import gradient_statistic
+
+    X, y = make_classification(n_samples=200, n_features=30, random_state=1)
+    model = LogisticRegression(C=1e4, max_iter=5000).fit(X[:100], y[:100])
+    z = model.decision_function(X)
+    margin = np.where(y == 1, z, -z)  # logit of the true class's probability
+    want = margin - 0.5 * np.log1p((X**2).sum(axis=1))
+    assert margin.max() > 40  # members at p_y = 1 - 1e-17 and beyond
+    np.testing.assert_allclose(gradient_statistic(model, X, y), want, rtol=1e-9, atol=1e-9)

@@ -16,7 +16,7 @@ from ...references.signals import ReferenceSignals
 from ..base import Attack, AttackContext, AttackUnavailable, register_attack
 from ..lira import lira_scores, resolve_variance
 from .access import problem_text
-from .stage import PROVIDER, REFERENCES, WhiteboxSignals, WhiteboxStage
+from .stage import GRAD_EPS, PROVIDER, REFERENCES, WhiteboxSignals, WhiteboxStage
 
 __all__ = [
     "GradientLiraAttack",
@@ -57,6 +57,17 @@ class WhiteboxAttack(Attack):
         return self.signals(ctx).score
 
 
+def desaturate_floor(signal: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cap statistics at the gradient norm's floor (an exactly zero gradient, ~690.8)
+    just beyond the largest other value, as LiRA's black-box statistic caps saturated
+    probabilities: the gap to the floor is an artefact, and breaks the Gaussian fit."""
+    floor = -np.log(GRAD_EPS) - 1.0
+    below = [a[a < floor] for a in (signal, target)]
+    largest = max((float(b.max()) for b in below if b.size), default=floor)
+    lim = largest + np.log(2.0)
+    return np.minimum(signal, lim).astype(signal.dtype), np.minimum(target, lim)
+
+
 class _Calibrated(WhiteboxAttack):
     """LiRA online on the family's statistic, against the audit's reference models."""
 
@@ -78,8 +89,9 @@ class _Calibrated(WhiteboxAttack):
                 f"{ok.size} reference models"
             )
         variance = resolve_variance(ctx.options.lira_variance, int(ok.sum()))
+        signal, target = desaturate_floor(signal[:, ok], target)
         mask = refs.in_mask[:, ok]
-        return lira_scores(signal[:, ok], mask, target, online=True, variance=variance)
+        return lira_scores(signal, mask, target, online=True, variance=variance)
 
 
 @register_attack

@@ -37,6 +37,7 @@ __all__ = [
     "LINEAR_LOSSES",
     "REGRESSION_LOSSES",
     "gradient_norms",
+    "gradient_statistic",
     "known_name",
     "loss_derivative",
     "per_record_gradients",
@@ -172,8 +173,27 @@ def _linear_residual(est: Any, X: np.ndarray, labels: np.ndarray) -> np.ndarray:
         t = 2.0 * onehot[:, 1:2] - 1.0
         return loss_derivative(loss, z, t)
     if loss == "log_loss" and _is_multinomial(est, X, z):
-        return np.asarray(softmax(z, axis=1) - onehot)
+        return _softmax_residual(z, onehot)
     return loss_derivative(loss, z, 2.0 * onehot - 1.0)  # one-vs-rest
+
+
+def _softmax_residual(z: np.ndarray, onehot: np.ndarray) -> np.ndarray:
+    """``softmax(z) - onehot`` without cancellation: the label's entry is minus the sum
+    of the other classes' probabilities (``p_y - 1`` would round to 0 near p_y = 1 and
+    floor every confident member's gradient at float64's resolution)."""
+    p = softmax(z, axis=1)
+    rest = (p * (1.0 - onehot)).sum(axis=1, keepdims=True)
+    return np.asarray(np.where(onehot == 1.0, -rest, p))
+
+
+def _output_delta(name: str, z: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """d loss / d z at the output layer, ``output - target``, computed from ``z`` so that
+    a confident member's tiny residual is not lost to rounding."""
+    if name == "softmax":
+        return _softmax_residual(z, target)
+    if name == "logistic":  # binary log loss, target in {0, 1}
+        return np.asarray(np.where(target == 1.0, -expit(-z), expit(z)))
+    return np.asarray(_activate(name, z) - target)
 
 
 def _is_multinomial(est: Any, X: np.ndarray, z: np.ndarray) -> bool:
@@ -221,18 +241,18 @@ def _mlp_backward(
     """
     acts = [np.asarray(X, dtype=np.float64)]
     n_layers = len(est.coefs_)
-    for i, (W, b) in enumerate(zip(est.coefs_, est.intercepts_, strict=True)):
-        name = est.out_activation_ if i == n_layers - 1 else est.activation
-        acts.append(_activate(name, acts[-1] @ W + b))
+    for W, b in zip(est.coefs_[:-1], est.intercepts_[:-1], strict=True):
+        acts.append(_activate(est.activation, acts[-1] @ W + b))
+    z_out = acts[-1] @ est.coefs_[-1] + est.intercepts_[-1]
     if hasattr(est, "classes_"):
         target = np.asarray(est._label_binarizer.transform(labels), dtype=np.float64)
     else:
         target = np.asarray(labels, dtype=np.float64).reshape(len(X), -1)
-    deltas = [acts[-1] - target]
+    deltas = [_output_delta(est.out_activation_, z_out, target)]
     for i in range(n_layers - 1, 0, -1):
         back = deltas[0] @ est.coefs_[i].T
         deltas.insert(0, back * _activation_derivative(est.activation, acts[i]))
-    return acts[:-1], deltas
+    return acts, deltas
 
 
 def _layers(est: Any, X: np.ndarray, labels: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -289,3 +309,31 @@ def gradient_norms(est: Any, X: Any, labels: Any) -> np.ndarray:
     for inputs, deltas in _layers(est, X, np.asarray(labels)):
         sq += np.einsum("ij,ij->i", inputs, inputs) * np.einsum("ij,ij->i", deltas, deltas)
     return np.asarray(np.sqrt(sq))
+
+
+def _log_loss_model(est: Any) -> bool:
+    """Classifiers fitted on log loss, whose output residual ``p - onehot`` is bounded."""
+    if known_name(est, _MLP) == "MLPClassifier":
+        return True
+    return hasattr(est, "classes_") and _linear_loss(est) == "log_loss"
+
+
+def gradient_statistic(est: Any, X: Any, labels: Any, floor: float = 1e-300) -> np.ndarray:
+    """``-log ||gradient||``, plus ``log(1 - ||r|| / r_max)`` for log-loss classifiers.
+
+    ``r`` is the output residual ``p - onehot`` (``r_max`` 1 for one logistic output,
+    sqrt(2) for softmax). The gradient norm alone cannot tell a confidently wrong record
+    from a merely wrong one (both have ``||r||`` near its maximum, and ``-log`` squashes
+    them together); the second term spreads them out again. For a binary logistic
+    regression the statistic is exactly ``logit(p_y) - log ||[x, 1]||``. Higher = more
+    member-like. Shape (n_samples,).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    layers = _layers(est, X, np.asarray(labels))
+    sq = sum(np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", d, d) for a, d in layers)
+    stat = -np.log(np.maximum(np.sqrt(sq), floor))
+    if _log_loss_model(est):
+        r = layers[-1][1]
+        r_max = 1.0 if r.shape[1] == 1 else np.sqrt(2.0)
+        stat = stat + np.log(np.maximum(1.0 - np.sqrt(np.einsum("ij,ij->i", r, r)) / r_max, floor))
+    return np.asarray(stat)

@@ -27,7 +27,7 @@ from ...references.population import take_rows
 from ...references.statistics import StatisticFn
 from ..base import AttackUnavailable, StageInputs
 from .access import Family, as_dense, family_of, final_step, transformed
-from .gradients import gradient_norms
+from .gradients import gradient_norms, gradient_statistic
 from .instances import STORED_ATTRIBUTES, duplicate_count, match_stored
 from .trees import tree_statistic
 
@@ -45,27 +45,27 @@ __all__ = [
 PROVIDER = "whitebox"
 #: Name of the lazy stage giving the reference models' white-box statistics.
 REFERENCES = "whitebox-references"
-#: Floor of the gradient norm in the log statistic (a hinge loss can give exactly 0).
-GRAD_EPS = 1e-12
+#: Floor of the gradient norm in the log statistic (a hinge loss can give exactly 0;
+#: a confident member of a logistic model 1e-20), so the statistic is at most ~690.8.
+GRAD_EPS = 1e-300
 
 
 @dataclass(frozen=True)
 class GradientStatistic:
-    """``-log(||per-record loss gradient|| + GRAD_EPS)``: higher = smaller gradient.
-
-    Members of a model fitted by gradient descent have smaller gradients, so the
-    negated log norm is higher for them. Same signature as
+    """:func:`~.gradients.gradient_statistic`: ``-log ||per-record loss gradient||``
+    (floored at GRAD_EPS), spread out for confidently wrong records of log-loss
+    classifiers. Members of a model fitted by gradient descent have smaller gradients,
+    so the statistic is higher for them. Same signature as
     :func:`mia_notebook.engine.references.statistic`; picklable for joblib workers.
     """
 
-    cache_key = "whitebox-gradient-v1"
+    cache_key = "whitebox-gradient-v2"
 
     def __call__(
         self, model: Any, X: Any, labels: np.ndarray, kind: str = "proba", y_scale: float = 1.0
     ) -> np.ndarray:
         Xt = as_dense(transformed(model, X))
-        norms = gradient_norms(final_step(model), Xt, labels)
-        return np.asarray(-np.log(norms + GRAD_EPS))
+        return gradient_statistic(final_step(model), Xt, labels, GRAD_EPS)
 
 
 @dataclass(frozen=True)
@@ -156,9 +156,11 @@ class WhiteboxStage(StageInputs):
             stat = np.asarray(fn(self.model, X, labels, self.outputs.kind, y_scale))
             CACHE.put(key, stat)
         stat = np.asarray(stat, dtype=np.float64)
-        # gradients: the plain attack scores the negated norm itself (same ranking)
-        score = -(np.exp(-stat) - GRAD_EPS) if self.family == "gradients" else stat
-        return WhiteboxSignals(family, stat, score)
+        if family != "gradients":
+            return WhiteboxSignals(family, stat, stat)
+        # grad-norm scores the negated norm itself (members have smaller gradients)
+        Xt = as_dense(transformed(self.model, X))
+        return WhiteboxSignals(family, stat, -gradient_norms(final_step(self.model), Xt, labels))
 
     def _instances(self, X: Any) -> WhiteboxSignals:
         est = final_step(self.model)
