@@ -14,6 +14,11 @@ harder. That is the white-box signal of Nasr et al. (2019) and Leino and Fredrik
   model's hidden activation, output activation and loss (log loss; for regressors half
   the squared error, or half the Poisson deviance, as scikit-learn defines them).
 
+:func:`gradient_norms` gives the norms (the ``grad-norm`` attack), and
+:func:`gradient_statistic` the statistic the reference models are compared on
+(``grad-lira``): ``-log`` of the norm, spread out for confidently wrong records of
+log-loss classifiers.
+
 The regularisation term (``alpha``, ``C``, ``l1_ratio``...) is NOT part of the
 per-record gradient: it is the same vector for every record, so it carries no
 membership information, and leaving it out keeps the statistic the per-record loss's
