@@ -12,13 +12,26 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import (
+    ARDRegression,
+    BayesianRidge,
     ElasticNet,
+    ElasticNetCV,
+    Lars,
+    LarsCV,
     Lasso,
+    LassoCV,
+    LassoLars,
+    LassoLarsCV,
+    LassoLarsIC,
     LinearRegression,
     LogisticRegression,
+    LogisticRegressionCV,
+    OrthogonalMatchingPursuit,
     Perceptron,
     Ridge,
     RidgeClassifier,
+    RidgeClassifierCV,
+    RidgeCV,
     SGDClassifier,
     SGDRegressor,
 )
@@ -35,6 +48,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC, LinearSVR
 
 from mia_notebook.engine.attacks.whitebox import final_step, transformed
+from mia_notebook.engine.attacks.whitebox.gradients import _SQUARED as SQUARED
 from mia_notebook.engine.attacks.whitebox.gradients import (
     gradient_norms,
     loss_derivative,
@@ -68,7 +82,7 @@ def _record_losses(model: Any, X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Each record's loss, from the model's own outputs."""
     est = final_step(model)
     name = type(est).__name__
-    if name in {"LogisticRegression", "MLPClassifier"}:
+    if name in {"LogisticRegression", "LogisticRegressionCV", "MLPClassifier"}:
         p = model.predict_proba(X)
         return -np.log(p[np.arange(len(y)), np.searchsorted(est.classes_, y)])
     loss = getattr(est, "loss", "squared_error")
@@ -77,7 +91,7 @@ def _record_losses(model: Any, X: np.ndarray, y: np.ndarray) -> np.ndarray:
         pred = model.predict(X)
         return pred - y * np.log(pred)  # half Poisson deviance, up to a constant in y
     if not hasattr(est, "classes_"):
-        if name == "MLPRegressor" or name in {"LinearRegression", "Ridge", "Lasso", "ElasticNet"}:
+        if name == "MLPRegressor" or name in SQUARED:
             loss = "squared_error"
         return _margin_loss(loss, model.predict(X), y.astype(float), getattr(est, "epsilon", 0.1))
     z = np.asarray(model.decision_function(X), dtype=float)
@@ -188,6 +202,8 @@ MODELS = {
     "perceptron-2": (Perceptron(random_state=0), 2),
     "perceptron-3": (Perceptron(random_state=0), 3),
     "ridge-classifier-3": (RidgeClassifier(), 3),
+    "ridge-classifier-cv-2": (RidgeClassifierCV(), 2),
+    "logistic-cv-3": (LogisticRegressionCV(cv=3), 3),
     "linear-svc-3": (LinearSVC(C=1.0), 3),
     "mlp-binary-relu": (MLPClassifier(hidden_layer_sizes=(5,), max_iter=300, random_state=0), 2),
     "mlp-multiclass-tanh": (
@@ -207,6 +223,17 @@ MODELS = {
     "ridge": (Ridge(alpha=3.0), 0),
     "lasso": (Lasso(alpha=0.01), 0),
     "elastic-net": (ElasticNet(alpha=0.01), 0),
+    "ridge-cv": (RidgeCV(), 0),
+    "lasso-cv": (LassoCV(cv=3), 0),
+    "elastic-net-cv": (ElasticNetCV(cv=3), 0),
+    "lars": (Lars(), 0),
+    "lars-cv": (LarsCV(cv=3), 0),
+    "lasso-lars": (LassoLars(alpha=0.01), 0),
+    "lasso-lars-cv": (LassoLarsCV(cv=3), 0),
+    "lasso-lars-ic": (LassoLarsIC(), 0),
+    "bayesian-ridge": (BayesianRidge(), 0),
+    "ard": (ARDRegression(), 0),
+    "omp": (OrthogonalMatchingPursuit(), 0),
     **{
         f"sgd-regressor-{loss}": (
             SGDRegressor(loss=loss, learning_rate="adaptive", eta0=0.01, random_state=0),
