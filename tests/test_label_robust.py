@@ -165,7 +165,10 @@ def test_beats_gap_on_an_overfit_forest():
         n_jobs=1,
         progress=False,
     )
-    assert list(rep.scores.columns) == ["member", "gap", "label-robust"]
+    # behind a labels API: gap and label-robust; the file itself: the forest's leaves
+    whitebox = ["tree-leaves", "tree-lira"]
+    assert list(rep.scores.columns) == ["member", "gap", "label-robust", *whitebox]
+    assert {rep.info.threat_models[a] for a in whitebox} == {"white-box"}
     assert _auc(rep, "label-robust") >= _auc(rep, "gap") + 0.05
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,9 @@ from .attacks.base import AttackResult, StageInputs
 from .attacks.label_robust import PROVIDER as LABEL_ROBUST
 from .attacks.label_robust import RobustStage
 from .attacks.select import resolve_attacks, run_attacks, split_attacks
+from .attacks.whitebox import PROVIDER as WHITEBOX
+from .attacks.whitebox import REFERENCES as WHITEBOX_REFERENCES
+from .attacks.whitebox import WhiteboxStage
 from .cache import CACHE
 from .data import AuditData, check_view_columns, fingerprint_frame, prepare_data
 from .errors import MiaTypeError
@@ -84,6 +88,37 @@ class _ReferenceStage(StageInputs):
             self.elapsed = time.perf_counter() - t0
 
 
+def _robust_references(ctx: AttackContext) -> ReferenceSignals:
+    """The reference material label-robust's reference models gave (with extras)."""
+    refs = ctx.stage(LABEL_ROBUST).references
+    if refs is None:
+        raise AttackUnavailable("needs reference models (label-robust's were not trained)")
+    assert isinstance(refs, ReferenceSignals)
+    return refs
+
+
+def _share_references(
+    runnable: list[Attack], ctx: AttackContext, stages: Mapping[str, Any]
+) -> Callable[[], ReferenceSignals]:
+    """Have the stage that trains this audit's reference models give the white-box
+    statistic in the same pass, and return how the calibrated white-box attacks get it.
+
+    Under ``outputs='label'`` the reference models are label-robust's (the black-box
+    statistic needs probabilities); otherwise they are the shared reference stage's.
+    """
+    whitebox: WhiteboxStage = stages[WHITEBOX]
+    extra = whitebox.reference_statistic()
+    calibrated = [a for a in runnable if a.threat_model == "white-box" and a.needs_references]
+    if extra is None or not calibrated:
+        return ctx.reference_signals
+    if ctx.outputs.kind == "label":
+        stages[LABEL_ROBUST].extras = (extra,)
+        return lambda: _robust_references(ctx)
+    assert isinstance(ctx.references, _ReferenceStage)
+    ctx.references.extras = (extra,)
+    return ctx.reference_signals
+
+
 def _scores_frame(data: AuditData, scores: dict[str, np.ndarray]) -> pd.DataFrame:
     # Categorical codes and the frames' own index types: no per-row Python objects, which
     # cost seconds at 1M rows. A MultiIndex row label becomes one tuple label.
@@ -145,23 +180,29 @@ def _report(
     ctx: AttackContext,
     results: dict[str, AttackResult],
     skipped: dict[str, str],
-    provenance: tuple[list[Attack], dict[str, str], dict[str, float]],
+    provenance: tuple[list[Attack], dict[str, str], dict[str, float], dict[str, str]],
 ) -> AuditReport:
     """Assemble the :class:`AuditReport` of a finished audit.
 
-    ``provenance`` is (attack instances given, fingerprints, timings).
+    ``provenance`` is (attack instances given, fingerprints, timings, each computed
+    attack's threat model).
     """
     refs = ctx.signals
-    instances, fps, timings = provenance
+    instances, fps, timings, threats = provenance
     population = None
     if refs is not None:
         assert isinstance(ctx.references, _ReferenceStage)
         population = ctx.references.population
-    stage_notes = [n for v in ctx.computed_stages.values() for n in getattr(v, "notes", [])]
+    # the lazy stages' own values (the white-box references' notes are the stage's)
+    values = [v for v in ctx.computed_stages.values() if not isinstance(v, ReferenceSignals)]
+    stage_notes = [n for v in values for n in getattr(v, "notes", [])]
+    stage_facts = {k: v for value in values for k, v in getattr(value, "run_info", {}).items()}
+    info = _run_info(model, data, (raw, ctx.outputs), instances, (refs, population), results)
+    info = replace(info, threat_models={n: threats[n] for n in results}, **stage_facts)
     return AuditReport(
         scores=_scores_frame(data, {name: r.scores for name, r in results.items()}),
         options=ctx.options,
-        info=_run_info(model, data, (raw, ctx.outputs), instances, (refs, population), results),
+        info=info,
         skipped=skipped,
         notes=tuple([*ctx.outputs.notes, *(refs.notes() if refs else []), *stage_notes]),
         versions=versions(),
@@ -193,15 +234,17 @@ def _execute(
     seen = apply_outputs(raw, opts.outputs)  # what the attacker sees (the what-if)
     t2 = time.perf_counter()
     stage = _ReferenceStage(model, data, seen, fps["model"], opts, population, progress)
-    robust = RobustStage(model, data, seen, fps["model"], opts, population, progress)
+    inputs = (model, data, seen, fps["model"], opts, population, progress)
+    stages: dict[str, Any] = {LABEL_ROBUST: RobustStage(*inputs), WHITEBOX: WhiteboxStage(*inputs)}
     ctx = AttackContext(
         outputs=seen,
         options=opts,
         references=stage,
         reference_problem=clone_problem(model),
-        stages={LABEL_ROBUST: robust},
+        stages=stages,
     )
     runnable, skipped = resolve_attacks([*opts.attacks, *instances], ctx)
+    stages[WHITEBOX_REFERENCES] = _share_references(runnable, ctx, stages)
     results = run_attacks(runnable, ctx, skipped)
     skipped = explain_skipped(skipped, opts.outputs)
     t3 = time.perf_counter()
@@ -212,7 +255,9 @@ def _execute(
         "references_s": stage.elapsed,
         "total_s": t3 - t0,
     }
-    return _report(model, data, raw, ctx, results, skipped, (instances, fps, timings))
+    threats = {a.name: a.threat_model for a in runnable}
+    provenance = (instances, fps, timings, threats)
+    return _report(model, data, raw, ctx, results, skipped, provenance)
 
 
 def audit_options(

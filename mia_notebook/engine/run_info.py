@@ -48,6 +48,14 @@ class RunInfo:
         Task utility on ``test`` of what the API returns: ``accuracy`` and ``roc_auc``
         (classifiers; ``roc_auc`` NaN when only labels are visible), ``r2``
         (regressors).
+    threat_models : dict of str to str
+        Each computed attack's threat model: ``'black-box'`` (queries the model's API)
+        or ``'white-box'`` (reads the model file).
+    whitebox : dict of str to int or str
+        The white-box stored-instance finding (``docs/whitebox.md``): the attribute
+        holding stored rows, how many there are, how many members are stored verbatim
+        (and how many distinct), non-members matching a stored row and exact
+        train/test duplicates; empty when the model stores no rows.
     """
 
     model: str
@@ -65,6 +73,8 @@ class RunInfo:
     population_rows: int = 0
     learned: dict[str, dict[str, float]] = field(default_factory=dict)
     utility: dict[str, float] = field(default_factory=dict)
+    threat_models: dict[str, str] = field(default_factory=dict)
+    whitebox: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain Python values (tuples as lists); :meth:`from_dict` reads it back."""

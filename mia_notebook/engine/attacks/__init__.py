@@ -5,10 +5,12 @@
 LossAttack()
 """
 
-# Registration order is table order: threshold attacks, then reference attacks.
+# Registration order is table order: threshold attacks, then reference attacks, then
+# the white-box family.
 from . import threshold  # noqa: F401, I001
 from . import lira, rmia, shadow  # noqa: F401
 from . import label_robust  # noqa: F401
+from . import whitebox  # noqa: F401
 from .base import (
     Attack,
     AttackContext,

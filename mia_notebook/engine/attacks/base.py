@@ -170,6 +170,9 @@ class Attack(ABC):
     needs_references: ClassVar[bool] = False
     #: Fewest reference models the attack can work with.
     min_references: ClassVar[int] = 1
+    #: What the attacker holds: 'black-box' (the model's outputs through an API) or
+    #: 'white-box' (the model file itself: its parameters); recorded in the run info.
+    threat_model: ClassVar[str] = "black-box"
 
     @classmethod
     def in_auto(cls, ctx: AttackContext) -> bool:
@@ -220,6 +223,9 @@ class StageInputs:
     options: AuditOptions
     population: pd.DataFrame | None
     progress: Progress
+    #: More statistics every reference model gives in the same pass, by name (the
+    #: white-box ones); they come back in ``ReferenceSignals.extra``.
+    extras: tuple[tuple[str, references.StatisticFn], ...] = ()
 
     def train_references(
         self,
@@ -227,6 +233,8 @@ class StageInputs:
         target_values: np.ndarray | None = None,
     ) -> ReferenceSignals:
         """Train (or fetch from the cache) this audit's reference models."""
+        if self.extras:
+            statistic_fn = references.StatisticSet(statistic_fn, self.extras)
         signals: ReferenceSignals = references.compute_references(
             self.model,
             self.data,

@@ -35,7 +35,7 @@ from .. import references  # the trainer's names load on first use (see the pack
 from ..cache import CACHE
 from ..data import AuditData, as_float_array
 from ..progress import NullProgress, Progress
-from ..references import Population, make_population
+from ..references import Population, ReferenceSignals, make_population
 from .base import Attack, AttackContext, AttackUnavailable, StageInputs, register_attack
 from .lira import lira_scores
 
@@ -251,6 +251,9 @@ class RobustSignals:
     n_copies : int
         Noisy copies per record.
     notes : list of str
+    references : ReferenceSignals or None
+        The reference models' material (with any ``extra`` statistics computed in the
+        same pass, e.g. the white-box ones).
     """
 
     target: np.ndarray
@@ -258,6 +261,7 @@ class RobustSignals:
     in_mask: np.ndarray | None
     n_copies: int
     notes: list[str] = field(default_factory=list)
+    references: ReferenceSignals | None = None
 
 
 def _target_robustness(
@@ -302,7 +306,8 @@ class RobustStage(StageInputs):
         except references.ReferencesFailed as e:
             note = f"label-robust: not calibrated ({e})"
             return RobustSignals(target[:n], None, None, spec.n_copies, [note])
-        return RobustSignals(target[:n], refs.signal, refs.in_mask, spec.n_copies, refs.notes())
+        notes = refs.notes()
+        return RobustSignals(target[:n], refs.signal, refs.in_mask, spec.n_copies, notes, refs)
 
 
 def calibrated_scores(signals: RobustSignals) -> np.ndarray:

@@ -41,6 +41,10 @@ class ReferenceSignals:
     rebuilt : str or None
         Why the reference models were rebuilt from ``get_params()`` instead of
         ``sklearn.base.clone`` (None: clone worked).
+    extra, pop_extra : dict of str to ndarray of float32, shape (n_records, n_refs)
+        More statistics the same reference models gave in the same pass, by name (the
+        white-box ones; :class:`~.statistics.StatisticSet`), on the records and on the
+        extra population rows.
     """
 
     signal: np.ndarray
@@ -56,6 +60,8 @@ class ReferenceSignals:
     n_trained: int = 0
     n_cached: int = 0
     rebuilt: str | None = None
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    pop_extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_references(self) -> int:
@@ -72,7 +78,8 @@ class ReferenceSignals:
             self.pop_in_mask,
             self.pop_target,
         )
-        return sum(int(a.nbytes) for a in arrays)
+        extra = [*self.extra.values(), *self.pop_extra.values()]
+        return sum(int(a.nbytes) for a in (*arrays, *extra))
 
     def notes(self) -> list[str]:
         """Caveats for the report (clone fallback, failed fits)."""

@@ -35,7 +35,7 @@ from ..target import TargetOutputs, fingerprint_model
 from ..validators import validate_n_jobs
 from .population import Population, in_out_mask, make_population, take_rows
 from .signals import ReferenceSignals
-from .statistics import StatisticFn, statistic, target_statistic
+from .statistics import StatisticFn, StatisticSet, statistic, target_statistic
 
 __all__ = [
     "SEQUENTIAL_BELOW_S",
@@ -152,7 +152,7 @@ def fit_reference(
             stat = (stat_fn or statistic)(est, X, labels, kind, y_scale)
     except Exception as e:
         return index, None, error_text(e)
-    if not np.isfinite(stat).all():
+    if not np.isfinite(stat if stat.ndim == 1 else stat[:, 0]).all():  # extras may be NaN
         return index, None, "the reference model returned NaN or inf"
     return index, stat.astype(np.float32), None
 
@@ -175,8 +175,8 @@ def _default_local_backend(n_jobs: int | None) -> bool:
 class _Collector:
     """Receives finished jobs: caches each at once, counts progress, keeps failures."""
 
-    def __init__(self, key: tuple[Hashable, ...], progress: Progress) -> None:
-        self.key, self.progress = key, progress
+    def __init__(self, parts: list[tuple[Hashable, ...]], progress: Progress) -> None:
+        self.parts, self.progress = parts, progress
         self.done: dict[int, np.ndarray] = {}
         self.failed: dict[int, str] = {}
 
@@ -185,7 +185,7 @@ class _Collector:
         if stat is None:
             self.failed[j] = err or "unknown error"
         else:
-            CACHE.put((*self.key, j), stat)
+            StatisticSet.store(self.parts, j, stat)
             self.done[j] = stat
         self.progress.update(len(self.done) + len(self.failed))
 
@@ -212,7 +212,7 @@ def train_references(
     failed : dict of int to str
         Models whose fit or query raised, with the error.
     """
-    out = _Collector(key, progress)
+    out = _Collector(StatisticSet.cache_parts(key, stat_fn), progress)
     if not todo:
         return out.done, out.failed
 
@@ -279,7 +279,8 @@ def _train_or_resume(
 ) -> tuple[dict[int, np.ndarray], dict[int, str], int]:
     """Statistics of every reference model (cached or trained now), failures, n cached."""
     n_references = mask.shape[1]
-    have = {j: CACHE.get((*key, j)) for j in range(n_references)}
+    parts = StatisticSet.cache_parts(key, stat_fn)
+    have = {j: StatisticSet.cached(parts, j) for j in range(n_references)}
     cached = {j: s for j, s in have.items() if s is not None}
     todo = [j for j in range(n_references) if j not in cached]
     try:
@@ -305,6 +306,7 @@ def _columns(
         raise ReferencesFailed(
             f"All {n_references} reference model fits failed (model {first[0]}: {first[1]})."
         )
+    # (n_rows, n_ok), or (n_rows, n_ok, 1 + n_extra) for a StatisticSet
     full = np.stack([stats[int(j)] for j in ids], axis=1).astype(np.float32, copy=False)
     return ids, full
 
@@ -364,19 +366,21 @@ def compute_references(
         seed,
         n_references,
     )
-    if statistic_fn is not None:
-        key = (*key, str(getattr(statistic_fn, "cache_key", repr(statistic_fn))))
+    main_fn = StatisticSet.main_of(statistic_fn)  # extras: their own keys (cache_parts)
+    if main_fn is not None:
+        key = (*key, str(getattr(main_fn, "cache_key", repr(main_fn))))
     stats, failed, n_cached = _train_or_resume(
         model, pop, mask, key, kind, n_jobs, progress or NullProgress(), statistic_fn
     )
     ids, full = _columns(stats, failed, n_references)
+    full, extra = StatisticSet.split(full, statistic_fn)
     in_mask, n = mask[:, ids], pop.n_records
     if target_values is not None:
         target, pop_target = np.asarray(target_values[:n]), np.asarray(target_values[n:])
     else:
         fp = (model_fingerprint or fingerprint_model(model), pop.fingerprint, *key[6:])
         target = target_statistic(outputs, pop.y_scale)
-        pop_target = _extra_target_statistic(model, pop, kind, fp, statistic_fn)
+        pop_target = _extra_target_statistic(model, pop, kind, fp, main_fn)
     return ReferenceSignals(
         signal=full[:n],
         in_mask=in_mask[:n],
@@ -391,4 +395,6 @@ def compute_references(
         n_trained=len(stats) - n_cached,
         n_cached=n_cached,
         rebuilt=rebuild_note(model),
+        extra={name: v[:n] for name, v in extra.items()},
+        pop_extra={name: v[n:] for name, v in extra.items()},
     )
