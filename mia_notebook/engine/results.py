@@ -140,8 +140,9 @@ class AuditReport:
         return replace(self, options=opts)
 
     # --------------------------------------------------------------- metrics
-    def _score_summary(self, attack: str) -> metrics.ScoreSummary:
-        """ROC, AUC, advantage and epsilon bound of ``attack`` on all records (memoized)."""
+    def score_summary(self, attack: str) -> metrics.ScoreSummary:
+        """ROC, AUC, advantage and epsilon bound of ``attack`` on all records: the
+        FPR-independent part of :meth:`attack_metrics` (memoized)."""
         conf, delta = self.options.confidence, self.options.delta
         return self.memoized(
             ("stats", attack, conf, delta),
@@ -161,7 +162,7 @@ class AuditReport:
 
     def attack_metrics(self, attack: str) -> metrics.AttackMetrics:
         """Typed metrics of ``attack`` at the FPR targets (values, intervals, notes)."""
-        return metrics.metrics_from_summary(self._score_summary(attack), self.options.fpr)
+        return metrics.metrics_from_summary(self.score_summary(attack), self.options.fpr)
 
     def _compute_summary(self) -> pd.DataFrame:
         rows = {name: metrics.metrics_row(self.attack_metrics(name)) for name in self.attacks}
@@ -234,7 +235,7 @@ class AuditReport:
         """ROC curve of every shown attack."""
         out = {}
         for name in self.attacks:
-            curve = self._score_summary(name).curve
+            curve = self.score_summary(name).curve
             if curve is not None:
                 out[name] = curve
         return out
@@ -336,11 +337,23 @@ class AuditReport:
         self, col: str | None = None, attack: str | None = None
     ) -> dict[str, metrics.AttackMetrics]:
         """Typed metrics of :meth:`slices`, per group label (same order)."""
+        summaries = self.slice_summaries(col, attack)
+        return {g: metrics.metrics_from_summary(b, self.options.fpr) for g, b in summaries.items()}
+
+    def slice_summaries(
+        self, col: str | None = None, attack: str | None = None
+    ) -> dict[str, metrics.ScoreSummary]:
+        """The FPR-independent part of :meth:`slice_metrics` (ROC, AUC, advantage, epsilon
+        bound) per group, same order and defaults (memoized; ``_MAX_GROUPS`` at most)."""
         attack = attack or self.strongest or next(iter(self.attacks), None)
         if attack is None:
             return {}
-        summaries = self._slice_summaries(col or self.data.target, attack)
-        return {g: metrics.metrics_from_summary(b, self.options.fpr) for g, b in summaries.items()}
+        groups = self.value_groups(col := col or self.data.target)
+        conf, delta, scores = self.options.confidence, self.options.delta, self.scores[attack]
+        compute = lambda: group_summaries(  # noqa: E731
+            scores.to_numpy(), self.members, groups, confidence=conf, delta=delta, limit=_MAX_GROUPS
+        )
+        return self.memoized(("slices", col, groups.masked, attack, conf, delta), compute)
 
     def exposed_group(
         self, col: str | None = None, attack: str | None = None
@@ -356,20 +369,6 @@ class AuditReport:
         key = ("exposed_group", col, groups.masked, attack, conf)
         find = lambda: exposed_group(scores, self.members, groups, confidence=conf)  # noqa: E731
         return self.memoized(key, find)
-
-    def _slice_summaries(self, col: str, attack: str) -> dict[str, metrics.ScoreSummary]:
-        """FPR-independent metrics of ``attack`` in each group of ``col`` (memoized), in
-        value order; at most the ``_MAX_GROUPS`` largest groups."""
-        groups = self.value_groups(col)
-        conf, delta = self.options.confidence, self.options.delta
-
-        def compute() -> dict[str, metrics.ScoreSummary]:
-            scores = self.scores[attack].to_numpy()
-            return group_summaries(
-                scores, self.members, groups, confidence=conf, delta=delta, limit=_MAX_GROUPS
-            )
-
-        return self.memoized(("slices", col, groups.masked, attack, conf, delta), compute)
 
     # -------------------------------------------------------------- export
     def to_dict(self) -> dict[str, Any]:
