@@ -14,9 +14,6 @@ from ..engine.attacks import attack_class, available_attacks
 from ..engine.errors import MiaValueError
 from ..engine.references import DEFAULT_REFERENCES, MAX_REFERENCES
 from ..engine.results import AuditReport
-from ..render.format import CSS, inline_styles
-from ..render.headline import highlighted
-from ..render.sections import slices_html
 
 __all__ = [
     "FPR_CHOICES",
@@ -24,7 +21,6 @@ __all__ = [
     "PanelControls",
     "attack_options",
     "fpr_text",
-    "lab_extra_html",
     "needs_references",
 ]
 
@@ -36,7 +32,6 @@ FPR_CHOICES: tuple[float, ...] = (
 PANEL_CLASS = "mia-audit-panel"
 REPORT_AREA_CLASS = "mia-report-area"
 KERNEL_INSTANT_CLASS = "mia-kernel-instant"
-LAB_EXTRA_CLASS = "mia-lab-extra"
 #: Value of the record dropdown when no record is chosen.
 NO_RECORD = -1
 _WIDE = {"description_width": "initial"}
@@ -71,15 +66,6 @@ def attack_options(report: AuditReport) -> list[tuple[str, str]]:
     return out
 
 
-def lab_extra_html(report: AuditReport) -> str:
-    """What the interactive renderer does not draw, shown beside it in JupyterLab: the
-    slice tables at the kernel's FPR target (their headers name it); "" if none."""
-    body = slices_html(report, highlighted(report))
-    if not body:
-        return ""
-    return f"<div class='mia-report'><style>{CSS}</style>{inline_styles(body)}</div>"
-
-
 def initial_fpr(report: AuditReport) -> float:
     """The report's smallest FPR target that its non-members can resolve."""
     targets = report.options.fpr
@@ -93,8 +79,8 @@ class PanelControls:
     Run settings (need training): ``attacks``, ``references``, ``seed``, the buttons
     and the progress bar. Instant settings (re-view cached scores): ``fpr``, ``flag``,
     ``slice``, ``redact``. Outputs: ``status``, ``report_area`` (an Output showing the
-    report's bundle; ``view_html`` is its HTML), ``lab_extra``, ``record``,
-    ``record_view``; ``widget`` holds them all.
+    report's bundle; ``view_html`` is its HTML), ``record``, ``record_view``;
+    ``widget`` holds them all.
 
     Parameters
     ----------
@@ -186,10 +172,6 @@ class PanelControls:
         self.report_area = W.Output(layout=W.Layout(width="100%"))
         self.report_area.add_class(REPORT_AREA_CLASS)
         self.view_html = ""
-        # Shown only beside the interactive renderer, which draws no slices: the kernel's
-        # slice tables (already in the HTML, so hidden elsewhere); see style/index.css.
-        self.lab_extra = W.HTML("", layout=W.Layout(display="none"))
-        self.lab_extra.add_class(LAB_EXTRA_CLASS)
         # The kernel's FPR slider duplicates the renderer's client-side FPR control: the
         # extension's stylesheet hides it when a rendered report is in the same panel.
         self.fpr.add_class(KERNEL_INSTANT_CLASS)
@@ -213,7 +195,6 @@ class PanelControls:
                 W.HBox([run_box, view_box]),
                 self.status,
                 self.report_area,
-                self.lab_extra,
                 W.HTML("<b>Record inspector</b>"),
                 self.record,
                 self.record_view,
