@@ -7,6 +7,8 @@
 
 /** The MIME type written by mia_notebook/render/mime.py. */
 export const MIME_TYPE = 'application/vnd.mia-notebook.report.v1+json';
+/** Payload versions this renderer draws (render/mime.py VERSION; 1 lacks texts and slices). */
+export const VERSIONS = [1, 2];
 
 export interface Curve {
   fpr: number[];
@@ -16,15 +18,53 @@ export interface Curve {
   n_nonmembers: number;
 }
 
-export interface AttackPayload {
-  name: string;
+/** A metric table's row as Python formats it (render/tables.py; payload version 2). */
+export interface RowTexts {
+  /** AUC, advantage, epsilon_lb, members, non_members as the static tables print them. */
+  text?: Record<string, string>;
+  /** The TPR cell at each offered FPR target (aligned with `fpr_choices`). */
+  tpr_text?: string[];
+  /** Its note: "needs ≥ N non-members", "coarse: ties" or "". */
+  tpr_note?: string[];
+}
+
+/** The numbers a metric table shows besides the TPR. */
+export interface MetricNumbers {
   AUC: number | null;
   advantage: number | null;
-  balanced_accuracy: number | null;
   epsilon_lb: number | null;
   members: number | null;
   non_members: number | null;
+}
+
+export interface AttackPayload extends RowTexts, MetricNumbers {
+  name: string;
+  balanced_accuracy: number | null;
   curve: Curve | null;
+}
+
+/** One group of a slice table (a class of the target, a value or bin of a column). */
+export interface SliceRow extends RowTexts, MetricNumbers {
+  group: string;
+}
+
+/** One slice table of the static report (render/mime_parts.py slices_part). */
+export interface SlicePayload {
+  column: string;
+  /** "By <column>[ (group labels redacted)]: <attack>", as the static report's heading. */
+  heading: string;
+  attack: string;
+  masked: boolean;
+  /** The "most exposed" sentence Python decided, or null when no group stands out. */
+  finding: string | null;
+  rows: SliceRow[];
+}
+
+/** The ROC axes' range (render/curves.py), the same as the static plot's. */
+export interface RocRange {
+  fpr_min: number;
+  tpr_min: number;
+  tpr_max: number;
 }
 
 /** The verdict (mia_notebook/engine/verdict): level, reason, the attack it rests on. */
@@ -69,6 +109,8 @@ export interface FlaggedPayload {
   columns: string[];
   /** Row: the index label, then one cell per column. */
   rows: Cell[][];
+  /** The cells as the static table prints them, aligned with `rows` (version 2). */
+  text?: string[][];
   /** Rank among the members under every shown attack, aligned with `rows`. */
   ranks: Record<string, number[]>;
   dropped: number;
@@ -81,6 +123,10 @@ export interface ReportPayload {
   strongest: string | null;
   fpr_targets: number[];
   fpr_choices: number[];
+  /** Per entry of `fpr_choices`: what an unresolvable target needs, else "" (version 2). */
+  choice_notes?: string[];
+  /** The ROC axes' range (version 2). */
+  roc?: RocRange;
   /** One per entry of `fpr_choices`, same order. */
   claims: Claim[];
   attacks: AttackPayload[];
@@ -91,6 +137,8 @@ export interface ReportPayload {
    */
   groups?: string[][];
   flagged: FlaggedPayload;
+  /** The static report's slice tables (version 2; empty at level "none"). */
+  slices?: SlicePayload[];
   redacted: string[];
   skipped: Record<string, string>;
   notes: string[];
@@ -271,30 +319,136 @@ export function defaultTarget(p: ReportPayload): number {
   return ok ?? p.fpr_targets[0] ?? 0.01;
 }
 
-/** Left end of the log FPR axis: the decade at or below 1 / (most non-members). */
-export function axisFloor(nonmembers: number[]): number {
-  const n = Math.max(1, ...nonmembers);
-  return Number(`1e${Math.floor(Math.log10(1 / n) + 1e-9)}`);
+/** The ROC axes' range: Python's (the static plot's), else, for a payload written before
+ * it carried one, half of one non-member of the largest count as render/curves.py. */
+export function rocRange(p: { roc?: RocRange }, nonmembers: number[]): RocRange {
+  if (p.roc) {
+    return p.roc;
+  }
+  const n = Math.max(0, ...nonmembers);
+  const floor = 0.5 / (n > 0 ? n : 10);
+  return { fpr_min: floor, tpr_min: floor, tpr_max: 1.05 };
 }
 
-/** Index of the curve point nearest to (fpr, tpr) in the plot's own coordinates. */
-export function nearestPoint(
+/** Pixel box of a plot: size and margins. */
+export interface PlotBox {
+  width: number;
+  height: number;
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+}
+
+/** Projection from (fpr, tpr) to pixels on log-log axes over `range` (values below an
+ * axis's minimum, e.g. a TPR of 0, are drawn at the minimum, as the static plot). */
+export function logLogProjection(
+  range: RocRange,
+  box: PlotBox,
+): (fpr: number, tpr: number) => [number, number] {
+  const x0 = Math.log10(range.fpr_min);
+  const y0 = Math.log10(range.tpr_min);
+  const y1 = Math.log10(range.tpr_max);
+  const iw = box.width - box.left - box.right;
+  const ih = box.height - box.top - box.bottom;
+  return (fpr: number, tpr: number) => {
+    const lx = Math.log10(Math.max(fpr, range.fpr_min));
+    const ly = Math.log10(Math.min(Math.max(tpr, range.tpr_min), range.tpr_max));
+    return [box.left + ((lx - x0) / -x0) * iw, box.top + (1 - (ly - y0) / (y1 - y0)) * ih];
+  };
+}
+
+/**
+ * A curve drawn as steps between its achievable points (render/curves.py): from point i
+ * the TPR holds until the next point's FPR, then rises to the next point. `xy` are the
+ * projected vertices; segment k (from vertex k to k + 1) reads point `owner[k]`: a flat
+ * step the point it starts from, a rise the point it reaches (what a threshold there
+ * achieves, and what the tables report).
+ */
+export interface StepPath {
+  xy: [number, number][];
+  owner: number[];
+}
+
+export function stepPath(
   curve: Curve,
-  x: number,
-  y: number,
   project: (fpr: number, tpr: number) => [number, number],
-): number {
-  let best = 0;
-  let bestD = Infinity;
+): StepPath {
+  const xy: [number, number][] = [];
+  const owner: number[] = [];
   for (let i = 0; i < curve.fpr.length; i++) {
-    const [px, py] = project(curve.fpr[i], curve.tpr[i]);
-    const d = (px - x) * (px - x) + (py - y) * (py - y);
-    if (d < bestD) {
-      bestD = d;
-      best = i;
+    if (i > 0) {
+      xy.push(project(curve.fpr[i], curve.tpr[i - 1]));
+      owner.push(curve.tpr[i] !== curve.tpr[i - 1] ? i : i - 1);
+    }
+    xy.push(project(curve.fpr[i], curve.tpr[i]));
+    owner.push(i);
+  }
+  return { xy, owner };
+}
+
+function segmentDistance2(
+  px: number,
+  py: number,
+  [ax, ay]: [number, number],
+  [bx, by]: [number, number],
+): number {
+  const dx = bx - ax;
+  const dy = by - ay;
+  const len = dx * dx + dy * dy;
+  const t = len > 0 ? Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / len)) : 0;
+  const cx = ax + t * dx - px;
+  const cy = ay + t * dy - py;
+  return cx * cx + cy * cy;
+}
+
+/** The point read by the segment of `path` nearest (x, y), and its squared distance. */
+export function nearestOnPath(path: StepPath, x: number, y: number): { index: number; d2: number } {
+  const { xy, owner } = path;
+  let best = { index: owner[0] ?? 0, d2: Infinity };
+  for (let k = 0; k < xy.length; k++) {
+    const d2 = segmentDistance2(x, y, xy[k], xy[Math.min(k + 1, xy.length - 1)]);
+    if (d2 < best.d2) {
+      best = { index: owner[k], d2 };
     }
   }
   return best;
+}
+
+/** Index of `target` in the payload's offered targets (-1 when not offered). */
+export function choiceIndex(p: ReportPayload, target: number): number {
+  return p.fpr_choices.findIndex((c) => Math.abs(c - target) <= EPS * Math.max(1, target));
+}
+
+/** The cell of `key` (AUC, advantage, epsilon_lb, members, non_members) as Python wrote
+ * it; a payload without texts (version 1) is formatted here. */
+export function cellText(row: RowTexts & MetricNumbers, key: keyof MetricNumbers): string {
+  return row.text?.[key] ?? formatNumber(row[key]);
+}
+
+/** The TPR cell and its note at `target`, as Python wrote them; for a payload without
+ * them (version 1), computed from `curve`. */
+export function tprCell(
+  p: ReportPayload,
+  row: RowTexts,
+  target: number,
+  curve: Curve | null,
+): [string, string] {
+  const i = choiceIndex(p, target);
+  if (i >= 0 && row.tpr_text && row.tpr_note) {
+    return [row.tpr_text[i], row.tpr_note[i]];
+  }
+  if (!curve) {
+    return ['—', 'no ROC'];
+  }
+  const t = tprAtFpr(curve, target);
+  return [t.resolvable ? t.tpr.toFixed(3) : 'n/a', tprNote(t)];
+}
+
+/** The flagged table's cells of row `i` as the static table prints them (version 2),
+ * else formatted here. */
+export function flaggedText(f: FlaggedPayload, i: number): string[] {
+  return f.text?.[i] ?? f.rows[i].map((c) => formatNumber(c, 4));
 }
 
 /** Compare two cells for sorting: numbers numerically, missing last, text by locale. */

@@ -10,7 +10,7 @@ import { Widget } from '@lumino/widgets';
 
 import { COMPARISON_MIME_TYPE, ComparisonPayload, isComparison } from './comparison';
 import { ComparisonView } from './compareView';
-import { MIME_TYPE, ReportPayload } from './compute';
+import { MIME_TYPE, ReportPayload, VERSIONS } from './compute';
 import { ReportView } from './view';
 
 const CLASS_NAME = 'mia-lab-renderer';
@@ -47,7 +47,7 @@ class PayloadRenderer<T> extends Widget implements IRenderMime.IRenderer {
 
 function isReport(data: unknown): data is ReportPayload {
   const p = data as ReportPayload | null;
-  return !!p && p.version === 1 && Array.isArray(p.attacks);
+  return !!p && VERSIONS.includes(p.version) && Array.isArray(p.attacks);
 }
 
 /** A widget that renders one report payload (root element: `[data-mia-report]`). */
