@@ -35,6 +35,7 @@ from mia_notebook.render.mime import (
     VERSION,
     payload_json,
     report_payload,
+    saved_curve,
 )
 from mia_notebook.render.mime_compare import COMPARISON_MIME_TYPE, comparison_payload
 
@@ -77,9 +78,7 @@ def forest_report() -> AuditReport:
 
 
 def _curve(entry: dict[str, Any]) -> RocCurve:
-    c = entry["curve"]
-    thr = np.array([np.inf if t is None else t for t in c["thresholds"]])
-    return RocCurve(np.array(c["fpr"]), np.array(c["tpr"]), thr, c["n_members"], c["n_nonmembers"])
+    return saved_curve(entry["curve"])
 
 
 @pytest.mark.parametrize("max_points", [2000, 300, 60])

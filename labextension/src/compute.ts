@@ -18,6 +18,42 @@ export interface Curve {
   n_nonmembers: number;
 }
 
+/** A curve as the payload saves it: member and non-member counts (version 2), or rates
+ * (version 1). `readCurve` turns it into a `Curve`. */
+export interface SavedCurve {
+  fp?: number[];
+  tp?: number[];
+  fpr?: number[];
+  tpr?: number[];
+  thresholds: (number | null)[];
+  n_members: number;
+  n_nonmembers: number;
+}
+
+/** The curve's rates: FPR = fp / n_nonmembers and TPR = tp / n_members, the very
+ * division Python made (engine/metrics.py), so they equal Python's to the last bit. */
+export function readCurve(c: SavedCurve): Curve {
+  const fpr = c.fp ? c.fp.map((v) => v / c.n_nonmembers) : (c.fpr ?? []);
+  const tpr = c.tp ? c.tp.map((v) => v / c.n_members) : (c.tpr ?? []);
+  return {
+    fpr,
+    tpr,
+    thresholds: c.thresholds,
+    n_members: c.n_members,
+    n_nonmembers: c.n_nonmembers,
+  };
+}
+
+/** `p` as the views read it: every attack's curve through `readCurve`. A new object:
+ * the notebook's saved data is left as it is. */
+export function readReport(p: ReportPayload): ReportPayload {
+  const attacks = p.attacks.map((a) => ({
+    ...a,
+    curve: a.curve ? readCurve(a.curve as SavedCurve) : null,
+  }));
+  return { ...p, attacks };
+}
+
 /** A metric table's row as Python formats it (render/tables.py; payload version 2). */
 export interface RowTexts {
   /** AUC, advantage, epsilon_lb, members, non_members as the static tables print them. */

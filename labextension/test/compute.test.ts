@@ -19,6 +19,8 @@ import {
   formatG,
   logLogProjection,
   nearestOnPath,
+  readCurve,
+  readReport,
   ReportPayload,
   rocRange,
   sortOrder,
@@ -42,7 +44,8 @@ const fixture = JSON.parse(readFileSync(FIXTURE, 'utf-8')) as {
   expected: Record<string, Record<string, Expected>>;
   flagged: Record<string, number[]>;
 };
-const payload = fixture.payload;
+// As the renderer reads it: curves from the saved counts (readReport).
+const payload = readReport(fixture.payload);
 
 test('the fixture holds thinned curves for several attacks', () => {
   assert.ok(payload.attacks.length >= 2);
@@ -229,4 +232,20 @@ test("table cells are Python's texts; a version-1 payload is formatted here", ()
   assert.ok(f.rows.length > 0 && f.text!.length === f.rows.length);
   assert.deepEqual(flaggedText(f, 0), f.text![0]);
   assert.equal(flaggedText({ ...f, text: undefined }, 0)[0], formatNumber(f.rows[0][0], 4));
+});
+
+test("curves saved as counts read back as Python's rates, to the last bit", () => {
+  const saved = fixture.payload.attacks[0].curve as unknown as {
+    fp: number[];
+    tp: number[];
+  };
+  const curve = payload.attacks[0].curve!;
+  assert.ok(saved.fp.every(Number.isInteger) && saved.tp.every(Number.isInteger));
+  assert.deepEqual(
+    curve.fpr,
+    saved.fp.map((v) => v / curve.n_nonmembers),
+  );
+  // A version-1 curve (rates) is read as saved.
+  const old = { ...curve, fp: undefined, tp: undefined };
+  assert.deepEqual(readCurve(old).fpr, curve.fpr);
 });

@@ -10,10 +10,11 @@ and formatted here, without a kernel. It holds only what the report may show:
   the report's own needs;
 * per shown attack: the summary numbers with their texts as the static tables print
   them (:mod:`.format`), the TPR text and note at every offered target, and the ROC
-  curve as :mod:`.curves` draws it (achievable points, thinned for a log FPR axis to at
-  most ``max_points``, plus every point :func:`~mia_notebook.engine.metrics.tpr_at_fpr`
-  reads for an offered target and the next one, so the renderer's marker and read-out
-  sit on Python's figures); ``roc`` gives the axes' range;
+  curve as :mod:`.curves` draws it (achievable points as member and non-member counts,
+  thinned for a log FPR axis to at most ``max_points``, plus every point
+  :func:`~mia_notebook.engine.metrics.tpr_at_fpr` reads for an offered target and the
+  next one, so the renderer's marker and read-out sit on Python's figures; thresholds to
+  6 significant digits, for the read-out); ``roc`` gives the axes' range;
 * the verdict (level, reason, attack, how many members it identifies, its FPR, the
   policy's FPR targets) and, for every offered FPR target, whether the verdict's attack
   singles out members beyond chance there (``claims``), decided here with the verdict's
@@ -63,7 +64,7 @@ from ..engine.verdict.evidence import Family, gather_evidence
 from . import memo
 from .curves import TPR_TOP, roc_floor
 from .headline import highlighted
-from .mime_parts import attacks_part, flagged_part, json_number, slices_part
+from .mime_parts import attacks_part, flagged_part, json_number, saved_curve, slices_part
 
 __all__ = [
     "FPR_CHOICES",
@@ -77,13 +78,14 @@ __all__ = [
     "payload_json",
     "payload_size",
     "report_payload",
+    "saved_curve",
     "thinned_to_fit",
 ]
 
 #: Versioned MIME type; bump ``v1`` when the payload's meaning changes incompatibly.
 MIME_TYPE = "application/vnd.mia-notebook.report.v1+json"
-#: The payload's ``version``: 2 added slices, texts, ``roc`` and ``choice_notes``
-#: (the renderer still draws version 1).
+#: The payload's ``version``: 2 added slices, texts, ``roc`` and ``choice_notes``, and
+#: curves as counts (``fp``, ``tp``) instead of rates (the renderer still draws version 1).
 VERSION = 2
 #: FPR targets the renderer offers besides the report's own (when resolvable).
 FPR_CHOICES: tuple[float, ...] = (

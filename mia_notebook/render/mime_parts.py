@@ -23,7 +23,7 @@ from .format import fmt_number
 from .sections import exposed_sentence, slice_columns, slice_heading
 from .tables import NUMBERS, SLICE_NUMBERS, MetricRow, attack_rows, slice_rows
 
-__all__ = ["attacks_part", "flagged_part", "json_number", "slices_part"]
+__all__ = ["attacks_part", "flagged_part", "json_number", "saved_curve", "slices_part"]
 
 _MAX_COLUMNS = 40
 _MAX_CELL = 120
@@ -84,13 +84,26 @@ def _curve(curve: RocCurve | None, choices: Sequence[float], points: int) -> dic
     idx = _curve_keep(curve, choices, points)
     thresholds = curve.thresholds[idx].astype(np.float64)
     return {
-        "fpr": curve.fpr[idx].tolist(),
-        "tpr": curve.tpr[idx].tolist(),
-        # sklearn puts +inf above the top score; JSON has no infinity.
-        "thresholds": [None if not math.isfinite(t) else float(t) for t in thresholds],
+        # Counts, not rates: exact and short. FPR = fp / n_nonmembers (and TPR likewise)
+        # is the very division engine/metrics.py made, in any IEEE-754 reader.
+        "fp": np.rint(curve.fpr[idx] * curve.n_nonmembers).astype(np.int64).tolist(),
+        "tp": np.rint(curve.tpr[idx] * curve.n_members).astype(np.int64).tolist(),
+        # Shown in the hover read-out only (4 digits); sklearn puts +inf above the top
+        # score and JSON has no infinity.
+        "thresholds": [None if not math.isfinite(t) else float(f"{t:.6g}") for t in thresholds],
         "n_members": int(curve.n_members),
         "n_nonmembers": int(curve.n_nonmembers),
     }
+
+
+def saved_curve(entry: dict[str, Any]) -> RocCurve:
+    """A payload's curve (``fp``, ``tp`` counts) back as the :class:`RocCurve` points it
+    keeps, with Python's own FPR and TPR values (for checks and tools)."""
+    thr = np.array([np.inf if t is None else t for t in entry["thresholds"]], dtype=np.float64)
+    n_pos, n_neg = int(entry["n_members"]), int(entry["n_nonmembers"])
+    fpr = np.asarray(entry["fp"], dtype=np.int64) / n_neg
+    tpr = np.asarray(entry["tp"], dtype=np.int64) / n_pos
+    return RocCurve(fpr, tpr, thr, n_pos, n_neg)
 
 
 def flagged_part(report: AuditReport, most: int) -> dict[str, Any]:
