@@ -14,6 +14,7 @@ from ..engine.attacks import attack_class, available_attacks
 from ..engine.errors import MiaValueError
 from ..engine.references import DEFAULT_REFERENCES, MAX_REFERENCES
 from ..engine.results import AuditReport
+from ..render.mime import FPR_CHOICES, fpr_choices
 
 __all__ = [
     "FPR_CHOICES",
@@ -24,10 +25,6 @@ __all__ = [
     "needs_references",
 ]
 
-#: FPR targets offered by the panel's slider (a report's own targets are added).
-FPR_CHOICES: tuple[float, ...] = (
-    0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5
-)  # fmt: skip
 #: CSS classes the extension's stylesheet (labextension/style/index.css) keys on.
 PANEL_CLASS = "mia-audit-panel"
 REPORT_AREA_CLASS = "mia-report-area"
@@ -139,7 +136,7 @@ class PanelControls:
         self.progress_label = W.Label("")
 
     def _build_view(self, report: AuditReport) -> None:
-        values = sorted({*FPR_CHOICES, *report.options.fpr})
+        values = fpr_choices(report)  # the extension's: those the non-members resolve
         self.fpr = W.SelectionSlider(
             options=[(fpr_text(v), v) for v in values], value=initial_fpr(report),
             description="FPR target", continuous_update=False, style=_WIDE,

@@ -73,6 +73,7 @@ __all__ = [
     "MIME_TYPE",
     "MIN_POINTS",
     "VERSION",
+    "fpr_choices",
     "fpr_claims",
     "json_number",
     "payload_json",
@@ -87,7 +88,8 @@ MIME_TYPE = "application/vnd.mia-notebook.report.v1+json"
 #: The payload's ``version``: 2 added slices, texts, ``roc`` and ``choice_notes``, and
 #: curves as counts (``fp``, ``tp``) instead of rates (the renderer still draws version 1).
 VERSION = 2
-#: FPR targets the renderer offers besides the report's own (when resolvable).
+#: FPR targets the renderer (and the audit panel's slider) offer besides the report's own,
+#: when the non-members resolve them.
 FPR_CHOICES: tuple[float, ...] = (
     0.0001,
     0.0002,
@@ -102,8 +104,10 @@ FPR_CHOICES: tuple[float, ...] = (
     0.2,
     0.5,
 )
-#: Most ROC points kept per attack (besides the offered targets' points).
-MAX_POINTS = 1200
+#: Most ROC points kept per attack (besides the offered targets' points): the points on
+#: either side of about 300 log-spaced FPR values, more than the renderer's 390-pixel log
+#: FPR axis shows.
+MAX_POINTS = 600
 #: Size cap of the serialized payload, in bytes.
 MAX_BYTES = 1_000_000
 #: Curves are not thinned below this many points to meet the size cap.
