@@ -6,7 +6,7 @@
  * each model's row attack with hover read-outs. DOM through textContent only; the
  * control is created once and keeps focus while the tables and the plot re-draw.
  */
-import { formatG, rocRange, TprAtFpr, tprNote } from './compute';
+import { formatG, TprAtFpr, tprNote } from './compute';
 import {
   ComparisonModel,
   ComparisonPayload,
@@ -18,6 +18,7 @@ import {
   tprText,
 } from './comparison';
 import { el, fprControl, textTable } from './dom';
+import { rocRange } from './geometry';
 import { drawRoc, PALETTE, Series } from './roc';
 
 /** Level cell backgrounds, as Python's static comparison (render/compare.py). */

@@ -18,27 +18,32 @@ export interface Curve {
   n_nonmembers: number;
 }
 
-/** A curve as the payload saves it: member and non-member counts (version 2), or rates
- * (version 1). `readCurve` turns it into a `Curve`. */
+/** A curve as the payload saves it: member and non-member counts, each list one
+ * comma-separated string (version 2), or lists of rates (version 1). `readCurve` turns
+ * it into a `Curve`. */
 export interface SavedCurve {
-  fp?: number[];
-  tp?: number[];
+  fp?: string;
+  tp?: string;
   fpr?: number[];
   tpr?: number[];
-  thresholds: (number | null)[];
+  thresholds: string | (number | null)[];
   n_members: number;
   n_nonmembers: number;
+}
+
+/** "1,2,3" as numbers; "inf" is the threshold above the top score (null: "+∞"). */
+function numbers(text: string): (number | null)[] {
+  return text ? text.split(',').map((v) => (v === 'inf' ? null : Number(v))) : [];
 }
 
 /** The curve's rates: FPR = fp / n_nonmembers and TPR = tp / n_members, the very
  * division Python made (engine/metrics.py), so they equal Python's to the last bit. */
 export function readCurve(c: SavedCurve): Curve {
-  const fpr = c.fp ? c.fp.map((v) => v / c.n_nonmembers) : (c.fpr ?? []);
-  const tpr = c.tp ? c.tp.map((v) => v / c.n_members) : (c.tpr ?? []);
+  const counts = (text: string, n: number) => numbers(text).map((v) => (v ?? 0) / n);
   return {
-    fpr,
-    tpr,
-    thresholds: c.thresholds,
+    fpr: c.fp !== undefined ? counts(c.fp, c.n_nonmembers) : (c.fpr ?? []),
+    tpr: c.tp !== undefined ? counts(c.tp, c.n_members) : (c.tpr ?? []),
+    thresholds: typeof c.thresholds === 'string' ? numbers(c.thresholds) : c.thresholds,
     n_members: c.n_members,
     n_nonmembers: c.n_nonmembers,
   };
@@ -355,102 +360,6 @@ export function defaultTarget(p: ReportPayload): number {
   return ok ?? p.fpr_targets[0] ?? 0.01;
 }
 
-/** The ROC axes' range: Python's (the static plot's), else, for a payload written before
- * it carried one, half of one non-member of the largest count as render/curves.py. */
-export function rocRange(p: { roc?: RocRange }, nonmembers: number[]): RocRange {
-  if (p.roc) {
-    return p.roc;
-  }
-  const n = Math.max(0, ...nonmembers);
-  const floor = 0.5 / (n > 0 ? n : 10);
-  return { fpr_min: floor, tpr_min: floor, tpr_max: 1.05 };
-}
-
-/** Pixel box of a plot: size and margins. */
-export interface PlotBox {
-  width: number;
-  height: number;
-  left: number;
-  right: number;
-  top: number;
-  bottom: number;
-}
-
-/** Projection from (fpr, tpr) to pixels on log-log axes over `range` (values below an
- * axis's minimum, e.g. a TPR of 0, are drawn at the minimum, as the static plot). */
-export function logLogProjection(
-  range: RocRange,
-  box: PlotBox,
-): (fpr: number, tpr: number) => [number, number] {
-  const x0 = Math.log10(range.fpr_min);
-  const y0 = Math.log10(range.tpr_min);
-  const y1 = Math.log10(range.tpr_max);
-  const iw = box.width - box.left - box.right;
-  const ih = box.height - box.top - box.bottom;
-  return (fpr: number, tpr: number) => {
-    const lx = Math.log10(Math.max(fpr, range.fpr_min));
-    const ly = Math.log10(Math.min(Math.max(tpr, range.tpr_min), range.tpr_max));
-    return [box.left + ((lx - x0) / -x0) * iw, box.top + (1 - (ly - y0) / (y1 - y0)) * ih];
-  };
-}
-
-/**
- * A curve drawn as steps between its achievable points (render/curves.py): from point i
- * the TPR holds until the next point's FPR, then rises to the next point. `xy` are the
- * projected vertices; segment k (from vertex k to k + 1) reads point `owner[k]`: a flat
- * step the point it starts from, a rise the point it reaches (what a threshold there
- * achieves, and what the tables report).
- */
-export interface StepPath {
-  xy: [number, number][];
-  owner: number[];
-}
-
-export function stepPath(
-  curve: Curve,
-  project: (fpr: number, tpr: number) => [number, number],
-): StepPath {
-  const xy: [number, number][] = [];
-  const owner: number[] = [];
-  for (let i = 0; i < curve.fpr.length; i++) {
-    if (i > 0) {
-      xy.push(project(curve.fpr[i], curve.tpr[i - 1]));
-      owner.push(curve.tpr[i] !== curve.tpr[i - 1] ? i : i - 1);
-    }
-    xy.push(project(curve.fpr[i], curve.tpr[i]));
-    owner.push(i);
-  }
-  return { xy, owner };
-}
-
-function segmentDistance2(
-  px: number,
-  py: number,
-  [ax, ay]: [number, number],
-  [bx, by]: [number, number],
-): number {
-  const dx = bx - ax;
-  const dy = by - ay;
-  const len = dx * dx + dy * dy;
-  const t = len > 0 ? Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / len)) : 0;
-  const cx = ax + t * dx - px;
-  const cy = ay + t * dy - py;
-  return cx * cx + cy * cy;
-}
-
-/** The point read by the segment of `path` nearest (x, y), and its squared distance. */
-export function nearestOnPath(path: StepPath, x: number, y: number): { index: number; d2: number } {
-  const { xy, owner } = path;
-  let best = { index: owner[0] ?? 0, d2: Infinity };
-  for (let k = 0; k < xy.length; k++) {
-    const d2 = segmentDistance2(x, y, xy[k], xy[Math.min(k + 1, xy.length - 1)]);
-    if (d2 < best.d2) {
-      best = { index: owner[k], d2 };
-    }
-  }
-  return best;
-}
-
 /** Index of `target` in the payload's offered targets (-1 when not offered). */
 export function choiceIndex(p: ReportPayload, target: number): number {
   return p.fpr_choices.findIndex((c) => Math.abs(c - target) <= EPS * Math.max(1, target));
@@ -485,26 +394,4 @@ export function tprCell(
  * else formatted here. */
 export function flaggedText(f: FlaggedPayload, i: number): string[] {
   return f.text?.[i] ?? f.rows[i].map((c) => formatNumber(c, 4));
-}
-
-/** Compare two cells for sorting: numbers numerically, missing last, text by locale. */
-export function compareCells(a: Cell, b: Cell): number {
-  if (a === null || b === null) {
-    return a === b ? 0 : a === null ? 1 : -1;
-  }
-  if (typeof a === 'number' && typeof b === 'number') {
-    return a - b;
-  }
-  return String(a).localeCompare(String(b), 'en', { numeric: true });
-}
-
-/** Row order (indices into `rows`) sorted by column `col`, stable, optionally descending. */
-export function sortOrder(rows: Cell[][], col: number, descending: boolean): number[] {
-  const order = rows.map((_, i) => i);
-  order.sort((i, j) => {
-    const c = compareCells(rows[i][col], rows[j][col]);
-    const dir = descending && rows[i][col] !== null && rows[j][col] !== null ? -c : c;
-    return dir !== 0 ? dir : i - j;
-  });
-  return order;
 }

@@ -5,17 +5,8 @@
  * the curve under the pointer. Built with createElementNS and textContent only: no
  * markup strings, no script.
  */
-import {
-  Curve,
-  formatG,
-  logLogProjection,
-  nearestOnPath,
-  PlotBox,
-  RocRange,
-  StepPath,
-  stepPath,
-  TprAtFpr,
-} from './compute';
+import { Curve, formatG, RocRange, TprAtFpr } from './compute';
+import { logLogProjection, nearestOnPath, PlotBox, StepPath, stepPath } from './geometry';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const BOX: PlotBox = { width: 460, height: 340, left: 56, right: 14, top: 14, bottom: 40 };

@@ -21,15 +21,15 @@ import {
   MetricNumbers,
   needsNote,
   ReportPayload,
-  rocRange,
   RowTexts,
   SlicePayload,
-  sortOrder,
   TprAtFpr,
   tprAtFpr,
   tprCell,
 } from './compute';
 import { el, fprControl, pct } from './dom';
+import { rocRange } from './geometry';
+import { sortOrder } from './sort';
 import { drawRoc, PALETTE } from './roc';
 
 interface State {

@@ -17,19 +17,17 @@ import {
   formatNumber,
   fprLabel,
   formatG,
-  logLogProjection,
-  nearestOnPath,
   readCurve,
   readReport,
   ReportPayload,
-  rocRange,
-  sortOrder,
-  stepPath,
+  SavedCurve,
   tprAtFpr,
   tprCell,
   tprNote,
 } from '../src/compute';
+import { logLogProjection, nearestOnPath, rocRange, stepPath } from '../src/geometry';
 import { FIXTURE, formatKey } from './helpers';
+import { sortOrder } from '../src/sort';
 
 interface Expected {
   tpr: number;
@@ -235,17 +233,19 @@ test("table cells are Python's texts; a version-1 payload is formatted here", ()
 });
 
 test("curves saved as counts read back as Python's rates, to the last bit", () => {
-  const saved = fixture.payload.attacks[0].curve as unknown as {
-    fp: number[];
-    tp: number[];
-  };
+  const saved = fixture.payload.attacks[0].curve as unknown as SavedCurve;
   const curve = payload.attacks[0].curve!;
-  assert.ok(saved.fp.every(Number.isInteger) && saved.tp.every(Number.isInteger));
+  const fp = saved.fp!.split(',').map(Number);
+  assert.ok(fp.every(Number.isInteger) && fp.length === curve.fpr.length);
   assert.deepEqual(
     curve.fpr,
-    saved.fp.map((v) => v / curve.n_nonmembers),
+    fp.map((v) => v / curve.n_nonmembers),
   );
-  // A version-1 curve (rates) is read as saved.
-  const old = { ...curve, fp: undefined, tp: undefined };
-  assert.deepEqual(readCurve(old).fpr, curve.fpr);
+  assert.equal(curve.thresholds[0], null); // "inf": above the top score
+  assert.deepEqual(
+    readCurve({ fp: '', tp: '', thresholds: '', n_members: 1, n_nonmembers: 1 }).fpr,
+    [],
+  );
+  // A version-1 curve (lists of rates) is read as saved.
+  assert.deepEqual(readCurve(curve).fpr, curve.fpr);
 });

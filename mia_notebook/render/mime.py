@@ -14,7 +14,8 @@ and formatted here, without a kernel. It holds only what the report may show:
   thinned for a log FPR axis to at most ``max_points``, plus every point
   :func:`~mia_notebook.engine.metrics.tpr_at_fpr` reads for an offered target and the
   next one, so the renderer's marker and read-out sit on Python's figures; thresholds to
-  6 significant digits, for the read-out); ``roc`` gives the axes' range;
+  6 significant digits, for the read-out; each list one comma-separated string,
+  :func:`saved_curve` reads it back); ``roc`` gives the axes' range;
 * the verdict (level, reason, attack, how many members it identifies, its FPR, the
   policy's FPR targets) and, for every offered FPR target, whether the verdict's attack
   singles out members beyond chance there (``claims``), decided here with the verdict's
@@ -86,7 +87,8 @@ __all__ = [
 #: Versioned MIME type; bump ``v1`` when the payload's meaning changes incompatibly.
 MIME_TYPE = "application/vnd.mia-notebook.report.v1+json"
 #: The payload's ``version``: 2 added slices, texts, ``roc`` and ``choice_notes``, and
-#: curves as counts (``fp``, ``tp``) instead of rates (the renderer still draws version 1).
+#: curves as comma-separated counts (``fp``, ``tp``) instead of lists of rates (the
+#: renderer still draws version 1).
 VERSION = 2
 #: FPR targets the renderer (and the audit panel's slider) offer besides the report's own,
 #: when the non-members resolve them.

@@ -82,28 +82,38 @@ def _curve(curve: RocCurve | None, choices: Sequence[float], points: int) -> dic
     if curve is None:
         return None
     idx = _curve_keep(curve, choices, points)
-    thresholds = curve.thresholds[idx].astype(np.float64)
+    fp = np.rint(curve.fpr[idx] * curve.n_nonmembers).astype(np.int64)
+    tp = np.rint(curve.tpr[idx] * curve.n_members).astype(np.int64)
     return {
-        # Counts, not rates: exact and short. FPR = fp / n_nonmembers (and TPR likewise)
-        # is the very division engine/metrics.py made, in any IEEE-754 reader.
-        "fp": np.rint(curve.fpr[idx] * curve.n_nonmembers).astype(np.int64).tolist(),
-        "tp": np.rint(curve.tpr[idx] * curve.n_members).astype(np.int64).tolist(),
-        # Shown in the hover read-out only (4 digits); sklearn puts +inf above the top
-        # score and JSON has no infinity.
-        "thresholds": [None if not math.isfinite(t) else float(f"{t:.6g}") for t in thresholds],
+        # Counts, not rates: exact and short; FPR = fp / n_nonmembers (TPR likewise) is the
+        # very division engine/metrics.py made, in any IEEE-754 reader. Each list is one
+        # comma-separated string: one JSON value (and one notebook line) per curve.
+        "fp": ",".join(map(str, fp.tolist())),
+        "tp": ",".join(map(str, tp.tolist())),
+        # For the hover read-out only (4 digits shown); "inf" above the top score.
+        "thresholds": ",".join(_number(t) for t in curve.thresholds[idx].tolist()),
         "n_members": int(curve.n_members),
         "n_nonmembers": int(curve.n_nonmembers),
     }
 
 
+def _number(t: float) -> str:
+    return f"{t:.6g}" if math.isfinite(t) else ("inf" if t > 0 else "-inf")
+
+
 def saved_curve(entry: dict[str, Any]) -> RocCurve:
-    """A payload's curve (``fp``, ``tp`` counts) back as the :class:`RocCurve` points it
-    keeps, with Python's own FPR and TPR values (for checks and tools)."""
-    thr = np.array([np.inf if t is None else t for t in entry["thresholds"]], dtype=np.float64)
+    """A payload's curve back as the :class:`RocCurve` of the points it keeps, with
+    Python's own FPR and TPR values (for checks and tools)."""
     n_pos, n_neg = int(entry["n_members"]), int(entry["n_nonmembers"])
-    fpr = np.asarray(entry["fp"], dtype=np.int64) / n_neg
-    tpr = np.asarray(entry["tp"], dtype=np.int64) / n_pos
-    return RocCurve(fpr, tpr, thr, n_pos, n_neg)
+
+    def numbers(key: str, dtype: type) -> np.ndarray:
+        text = entry[key]
+        return np.array([dtype(v) for v in text.split(",")] if text else [], dtype=dtype)
+
+    return RocCurve(
+        numbers("fp", int) / n_neg, numbers("tp", int) / n_pos, numbers("thresholds", float),
+        n_pos, n_neg,
+    )  # fmt: skip
 
 
 def flagged_part(report: AuditReport, most: int) -> dict[str, Any]:
