@@ -80,6 +80,8 @@ export interface MetricNumbers {
 
 export interface AttackPayload extends RowTexts, MetricNumbers {
   name: string;
+  /** Its curve's colour, the static PNG's (version 2). */
+  colour?: string;
   balanced_accuracy: number | null;
   curve: Curve | null;
 }

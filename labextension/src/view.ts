@@ -117,7 +117,9 @@ export class ReportView {
 
   render(payload: ReportPayload): void {
     this.payload = payload;
-    payload.attacks.forEach((a, i) => this.colors.set(a.name, PALETTE[i % PALETTE.length]));
+    payload.attacks.forEach((a, i) =>
+      this.colors.set(a.name, a.colour ?? PALETTE[i % PALETTE.length]),
+    );
     this.state.target = defaultTarget(payload);
     this.node.replaceChildren(
       el('h3', { text: `Membership-inference audit: ${payload.model}` }),

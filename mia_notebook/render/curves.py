@@ -3,6 +3,7 @@
 One definition for the static PNG (:mod:`.plots`) and the JupyterLab renderer's JSON
 (:mod:`.mime`, drawn by ``labextension/src/roc.ts``):
 
+* **Colours**: one per group of rank-equivalent attacks (:func:`curve_colours`).
 * **Axes**: log-log, FPR from :func:`roc_floor` (half of one non-member) to 1, TPR from
   the same floor to :data:`TPR_TOP`; the chance diagonal is TPR = FPR.
 * **Points**: the curve's achievable (FPR, TPR) points, one per distinct score
@@ -18,12 +19,31 @@ One definition for the static PNG (:mod:`.plots`) and the JupyterLab renderer's 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-__all__ = ["TPR_TOP", "drawn_indices", "roc_floor"]
+if TYPE_CHECKING:
+    from ..engine.results import AuditReport
+
+__all__ = ["COLOURS", "TPR_TOP", "curve_colours", "drawn_indices", "roc_floor"]
+
+#: One colour per curve (no grey: the chance line is grey). 12 >= the attacks there are.
+COLOURS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+    "#e377c2", "#bcbd22", "#17becf", "#1b1f24", "#b8860b", "#000080",
+)  # fmt: skip
 
 #: Top of the TPR axis (a little above 1, so a curve reaching 1 stays visible).
 TPR_TOP = 1.05
+
+
+def curve_colours(report: AuditReport) -> dict[str, str]:
+    """The colour of every computed attack's curve, in every view: its rank-equivalent
+    group's, by the group's position among the groups of all computed attacks (so a
+    curve keeps its colour when others are hidden)."""
+    groups = report.rank_groups(shown=False)
+    return {a: COLOURS[i % len(COLOURS)] for i, g in enumerate(groups) for a in g}
 
 
 def roc_floor(n_nonmembers: int) -> float:

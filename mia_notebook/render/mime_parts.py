@@ -18,7 +18,7 @@ import numpy as np
 from ..engine.metrics import RocCurve, threshold_index
 from ..engine.report_verdict import flag_reason
 from ..engine.results import AuditReport
-from .curves import drawn_indices
+from .curves import curve_colours, drawn_indices
 from .format import fmt_number
 from .sections import exposed_sentence, slice_columns, slice_heading
 from .tables import NUMBERS, SLICE_NUMBERS, MetricRow, attack_rows, slice_rows
@@ -54,14 +54,19 @@ def _entry(row: MetricRow) -> dict[str, Any]:
 
 
 def attacks_part(report: AuditReport, choices: Sequence[float], points: int) -> list[Any]:
-    """One entry per shown attack: its table row at the offered targets, and its ROC
-    curve thinned for drawing."""
-    curves = report.roc_curves()
+    """One entry per shown attack: its table row at the offered targets, its curve's
+    colour and its ROC curve thinned for drawing."""
+    curves, colours = report.roc_curves(), curve_colours(report)
     out = []
     for row in attack_rows(report, choices, per_attack=True):
         name = row.names[0]
         out.append(
-            {"name": name, **_entry(row), "curve": _curve(curves.get(name), choices, points)}
+            {
+                "name": name,
+                **_entry(row),
+                "colour": colours[name],  # its curve's, as in the static PNG
+                "curve": _curve(curves.get(name), choices, points),
+            }
         )
     return out
 

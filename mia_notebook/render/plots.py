@@ -25,7 +25,7 @@ from PIL import Image
 from ..engine.metrics import RocCurve
 from ..engine.results import AuditReport
 from . import memo
-from .curves import TPR_TOP, drawn_indices, roc_floor
+from .curves import COLOURS, TPR_TOP, curve_colours, drawn_indices, roc_floor
 from .format import pct, title
 from .headline import AUTO, Highlight, highlighted
 
@@ -48,11 +48,6 @@ _PLOT_POINTS = 600
 #: How the verdict's FPR marker is drawn (labelled in the legend).
 _VERDICT_LINE: dict[str, Any] = {"color": "#9a6700", "lw": 1.2, "ls": (0, (4, 3)), "zorder": 1}
 _LW, _HIGHLIGHT_LW = 1.4, 2.8
-#: One colour per curve (no grey: the chance line is grey). 12 >= the attacks there are.
-COLOURS = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-    "#e377c2", "#bcbd22", "#17becf", "#1b1f24", "#b8860b", "#000080",
-)  # fmt: skip
 #: One dash pattern per curve, in the same order.
 DASHES: tuple[Any, ...] = (
     "-", (0, (6, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)), (0, (3, 1.5)), (0, (10, 3)),
@@ -74,12 +69,13 @@ def curve_styles(report: AuditReport) -> dict[tuple[str, ...], CurveStyle]:
     """Style of each shown group's curve. A group keeps its style when others are hidden
     (style = its position among the groups of all computed attacks)."""
     position = {a: i for i, g in enumerate(report.rank_groups(shown=False)) for a in g}
+    colours = curve_colours(report)
     out = {}
     for group in report.rank_groups():
-        i = position[group[0]] % len(COLOURS)
-        auc = report.attack_metrics(group[0]).auc
+        i = position[group[0]] % len(DASHES)
+        auc = report.score_summary(group[0]).auc
         names = textwrap.fill(", ".join(title(a) for a in group), 30)
-        out[group] = CurveStyle(COLOURS[i], DASHES[i], f"{names}\n(AUC {auc:.3f})")
+        out[group] = CurveStyle(colours[group[0]], DASHES[i], f"{names}\n(AUC {auc:.3f})")
     return out
 
 
