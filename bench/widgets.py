@@ -1,13 +1,17 @@
 """Latency of the audit panel's instant settings at 100k records.
 
-Run: ``python -m bench.widgets`` (about a minute on 2 cores). Writes the ``widgets``
-section of ``bench/results.md``.
+Run: ``python -m bench.widgets`` (a few minutes on 2 cores). Writes the ``widgets``
+section of ``bench/results.md``. ``--compare-with REV`` measures the code of git revision
+``REV`` too, in the same run (alternating subprocesses, so both see the same machine
+load), and reports both medians side by side.
 
 A change is timed from setting the control's value in Python to the end of the
-observer: re-summarising the cached scores (ROC per attack, TPR at the target, epsilon
-bound, slices), rendering the HTML and the ROC PNG, and updating the widget and the
-display bundle (no kernel here, so no messages are sent). The baseline is a full
-:func:`mia_notebook.audit` call on the same data in the same run.
+observer: the new view of the cached scores, rendering the HTML, the ROC PNG, the text
+and the extension's JSON, and updating the widget and the display bundle (no kernel here,
+so no messages are sent). Two models: a logistic regression (no leak: level ``none``,
+nothing flagged) and a random forest (leaks: flagged records, slice tables, "most
+exposed" groups). The baseline is a full :func:`mia_notebook.audit` call on the same data
+in the same process.
 """
 
 from __future__ import annotations
@@ -15,27 +19,29 @@ from __future__ import annotations
 import argparse
 import functools
 import itertools
+import json
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.datasets import make_classification
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
-import mia_notebook as mn
-from bench._results import machine, max_rss_mib, write_section
-from mia_notebook.engine.attacks import attack_class
-from mia_notebook.panel import AuditPanel
-from mia_notebook.panel import view as panel_view
-
-TARGET_MS = 300.0
+TARGET_MS = 30.0
+MODELS = ("logreg", "forest")
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def _data(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, Any, list[str]]:
+def _data(n: int, model: str = "logreg", seed: int = 0) -> tuple[Any, Any, Any, list[str]]:
     X, y = make_classification(
         n_samples=n, n_features=10, n_informative=6, flip_y=0.1, random_state=seed
     )
@@ -48,8 +54,20 @@ def _data(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, Any, list[
         name=[f"person-{i}" for i in range(n)],
     )
     train, test = df.iloc[: n // 2], df.iloc[n // 2 :]
-    model = LogisticRegression(max_iter=500).fit(train[feats], train["label"])
-    return train, test, model, feats
+    if model == "forest":  # unpruned trees: members are recognisable
+        clf: Any = RandomForestClassifier(n_estimators=20, n_jobs=2, random_state=seed)
+    else:
+        clf = LogisticRegression(max_iter=500)
+    return train, test, clf.fit(train[feats], train["label"]), feats
+
+
+def threshold_attacks() -> list[str]:
+    """The threshold family (bench.scale's): attacks that score the outputs alone."""
+    from mia_notebook.engine.attacks import attack_class, available_attacks
+
+    return [
+        n for n in available_attacks() if attack_class(n).__module__.endswith(".attacks.threshold")
+    ]
 
 
 def _timed(action: Callable[[], Any]) -> float:
@@ -58,51 +76,28 @@ def _timed(action: Callable[[], Any]) -> float:
     return time.perf_counter() - t0
 
 
-def _series(
-    panel: AuditPanel,
-    values: list[Any],
-    set_value: Callable[[Any], None],
-) -> tuple[list[float], list[dict[str, float]]]:
+def _series(panel: Any, values: list[Any], name: str) -> dict[str, Any]:
     times: list[float] = []
     parts: list[dict[str, float]] = []
     for v in values:
-        times.append(_timed(functools.partial(set_value, v)))
+        times.append(_timed(functools.partial(setattr, getattr(panel, name), "value", v)))
         parts.append(dict(panel.timings))
         if panel.last_error:
             raise RuntimeError(panel.last_error)
-    return times, parts
+    split = {
+        k: statistics.median(p.get(k, 0.0) for p in parts) * 1e3
+        for k in ("view", "render", "publish")
+    }
+    return {"n": len(times), "median": statistics.median(times) * 1e3,
+            "max": max(times) * 1e3, "split": split}  # fmt: skip
 
 
-Rows = list[tuple[str, list[float], list[dict[str, float]]]]
-
-
-def _baseline(
-    full_audit: Callable[[], mn.AuditReport], repeats: int
-) -> tuple[mn.AuditReport, float, float]:
-    """The report, and the median seconds of a full audit cold (empty cache) and warm."""
-    cold: list[float] = []
-    report = None
-    for _ in range(max(1, repeats // 3)):
-        mn.clear_cache()
-        t0 = time.perf_counter()
-        report = full_audit()
-        cold.append(time.perf_counter() - t0)
-    assert report is not None
-    warm = [_timed(full_audit) for _ in range(max(1, repeats // 3))]
-    return report, statistics.median(cold), statistics.median(warm)
-
-
-def _measure(panel: AuditPanel, attacks: list[str], repeats: int) -> Rows:
-    """Time each kind of instant change, ``repeats`` times (cold rows fewer)."""
+def _plan(attacks: list[str], repeats: int) -> list[tuple[str, list[Any], str]]:
     fpr_cycle = list(
         itertools.islice(itertools.cycle([0.002, 0.01, 0.05, 0.1, 0.0005, 0.02, 0.001]), repeats)
     )
-
-    def setter(name: str) -> Callable[[Any], None]:
-        return lambda v: setattr(getattr(panel, name), "value", v)
-
     subsets = [tuple(attacks[:k]) for k in range(len(attacks), 0, -1)]
-    plan: list[tuple[str, list[Any], str]] = [
+    return [
         ("FPR target", fpr_cycle, "fpr"),
         ("flagged records", [5 + (i % 4) * 10 for i in range(repeats)], "flag"),
         ("slice column, first time (cold)", ["region", "age"], "slice"),
@@ -114,84 +109,147 @@ def _measure(panel: AuditPanel, attacks: list[str], repeats: int) -> Rows:
         ("attacks shown, seen before", [subsets[i % len(subsets)] for i in range(repeats)],
          "attacks"),
     ]  # fmt: skip
-    return [(name, *_series(panel, values, setter(w))) for name, values, w in plan]
 
 
-def _markdown(
-    n: int, attacks: list[str], rows: Rows, baseline: float, warm: float, t_panel: float
-) -> str:
-    load = os.getloadavg()
-    lines = [
-        "## Audit panel: instant settings (`python -m bench.widgets`)",
-        "",
-        f"{machine()} · load average at the end {load[0]:.1f} / {load[1]:.1f} "
-        f"(1 / 5 min; other jobs share these cores) · peak RSS {max_rss_mib():,.0f} MiB",
-        "",
-        f"{n:,} records ({n // 2:,} members, {n // 2:,} non-members), LogisticRegression, "
-        f"{len(attacks)} threshold attacks ({', '.join(attacks)}), slices by the target and "
-        "the chosen column. A change is timed from setting the control in Python to the "
-        "end of its observer: re-summarise the cached scores, render HTML and ROC PNG, "
-        "update the widget and the display bundle.",
-        "",
-        f"Baseline, same run: full `audit()` {baseline * 1e3:,.0f} ms with an empty cache, "
-        f"{warm * 1e3:,.0f} ms with the model outputs cached; building "
-        f"the panel (first render) {t_panel * 1e3:,.0f} ms.",
-        "",
-        "| change | n | median ms | max ms | median view / render / publish ms "
-        "| median vs full audit | under 300 ms |",
-        "|---|---:|---:|---:|---|---:|---|",
-    ]
-    for name, times, parts in rows:
-        med = statistics.median(times) * 1e3
-        split = " / ".join(
-            f"{statistics.median(p[k] for p in parts) * 1e3:.0f}"
-            for k in ("view", "render", "publish")
-        )
-        ok = "yes" if max(times) * 1e3 < TARGET_MS else (
-            "median only" if med < TARGET_MS else "no")  # fmt: skip
-        lines.append(
-            f"| {name} | {len(times)} | {med:.0f} | {max(times) * 1e3:.0f} | {split} | "
-            f"{med / (baseline * 1e3):.2f}× | {ok} |"
-        )
-    lines += [
-        "",
-        "Cold rows pay once per new slice column or attack subset (group metrics of the "
-        "column; the ROC's curves and legend layer); afterwards the same change is warm. "
-        "The Run path (new attacks, references, seed) re-runs `audit()` and is not "
-        "instant by design.",
-    ]
-    return "\n".join(lines)
+def measure(n: int, repeats: int, model: str) -> dict[str, Any]:
+    """Every kind of instant change on one panel, with the full-audit baseline."""
+    import mia_notebook as mn
+    from mia_notebook.panel import AuditPanel
+    from mia_notebook.panel import view as panel_view
 
+    train, test, clf, feats = _data(n, model)
+    attacks = threshold_attacks()
 
-def run(n: int, repeats: int) -> str:
-    train, test, model, feats = _data(n)
-    attacks = [a for a in mn.available_attacks() if not attack_class(a).needs_references]
-
-    def full_audit() -> mn.AuditReport:
-        return mn.audit(model, train=train, test=test, target="label", features=feats,
+    def full_audit() -> Any:
+        return mn.audit(clf, train=train, test=test, target="label", features=feats,
                         attacks=attacks, redact=["name"])  # fmt: skip
 
     mn.clear_cache()
-    report, baseline, warm = _baseline(full_audit, repeats)
-    t_panel = _timed(lambda: AuditPanel(report, model=model))
-    panel = AuditPanel(report, model=model)
+    cold = _timed(full_audit)
+    report = full_audit()
+    warm = _timed(full_audit)
+    t_panel = _timed(lambda: AuditPanel(report, model=clf))
+    panel = AuditPanel(report, model=clf)
     # As if displayed in a notebook: every change builds the display bundle (widget view,
     # static HTML, text) and hands it to update_display (a no-op here: no kernel).
     panel_view.update_display = lambda *args, **kwargs: None
     panel._displayed = True
-    rows = _measure(panel, attacks, repeats)
-    return _markdown(n, attacks, rows, baseline, warm, t_panel)
+    rows = {name: _series(panel, values, w) for name, values, w in _plan(attacks, repeats)}
+    return {
+        "model": model, "n": n, "attacks": attacks, "level": report.verdict.level,
+        "flagged": len(report.flagged()), "cold": cold * 1e3, "warm": warm * 1e3,
+        "panel": t_panel * 1e3, "rows": rows, "code": mn.__file__,
+    }  # fmt: skip
+
+
+def _child(args: argparse.Namespace, model: str, src: Path | None) -> dict[str, Any]:
+    """:func:`measure` in a fresh process, with ``mia_notebook`` imported from ``src``
+    (a checkout of another revision) when given."""
+    path = [str(src)] if src else []
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*path, str(ROOT)])}
+    cmd = [sys.executable, "-m", "bench.widgets", "--child", model,
+           "--records", str(args.records), "--repeats", str(args.repeats)]  # fmt: skip
+    out = subprocess.run(cmd, env=env, cwd=tempfile.gettempdir(), capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _checkout(rev: str, into: Path) -> Path:
+    """``mia_notebook/`` of git revision ``rev``, extracted under ``into``."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "mia_notebook"],
+                             capture_output=True, check=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def _header(results: list[dict[str, Any]], rev: str | None) -> list[str]:
+    from bench._results import machine
+
+    load = os.getloadavg()
+    first = results[0]
+    lines = [
+        "## Audit panel: instant settings (`python -m bench.widgets`)",
+        "",
+        f"{machine()} · load average at the end {load[0]:.1f} / {load[1]:.1f} "
+        "(1 / 5 min; other jobs share these cores)",
+        "",
+        f"{first['n']:,} records ({first['n'] // 2:,} members, {first['n'] // 2:,} "
+        f"non-members), {len(first['attacks'])} threshold attacks "
+        f"({', '.join(first['attacks'])}), slices by the target and the chosen column. A "
+        "change is timed from setting the control in Python to the end of its observer: "
+        "the new view of the cached scores, HTML, ROC PNG, text and the extension's JSON, "
+        "then the widget and display-bundle update (no kernel, so no message is sent).",
+    ]
+    if rev:
+        lines += ["", f"*before*: the code of `{rev}`, measured in the same run "
+                  "(subprocesses alternating with *after*, this tree)."]  # fmt: skip
+    return lines
+
+
+def _markdown(results: list[dict[str, Any]], rev: str | None) -> str:
+    lines = _header(results, rev)
+    for model in dict.fromkeys(r["model"] for r in results):
+        after = [r for r in results if r["model"] == model and not r.get("before")]
+        before = [r for r in results if r["model"] == model and r.get("before")]
+        a = after[0]
+        lines += [
+            "",
+            f"### {model}: level `{a['level']}`, {a['flagged']} records flagged",
+            "",
+            f"Baseline: full `audit()` {a['cold']:,.0f} ms with an empty cache, "
+            f"{a['warm']:,.0f} ms with the model outputs cached; building the panel "
+            f"{a['panel']:,.0f} ms.",
+            "",
+            "| change | n | " + ("median ms before | " if before else "") + "median ms | max ms "
+            f"| median view / render / publish ms | under {TARGET_MS:.0f} ms |",
+            "|---|---:|" + ("---:|" if before else "") + "---:|---:|---|---|",
+        ]
+        for name in a["rows"]:
+            med = statistics.median(r["rows"][name]["median"] for r in after)
+            worst = max(r["rows"][name]["max"] for r in after)
+            split = " / ".join(f"{a['rows'][name]['split'][k]:.0f}"
+                               for k in ("view", "render", "publish"))  # fmt: skip
+            was = (f"{statistics.median(r['rows'][name]['median'] for r in before):.0f} | "
+                   if before else "")  # fmt: skip
+            ok = "yes" if worst < TARGET_MS else ("median only" if med < TARGET_MS else "no")
+            lines.append(f"| {name} | {a['rows'][name]['n']} | {was}{med:.0f} | {worst:.0f} | "
+                         f"{split} | {ok} |")  # fmt: skip
+    lines += [
+        "",
+        "Cold rows pay once per new slice column or attack subset (group metrics of the "
+        "column; the ROC's curves); afterwards the same change is warm. The Run path (new "
+        "attacks, references, seed) re-runs `audit()` and is not instant by design.",
+    ]
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--model", choices=[*MODELS, "both"], default="both")
+    parser.add_argument("--compare-with", metavar="REV", help="git revision to measure too")
+    parser.add_argument("--rounds", type=int, default=2, help="runs per model (and revision)")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--child", choices=MODELS, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    md = run(args.records, args.repeats)
+    if args.child:
+        print(json.dumps(measure(args.records, args.repeats, args.child)))
+        return
+    models = MODELS if args.model == "both" else (args.model,)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        base = _checkout(args.compare_with, Path(tmp)) if args.compare_with else None
+        for model, _ in itertools.product(models, range(args.rounds)):
+            if base is not None:
+                results.append({**_child(args, model, base), "before": True})
+            results.append(_child(args, model, None))
+    md = _markdown(results, args.compare_with)
     print(md)
     if not args.no_write:
+        from bench._results import write_section
+
         print(f"\nwrote {write_section('widgets', md)}")
 
 

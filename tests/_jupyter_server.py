@@ -73,6 +73,20 @@ def stop(proc: subprocess.Popen[bytes], base: str, token: str) -> None:
             proc.wait(timeout=15)
 
 
+def notebook_json(cells: list[dict[str, Any]]) -> dict[str, Any]:
+    """An nbformat 4.5 notebook of ``cells`` with a python3 kernelspec (without one, a
+    "Select Kernel" dialog blocks the page)."""
+    return {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
 def run_all_cells(page: Any, url: str) -> None:
     """Open the notebook at ``url`` (JupyterLab or Notebook 7), wait until its kernel is
     idle, and run every cell."""

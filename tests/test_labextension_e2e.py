@@ -22,17 +22,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from _jupyter_server import SHOTS, jupyter_server, run_all_cells, shot
+from _jupyter_server import SHOTS, jupyter_server, notebook_json, run_all_cells, shot
 from conftest import CHROMIUM_FLAGS, _skip_or_fail
 from sklearn.ensemble import RandomForestClassifier
 from test_share import XSS, XSS_COLUMN, _hostile_frames
 
 import mia_notebook as mn
-from mia_notebook.engine.metrics import RocCurve, fpr_label, tpr_at_fpr
+from mia_notebook.engine.metrics import fpr_label, tpr_at_fpr
 from mia_notebook.render import render_bundle
-from mia_notebook.render.mime import MIME_TYPE
+from mia_notebook.render.mime import MIME_TYPE, saved_curve
 from mia_notebook.render.mime_compare import COMPARISON_MIME_TYPE
 
 pytestmark = pytest.mark.browser
@@ -71,11 +70,6 @@ def _payload() -> dict[str, Any]:
     return outs[0]["data"][MIME_TYPE]
 
 
-def _saved_curve(c: dict[str, Any]) -> RocCurve:
-    thr = np.array([np.inf if t is None else t for t in c["thresholds"]])
-    return RocCurve(np.array(c["fpr"]), np.array(c["tpr"]), thr, c["n_members"], c["n_nonmembers"])
-
-
 def _python_tpr(
     payload: dict[str, Any], target: float, *, per_attack: bool = False, hidden: str = ""
 ) -> dict[str, str]:
@@ -88,8 +82,8 @@ def _python_tpr(
     for group in groups:
         names = [a for a in group if a != hidden]
         if names:
-            t = tpr_at_fpr(_saved_curve(curves[names[0]]), target)
-            out[", ".join(names)] = f"{t.tpr:.3f}" if t.resolvable else "—"
+            t = tpr_at_fpr(saved_curve(curves[names[0]]), target)
+            out[", ".join(names)] = f"{t.tpr:.3f}" if t.resolvable else "n/a"
     return out
 
 
@@ -101,15 +95,7 @@ def _command_notebook() -> dict[str, Any]:
         "outputs": [],
         "source": SETUP,
     }
-    return {
-        "cells": [cell],
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
+    return notebook_json([cell])
 
 
 # JupyterLab 4 and Notebook 7: how to start each, and where a notebook opens.
@@ -131,7 +117,10 @@ def _prepare(root: Path) -> tuple[Path, Path, dict[str, str]]:
         nb["metadata"]["mia_test_copy"] = name
         (nbdir / f"{name}.ipynb").write_text(json.dumps(nb, indent=1))
     (nbdir / "command.ipynb").write_text(json.dumps(_command_notebook(), indent=1))
-    (nbdir / "hostile.ipynb").write_text(json.dumps(_hostile_notebook(), indent=1))
+    hostile = _hostile_notebook()
+    for name in ("hostile", "hostile-trusted"):
+        hostile["metadata"]["mia_test_copy"] = name
+        (nbdir / f"{name}.ipynb").write_text(json.dumps(hostile, indent=1))
     live = _command_notebook()
     live["cells"][0]["source"] = SETUP + PANEL_CELL
     (nbdir / "panel-live.ipynb").write_text(json.dumps(live, indent=1))
@@ -156,6 +145,7 @@ def _prepare(root: Path) -> tuple[Path, Path, dict[str, str]]:
             "trust",
             str(nbdir / "trusted.ipynb"),
             str(nbdir / "panel-trusted.ipynb"),
+            str(nbdir / "hostile-trusted.ipynb"),
         ],
         env=env,
         check=True,
@@ -165,11 +155,14 @@ def _prepare(root: Path) -> tuple[Path, Path, dict[str, str]]:
 
 
 def _hostile_notebook() -> dict[str, Any]:
-    """A saved report on data full of markup (tests/test_share.py's), as a kernel saves it."""
+    """A saved report on data full of markup (tests/test_share.py's), as a kernel saves it:
+    markup in the model's name, column names, flagged values and index labels, and in the
+    slice column's name and category labels."""
     train, test = _hostile_frames()
     # A forest leaks enough that some FPR target identifies members: their rows (hostile
     # values, hostile column names) are in the payload, and the test shows them.
-    clf = RandomForestClassifier(n_estimators=30, max_features=1, random_state=0, n_jobs=1)
+    hostile_model = type(XSS[2], (RandomForestClassifier,), {})  # its name is markup
+    clf = hostile_model(n_estimators=30, max_features=1, random_state=0, n_jobs=1)
     clf.fit(train.iloc[:, :6], train["label"])
     report = mn.audit(
         clf,
@@ -179,6 +172,7 @@ def _hostile_notebook() -> dict[str, Any]:
         attacks=["loss", "confidence"],
         redact=["ssn"],
         flag=6,
+        slice=XSS_COLUMN,  # a hostile column name whose categories are markup too
     )
     nb = _command_notebook()
     nb["cells"][0].update(
@@ -714,29 +708,43 @@ def _run_shows_new_report(page: Any, panel: Any, seed: Any, run: Any) -> None:
     assert _live_tpr(page)[0] == fpr_label(0.1)
 
 
-def test_markup_in_user_data_stays_text(lab: dict[str, Any], browser: Any) -> None:
-    """Column names and values full of markup show as text; nothing runs, nothing leaks."""
-    page, errors = _open(browser, lab, "hostile.ipynb")
+@pytest.mark.parametrize("name", ["hostile.ipynb", "hostile-trusted.ipynb"])
+def test_markup_in_user_data_stays_text(lab: dict[str, Any], browser: Any, name: str) -> None:
+    """Markup in the model's name, column names, flagged values, index labels and slice
+    category labels shows as text, in untrusted and trusted notebooks; nothing runs,
+    nothing leaks (the redacted column)."""
+    page, errors = _open(browser, lab, name)
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
 
     def check() -> None:
         root = page.locator(REPORT)
         root.locator(".mia-attack-toggle input").first.hover()  # mouse over the report
-        hostile = lab["root"] / "notebooks" / "hostile.ipynb"
+        hostile = lab["root"] / "notebooks" / name
         payload = json.loads(hostile.read_text())["cells"][0]["outputs"][0]["data"][MIME_TYPE]
         target = next(c["fpr"] for c in payload["claims"] if c["claim"])
         root.get_by_label(re.compile("FPR")).select_option(str(target))
         table = root.locator("table.mia-flagged-table")
+        assert table.locator("tbody tr").count() > 0  # hostile values on show
         table.locator("th button", has_text=XSS_COLUMN).click()  # sort by the hostile column
+        cells = table.locator("tbody td").all_inner_texts()
+        assert any(c in XSS for c in cells) and any(c.startswith("<i>row") for c in cells)
+        slices = root.locator("[data-mia-slices]")
+        headings = slices.locator("h4").all_inner_texts()
+        assert any(h.startswith(f"By {XSS_COLUMN}: ") for h in headings), headings
+        groups = slices.locator("table tbody tr td:first-child").all_inner_texts()
+        assert set(XSS) <= set(groups), groups  # every category label, as text
+        assert root.locator("h3").inner_text() == f"Membership-inference audit: {XSS[2]}"
         text = root.inner_text()
         assert XSS[0] in text and XSS_COLUMN in text and "999-" not in text
         live = "script, iframe, img, object, embed, [onerror], [onload], [onmouseover]"
         assert root.locator(live).count() == 0
+        in_outputs = ", ".join(f".jp-OutputArea-output {sel}" for sel in live.split(", "))
+        assert page.locator(in_outputs).count() == 0
         assert page.evaluate("() => window.__mia_pwned") is None and not dialogs
-        shot(page, f"labextension-{lab['app']}-hostile")
+        shot(page, f"labextension-{lab['app']}-{name.removesuffix('.ipynb')}")
 
-    _checked(page, lab, errors, f"{lab['app']}-hostile", check)
+    _checked(page, lab, errors, f"{lab['app']}-{name}", check)
 
 
 # ----------------------------------------------------------- saved comparison of models
@@ -757,7 +765,7 @@ def _python_model_rows(payload: dict[str, Any], target: float) -> dict[str, tupl
     out = {}
     for m in payload["models"]:
         row = next(a for a in m["report"]["attacks"] if a["name"] == m["attack"])
-        t = tpr_at_fpr(_saved_curve(row["curve"]), target)
+        t = tpr_at_fpr(saved_curve(row["curve"]), target)
         claim = next(c for c in m["report"]["claims"] if c["fpr"] == target)
         if m["level"] == "none":
             said = "none (no attack beats chance)"

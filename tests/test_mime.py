@@ -29,7 +29,14 @@ from mia_notebook.engine.metrics import RocCurve, tpr_at_fpr
 from mia_notebook.engine.results import AuditReport
 from mia_notebook.render import render_bundle
 from mia_notebook.render.compare import render_comparison_bundle
-from mia_notebook.render.mime import MIME_TYPE, payload_json, report_payload
+from mia_notebook.render.mime import (
+    FPR_CHOICES,
+    MIME_TYPE,
+    VERSION,
+    payload_json,
+    report_payload,
+    saved_curve,
+)
 from mia_notebook.render.mime_compare import COMPARISON_MIME_TYPE, comparison_payload
 
 ATTACKS = ["loss", "confidence", "entropy"]
@@ -71,9 +78,7 @@ def forest_report() -> AuditReport:
 
 
 def _curve(entry: dict[str, Any]) -> RocCurve:
-    c = entry["curve"]
-    thr = np.array([np.inf if t is None else t for t in c["thresholds"]])
-    return RocCurve(np.array(c["fpr"]), np.array(c["tpr"]), thr, c["n_members"], c["n_nonmembers"])
+    return saved_curve(entry["curve"])
 
 
 @pytest.mark.parametrize("max_points", [2000, 300, 60])
@@ -142,7 +147,9 @@ def _listed(payload: dict[str, Any], claim: dict[str, Any]) -> list[Any]:
 def test_claims_follow_the_verdicts_exact_test(
     forest_report: AuditReport, policy: dict[str, Any] | None
 ) -> None:
-    report = forest_report if policy is None else forest_report.with_options(policy=policy)
+    # 0.0002 cannot be resolved with 1,500 non-members: offered only as the report's own
+    report = forest_report.with_options(fpr=(0.0002, 0.001, 0.01, 0.1))
+    report = report if policy is None else report.with_options(policy=policy)
     payload = report_payload(report)
     verdict = report.verdict
     assert set(verdict.policy.fpr) <= set(payload["fpr_choices"])
@@ -175,6 +182,22 @@ def test_claims_follow_the_verdicts_exact_test(
     for c in claims:
         want_rows = list(report.data.train.index[order[: min(c["identified"], 7)]])
         assert _listed(payload, c) == want_rows, c["fpr"]
+
+
+def test_offered_targets_are_resolvable_or_the_reports_own_and_marked(
+    forest_report: AuditReport,
+) -> None:
+    """Of the standard targets, only those the 1,500 non-members resolve are offered; a
+    target the report itself asks for is offered anyway, with what it needs."""
+    report = forest_report.with_options(fpr=(0.0002, 0.01))
+    payload = report_payload(report)
+    n_neg = report.data.n_test
+    standard = [f for f in FPR_CHOICES if f * n_neg >= 1]
+    assert payload["fpr_choices"] == sorted({*standard, 0.0002, *report.verdict.policy.fpr})
+    notes = dict(zip(payload["fpr_choices"], payload["choice_notes"], strict=True))
+    assert notes[0.0002] == "needs ≥ 5,000 non-members"
+    assert all(notes[f] == "" for f in standard)
+    assert 0.0001 not in notes and 0.0005 not in notes
 
 
 def test_policy_claims_at_the_verdicts_target(forest_report: AuditReport) -> None:
@@ -224,9 +247,9 @@ def test_payload_holds_only_flagged_features_and_no_redacted_value(
 
 def test_size_cap_thins_then_drops_rows(forest_report: AuditReport) -> None:
     full = len(payload_json(forest_report).encode())
-    capped = report_payload(forest_report, max_bytes=full // 3)
+    capped = report_payload(forest_report, max_bytes=full // 2)
     size = len(json.dumps(capped, separators=(",", ":")).encode())
-    assert size <= full // 3
+    assert size <= full // 2
     assert capped["truncated"] and "thinned" in capped["truncated"][-1]
     tiny = report_payload(forest_report, max_bytes=2000)
     assert tiny["flagged"]["rows"] == [] and "flagged rows dropped" in tiny["truncated"][-1]
@@ -248,7 +271,7 @@ def test_bundle_keeps_static_html_beside_the_renderer_json() -> None:
     assert set(bundle) == {"text/plain", "text/html", MIME_TYPE}
     assert "<script" not in bundle["text/html"].lower()
     payload = bundle[MIME_TYPE]
-    assert payload["fpr_targets"] == [0.01, 0.05] and payload["version"] == 1
+    assert payload["fpr_targets"] == [0.01, 0.05] and payload["version"] == VERSION
     # 300 non-members cannot resolve 0.1% FPR: the payload lets the renderer say so.
     curve = _curve(payload["attacks"][0])
     assert not tpr_at_fpr(curve, 0.001).resolvable
@@ -332,7 +355,7 @@ def test_comparison_payload_has_the_comparisons_figures(comparison: ComparisonRe
     assert len({m["level"] for m in payload["models"]}) >= 2
 
 
-@pytest.mark.parametrize("max_bytes", [None, 30_000])
+@pytest.mark.parametrize("max_bytes", [None, 16_000])
 def test_comparison_curves_give_pythons_tpr_at_every_offered_target(
     comparison: ComparisonReport, max_bytes: int | None
 ) -> None:

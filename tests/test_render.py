@@ -139,6 +139,32 @@ def test_roc_legend_outside_distinct_styles_highlight_thickest(report):
     assert "gap" in thick.split(",") and sorted(widths.values())[-2] < widths[thick]
 
 
+def test_roc_draws_the_points_the_tables_read_as_steps(report):
+    """Each curve is drawn as steps between achievable points: at every FPR target the
+    drawn TPR is the table's (a tied group never rises from the corner), and the
+    verdict's FPR is marked; the image does not depend on the tables' targets."""
+    from mia_notebook.engine.metrics import tpr_at_fpr
+    from mia_notebook.render.curves import roc_floor
+    from mia_notebook.render.plots import roc_png
+
+    ax = plot_roc(report)
+    lo = roc_floor(int((~report.members).sum()))
+    lines = [ln for ln in ax.get_lines() if ln.get_gid()]
+    curves = report.roc_curves()
+    for line in lines:
+        assert line.get_drawstyle() == "steps-post"
+        x, y = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+        for target in (0.01, 0.05, 0.1, 0.3):
+            want = tpr_at_fpr(curves[line.get_gid().split(",")[0]], target, None)
+            drawn = y[np.searchsorted(x, target + 1e-12, side="right") - 1]
+            assert drawn == max(want.tpr, lo), (line.get_gid(), target)
+    gap = next(ln for ln in lines if "gap" in ln.get_gid().split(","))
+    assert np.asarray(gap.get_ydata())[np.asarray(gap.get_xdata()) <= 0.01].max() == lo
+    verdict = [ln for ln in ax.get_lines() if str(ln.get_label()).startswith("verdict")]
+    assert [ln.get_xdata()[0] for ln in verdict] == [report.verdict.evidence["fpr"]]
+    assert roc_png(report) is roc_png(report.with_options(fpr=[0.05]))  # one image
+
+
 # ------------------------------------------------------------------ flagged records
 def test_flagged_values_first_then_score_and_rank_among_members(report):
     flagged = report.flagged(attack="gap")

@@ -361,10 +361,11 @@ def test_hostile_data_in_notebook_html(page: Page, tmp_path: Path) -> None:
     assert [r["redact"] for r in reports] == [["ssn"]] * 3
     raw = json.dumps(nb.cells[2:], default=str)  # every output format of the audits
     assert "999-" not in raw
-    # The extension's JSON holds user markup as data (drawn as text, tested in
-    # test_labextension_e2e); every format a browser renders as markup must be clean.
+    # The extension's JSON and the text/plain view hold user markup as data (the slice
+    # tables' group labels: shown as text, tested in test_labextension_e2e; text/plain is
+    # never parsed as markup); every format a browser renders as markup must be clean.
     views = [
-        {k: v for k, v in o.get("data", {}).items() if k != MIME_TYPE}
+        {k: v for k, v in o.get("data", {}).items() if k not in (MIME_TYPE, "text/plain")}
         for c in nb.cells[2:]
         for o in c.outputs
     ]
@@ -531,11 +532,10 @@ def _stored_reports(path: Path) -> list[dict[str, str]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[dict[str, Any]]:
+def _lab(root: Path, *, extension: bool) -> Any:
     """JupyterLab serving copies of the committed notebooks, with a fresh trust store (so
-    they open untrusted, as for any reader who downloads them)."""
-    root = tmp_path_factory.mktemp("lab")
+    they open untrusted, as for any reader who downloads them); without this package's
+    extension (disabled in a fresh config dir) when ``extension`` is False."""
     nbdir = root / "notebooks"
     nbdir.mkdir()
     (root / "trust").mkdir()
@@ -547,8 +547,29 @@ def lab(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[dict
     tracker = root / "settings" / "@jupyterlab" / "notebook-extension"
     tracker.mkdir(parents=True)  # render every cell, not only those in view
     (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    env = {}
+    if not extension:
+        labconfig = root / "config" / "labconfig"
+        labconfig.mkdir(parents=True)
+        (labconfig / "page_config.json").write_text(
+            '{"disabledExtensions": {"mia-notebook": true}}'
+        )
+        env["JUPYTER_CONFIG_DIR"] = str(root / "config")
     args = [f"--NotebookNotary.data_dir={root / 'trust'}"]
-    with jupyter_server(root, nbdir, args=args, timeout=120) as server:
+    return jupyter_server(root, nbdir, args=args, env=env, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[dict[str, Any]]:
+    """JupyterLab as installed (the extension draws the saved reports' JSON)."""
+    with _lab(tmp_path_factory.mktemp("lab"), extension=True) as server:
+        yield {"base": server.base, "token": server.token}
+
+
+@pytest.fixture(scope="module")
+def static_lab(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[dict[str, Any]]:
+    """JupyterLab without this package's extension: the saved static HTML shows."""
+    with _lab(tmp_path_factory.mktemp("static-lab"), extension=False) as server:
         yield {"base": server.base, "token": server.token}
 
 
@@ -606,9 +627,14 @@ def test_committed_notebook_shows_reports_in_jupyterlab(
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_report_styling_survives_untrusted_jupyterlab(lab: dict[str, Any], browser: Any) -> None:
-    """Cell borders and the highlighted strongest-attack row, in an untrusted notebook."""
+def test_report_styling_survives_untrusted_jupyterlab(
+    static_lab: dict[str, Any], browser: Any
+) -> None:
+    """Cell borders and the highlighted strongest-attack row of the static report, in an
+    untrusted notebook in JupyterLab without the extension (with it, the interactive
+    report shows instead: tests/test_labextension_e2e.py)."""
     name = NOTEBOOKS[0].name
+    lab = static_lab
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         pg = context.new_page()

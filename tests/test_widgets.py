@@ -224,27 +224,23 @@ def test_kernel_controls_are_marked_for_the_extensions_stylesheet(panel):
     assert marked == [panel.fpr]
     assert "mia-audit-panel" in panel.widget._dom_classes
     assert "mia-report-area" in panel.report_area._dom_classes
-    assert "mia-lab-extra" in panel.lab_extra._dom_classes
-    assert panel.lab_extra.layout.display == "none"  # hidden unless the extension shows it
     css = (ROOT / "labextension" / "style" / "index.css").read_text()
     built = "".join(p.read_text() for p in (ROOT / "mia_notebook/labextension").rglob("*.js"))
-    for rule in (
-        ".mia-audit-panel:has(.mia-report-area [data-mia-report]) .mia-kernel-instant",
-        ".mia-audit-panel:has(.mia-report-area [data-mia-report]) .mia-lab-extra",
-    ):
-        assert rule in css and rule in built, rule
+    rule = ".mia-audit-panel:has(.mia-report-area [data-mia-report]) .mia-kernel-instant"
+    assert rule in css and rule in built, rule
 
 
-def test_lab_extra_holds_the_slice_tables_only(panel):
+def test_slice_column_reaches_the_renderers_json(panel):
+    """The renderer draws the slice tables from the report's JSON (no kernel-only copy):
+    a new slice column is one more table there, with the static report's heading."""
     panel.flag.value = 3
     panel.slice.value = "mean radius"
-    extra = panel.lab_extra.value
-    assert "By mean radius" in extra and "By label" in extra
-    assert "<img" not in extra and "Flagged records" not in extra
-    body = extra.split("</style>", 1)[1].removesuffix("</div>")
-    assert body in panel.view_html  # the static report's own slice section
+    slices = _area_data(panel)[MIME_TYPE]["slices"]
+    assert [s["column"] for s in slices] == ["label", "mean radius"]
+    for s in slices:
+        assert f"<h4>{s['heading']}</h4>" in panel.view_html
     panel.slice.value = ""
-    assert "By mean radius" not in panel.lab_extra.value
+    assert [s["column"] for s in _area_data(panel)[MIME_TYPE]["slices"]] == ["label"]
 
 
 def test_updates_never_recreate_widgets(panel, published):

@@ -6,7 +6,7 @@
 /** Fitted estimators and DataFrames of the user namespace. */
 export interface Candidates {
   models: string[];
-  frames: Record<string, { columns: string[]; rows: number }>;
+  frames: Record<string, { columns: string[]; rows: number; n_columns?: number }>;
 }
 
 /** The options the dialog collects. */
@@ -37,7 +37,8 @@ export const DISCOVER_EXPR = `(lambda ns, sys, json: json.dumps({
    and isinstance(v, sys.modules["sklearn.base"].BaseEstimator)
    and (v.__sklearn_is_fitted__() if hasattr(v, "__sklearn_is_fitted__")
         else any(a.endswith("_") and not a.startswith("__") for a in vars(v)))),
- "frames": {k: {"columns": [str(c) for c in list(v.columns)[:500]], "rows": int(len(v))}
+ "frames": {k: {"columns": [str(c) for c in list(v.columns)[:500]], "rows": int(len(v)),
+   "n_columns": int(v.shape[1])}
    for k, v in list(ns.items()) if not k.startswith("_") and "pandas" in sys.modules
    and isinstance(v, sys.modules["pandas"].DataFrame)},
 }).encode("utf-8").hex())(get_ipython().user_ns, __import__("sys"), __import__("json"))`;
@@ -110,4 +111,43 @@ export function guess(names: string[], pattern: RegExp, fallback = 0): string {
 /** A likely label column: a conventional name, else the last shared column. */
 export function guessTarget(columns: string[]): string {
   return guess(columns, /^(label|target|y|class|outcome)$/i, columns.length - 1);
+}
+
+/**
+ * Why the dialog cannot open, and how to fix it ('' when it can): a fitted scikit-learn
+ * model and two pandas DataFrames (members and non-members, the label as a column).
+ */
+export function missingCandidates(c: Candidates): string {
+  const frames = Object.keys(c.frames);
+  const found = `Found models: [${c.models.join(', ')}]; DataFrames: [${frames.join(', ')}].`;
+  if (!c.models.length) {
+    return (
+      'The kernel has no fitted scikit-learn model. Fit one first (e.g. ' +
+      `clf = LogisticRegression().fit(X_train, y_train)), then try again. ${found}`
+    );
+  }
+  if (frames.length < 2) {
+    return (
+      'The audit reads two pandas DataFrames: the training records (members) and held-out ' +
+      'records (non-members), each with the label as a column. Wrap arrays with ' +
+      'pd.DataFrame, e.g. train_df = pd.DataFrame(X_train, columns=feature_names)' +
+      '.assign(label=y_train), and the same for the held-out rows; then try again. ' +
+      found
+    );
+  }
+  return '';
+}
+
+/** "train_df (3,183 rows × 9 columns)": tells `df` from `train_df` at a glance. */
+export function frameLabel(
+  name: string,
+  frame?: { columns: string[]; rows: number; n_columns?: number },
+): string {
+  if (!frame) {
+    return name;
+  }
+  const cols = frame.n_columns ?? frame.columns.length;
+  const plural = (n: number, what: string): string =>
+    `${n.toLocaleString('en-US')} ${what}${n === 1 ? '' : 's'}`;
+  return `${name} (${plural(frame.rows, 'row')} × ${plural(cols, 'column')})`;
 }

@@ -6,7 +6,7 @@
  * each model's row attack with hover read-outs. DOM through textContent only; the
  * control is created once and keeps focus while the tables and the plot re-draw.
  */
-import { axisFloor, formatG, TprAtFpr, tprNote } from './compute';
+import { formatG, TprAtFpr, tprNote } from './compute';
 import {
   ComparisonModel,
   ComparisonPayload,
@@ -18,6 +18,7 @@ import {
   tprText,
 } from './comparison';
 import { el, fprControl, textTable } from './dom';
+import { rocRange } from './geometry';
 import { drawRoc, PALETTE, Series } from './roc';
 
 /** Level cell backgrounds, as Python's static comparison (render/compare.py). */
@@ -197,14 +198,19 @@ export class ComparisonView {
       entry.style.marginBottom = '6px';
       legend.appendChild(entry);
     });
-    const floor = axisFloor(rows.map((r) => r.attack?.curve?.n_nonmembers ?? 1));
+    // The baseline's axes, as the static comparison plot (its non-members).
+    const baseline = this.payload?.models.find((m) => m.name === this.payload?.baseline);
+    const range = rocRange(
+      baseline?.report ?? {},
+      rows.map((r) => r.attack?.curve?.n_nonmembers ?? 0),
+    );
     const svg = drawRoc(
       {
         series,
         colors,
         chosen,
         target: this.target,
-        floor,
+        range,
         label: "ROC curve of each model's verdict attack",
       },
       (text) => (this.readout.textContent = text || HOVER),

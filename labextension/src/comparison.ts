@@ -5,7 +5,15 @@
  * and whether the model singles out members there is the claim Python stored (claimAt):
  * nobody at level "none".
  */
-import { AttackPayload, Claim, claimAt, ReportPayload, TprAtFpr, tprAtFpr } from './compute';
+import {
+  AttackPayload,
+  Claim,
+  claimAt,
+  readReport,
+  ReportPayload,
+  TprAtFpr,
+  tprAtFpr,
+} from './compute';
 
 /** The MIME type written by mia_notebook/render/mime_compare.py. */
 export const COMPARISON_MIME_TYPE = 'application/vnd.mia-notebook.comparison.v1+json';
@@ -63,6 +71,11 @@ const EPS = 1e-12;
 export function isComparison(p: unknown): p is ComparisonPayload {
   const c = p as ComparisonPayload | null;
   return !!c && c.version === 1 && c.kind === 'comparison' && Array.isArray(c.models);
+}
+
+/** `p` as the views read it: every model's report through `readReport`. */
+export function readComparison(p: ComparisonPayload): ComparisonPayload {
+  return { ...p, models: p.models.map((m) => ({ ...m, report: readReport(m.report) })) };
 }
 
 /** `m`'s row attack, TPR, interval and claim at `target`. */

@@ -7,6 +7,8 @@
 
 /** The MIME type written by mia_notebook/render/mime.py. */
 export const MIME_TYPE = 'application/vnd.mia-notebook.report.v1+json';
+/** Payload versions this renderer draws (render/mime.py VERSION; 1 lacks texts and slices). */
+export const VERSIONS = [1, 2];
 
 export interface Curve {
   fpr: number[];
@@ -16,15 +18,96 @@ export interface Curve {
   n_nonmembers: number;
 }
 
-export interface AttackPayload {
-  name: string;
+/** A curve as the payload saves it: member and non-member counts, each list one
+ * comma-separated string (version 2), or lists of rates (version 1). `readCurve` turns
+ * it into a `Curve`. */
+export interface SavedCurve {
+  fp?: string;
+  tp?: string;
+  fpr?: number[];
+  tpr?: number[];
+  thresholds: string | (number | null)[];
+  n_members: number;
+  n_nonmembers: number;
+}
+
+/** "1,2,3" as numbers; "inf" is the threshold above the top score (null: "+∞"). */
+function numbers(text: string): (number | null)[] {
+  return text ? text.split(',').map((v) => (v === 'inf' ? null : Number(v))) : [];
+}
+
+/** The curve's rates: FPR = fp / n_nonmembers and TPR = tp / n_members, the very
+ * division Python made (engine/metrics.py), so they equal Python's to the last bit. */
+export function readCurve(c: SavedCurve): Curve {
+  const counts = (text: string, n: number) => numbers(text).map((v) => (v ?? 0) / n);
+  return {
+    fpr: c.fp !== undefined ? counts(c.fp, c.n_nonmembers) : (c.fpr ?? []),
+    tpr: c.tp !== undefined ? counts(c.tp, c.n_members) : (c.tpr ?? []),
+    thresholds: typeof c.thresholds === 'string' ? numbers(c.thresholds) : c.thresholds,
+    n_members: c.n_members,
+    n_nonmembers: c.n_nonmembers,
+  };
+}
+
+/** `p` as the views read it: every attack's curve through `readCurve`. A new object:
+ * the notebook's saved data is left as it is. */
+export function readReport(p: ReportPayload): ReportPayload {
+  const attacks = p.attacks.map((a) => ({
+    ...a,
+    curve: a.curve ? readCurve(a.curve as SavedCurve) : null,
+  }));
+  return { ...p, attacks };
+}
+
+/** A metric table's row as Python formats it (render/tables.py; payload version 2). */
+export interface RowTexts {
+  /** AUC, advantage, epsilon_lb, members, non_members as the static tables print them. */
+  text?: Record<string, string>;
+  /** The TPR cell at each offered FPR target (aligned with `fpr_choices`). */
+  tpr_text?: string[];
+  /** Its note: "needs ≥ N non-members", "coarse: ties" or "". */
+  tpr_note?: string[];
+}
+
+/** The numbers a metric table shows besides the TPR. */
+export interface MetricNumbers {
   AUC: number | null;
   advantage: number | null;
-  balanced_accuracy: number | null;
   epsilon_lb: number | null;
   members: number | null;
   non_members: number | null;
+}
+
+export interface AttackPayload extends RowTexts, MetricNumbers {
+  name: string;
+  /** Its curve's colour, the static PNG's (version 2). */
+  colour?: string;
+  balanced_accuracy: number | null;
   curve: Curve | null;
+}
+
+/** One group of a slice table (a class of the target, a value or bin of a column). */
+export interface SliceRow extends RowTexts, MetricNumbers {
+  group: string;
+}
+
+/** One slice table of the static report (render/mime_parts.py slices_part). */
+export interface SlicePayload {
+  column: string;
+  /** "By <column>[ (group labels redacted)]: <attack>", as the static report's heading. */
+  heading: string;
+  attack: string;
+  masked: boolean;
+  /** The "most exposed" sentence Python decided, or null when no group stands out. */
+  finding: string | null;
+  rows: SliceRow[];
+}
+
+/** The ROC axes' range (render/curves.py), the same as the static plot's. */
+export interface RocRange {
+  fpr_min: number;
+  tpr_min: number;
+  tpr_max: number;
 }
 
 /** The verdict (mia_notebook/engine/verdict): level, reason, the attack it rests on. */
@@ -69,6 +152,8 @@ export interface FlaggedPayload {
   columns: string[];
   /** Row: the index label, then one cell per column. */
   rows: Cell[][];
+  /** The cells as the static table prints them, aligned with `rows` (version 2). */
+  text?: string[][];
   /** Rank among the members under every shown attack, aligned with `rows`. */
   ranks: Record<string, number[]>;
   dropped: number;
@@ -81,6 +166,10 @@ export interface ReportPayload {
   strongest: string | null;
   fpr_targets: number[];
   fpr_choices: number[];
+  /** Per entry of `fpr_choices`: what an unresolvable target needs, else "" (version 2). */
+  choice_notes?: string[];
+  /** The ROC axes' range (version 2). */
+  roc?: RocRange;
   /** One per entry of `fpr_choices`, same order. */
   claims: Claim[];
   attacks: AttackPayload[];
@@ -91,6 +180,8 @@ export interface ReportPayload {
    */
   groups?: string[][];
   flagged: FlaggedPayload;
+  /** The static report's slice tables (version 2; empty at level "none"). */
+  slices?: SlicePayload[];
   redacted: string[];
   skipped: Record<string, string>;
   notes: string[];
@@ -271,50 +362,38 @@ export function defaultTarget(p: ReportPayload): number {
   return ok ?? p.fpr_targets[0] ?? 0.01;
 }
 
-/** Left end of the log FPR axis: the decade at or below 1 / (most non-members). */
-export function axisFloor(nonmembers: number[]): number {
-  const n = Math.max(1, ...nonmembers);
-  return Number(`1e${Math.floor(Math.log10(1 / n) + 1e-9)}`);
+/** Index of `target` in the payload's offered targets (-1 when not offered). */
+export function choiceIndex(p: ReportPayload, target: number): number {
+  return p.fpr_choices.findIndex((c) => Math.abs(c - target) <= EPS * Math.max(1, target));
 }
 
-/** Index of the curve point nearest to (fpr, tpr) in the plot's own coordinates. */
-export function nearestPoint(
-  curve: Curve,
-  x: number,
-  y: number,
-  project: (fpr: number, tpr: number) => [number, number],
-): number {
-  let best = 0;
-  let bestD = Infinity;
-  for (let i = 0; i < curve.fpr.length; i++) {
-    const [px, py] = project(curve.fpr[i], curve.tpr[i]);
-    const d = (px - x) * (px - x) + (py - y) * (py - y);
-    if (d < bestD) {
-      bestD = d;
-      best = i;
-    }
-  }
-  return best;
+/** The cell of `key` (AUC, advantage, epsilon_lb, members, non_members) as Python wrote
+ * it; a payload without texts (version 1) is formatted here. */
+export function cellText(row: RowTexts & MetricNumbers, key: keyof MetricNumbers): string {
+  return row.text?.[key] ?? formatNumber(row[key]);
 }
 
-/** Compare two cells for sorting: numbers numerically, missing last, text by locale. */
-export function compareCells(a: Cell, b: Cell): number {
-  if (a === null || b === null) {
-    return a === b ? 0 : a === null ? 1 : -1;
+/** The TPR cell and its note at `target`, as Python wrote them; for a payload without
+ * them (version 1), computed from `curve`. */
+export function tprCell(
+  p: ReportPayload,
+  row: RowTexts,
+  target: number,
+  curve: Curve | null,
+): [string, string] {
+  const i = choiceIndex(p, target);
+  if (i >= 0 && row.tpr_text && row.tpr_note) {
+    return [row.tpr_text[i], row.tpr_note[i]];
   }
-  if (typeof a === 'number' && typeof b === 'number') {
-    return a - b;
+  if (!curve) {
+    return ['—', 'no ROC'];
   }
-  return String(a).localeCompare(String(b), 'en', { numeric: true });
+  const t = tprAtFpr(curve, target);
+  return [t.resolvable ? t.tpr.toFixed(3) : 'n/a', tprNote(t)];
 }
 
-/** Row order (indices into `rows`) sorted by column `col`, stable, optionally descending. */
-export function sortOrder(rows: Cell[][], col: number, descending: boolean): number[] {
-  const order = rows.map((_, i) => i);
-  order.sort((i, j) => {
-    const c = compareCells(rows[i][col], rows[j][col]);
-    const dir = descending && rows[i][col] !== null && rows[j][col] !== null ? -c : c;
-    return dir !== 0 ? dir : i - j;
-  });
-  return order;
+/** The flagged table's cells of row `i` as the static table prints them (version 2),
+ * else formatted here. */
+export function flaggedText(f: FlaggedPayload, i: number): string[] {
+  return f.text?.[i] ?? f.rows[i].map((c) => formatNumber(c, 4));
 }

@@ -1,7 +1,15 @@
 /** The body of the "Audit a model…" dialog: model, train, test, target and main options. */
 import { Widget } from '@lumino/widgets';
 
-import { AuditOptions, Candidates, DEFAULTS, guess, guessTarget, sharedColumns } from './audit';
+import {
+  AuditOptions,
+  Candidates,
+  DEFAULTS,
+  frameLabel,
+  guess,
+  guessTarget,
+  sharedColumns,
+} from './audit';
 
 function field(label: string, control: HTMLElement, hint = ''): HTMLElement {
   const row = document.createElement('label');
@@ -17,19 +25,29 @@ function field(label: string, control: HTMLElement, hint = ''): HTMLElement {
   return row;
 }
 
-function select(name: string, options: string[], value: string): HTMLSelectElement {
+function select(
+  name: string,
+  options: string[],
+  value: string,
+  label: (o: string) => string = (o) => o || '(none)',
+): HTMLSelectElement {
   const s = document.createElement('select');
   s.name = name;
-  fill(s, options, value);
+  fill(s, options, value, label);
   return s;
 }
 
-function fill(s: HTMLSelectElement, options: string[], value: string): void {
+function fill(
+  s: HTMLSelectElement,
+  options: string[],
+  value: string,
+  label: (o: string) => string = (o) => o || '(none)',
+): void {
   s.replaceChildren(
     ...options.map((o) => {
       const opt = document.createElement('option');
       opt.value = o;
-      opt.textContent = o || '(none)';
+      opt.textContent = label(o);
       opt.selected = o === value;
       return opt;
     }),
@@ -66,9 +84,10 @@ export class AuditForm extends Widget {
     super();
     this.addClass('mia-audit-form');
     const frames = Object.keys(candidates.frames);
+    const rows = (name: string): string => frameLabel(name, candidates.frames[name]);
     this.model = select('model', candidates.models, candidates.models[0] ?? '');
-    this.train = select('train', frames, guess(frames, /train/i, 0));
-    this.test = select('test', frames, guess(frames, /test|valid|holdout/i, 1));
+    this.train = select('train', frames, guess(frames, /train/i, 0), rows);
+    this.test = select('test', frames, guess(frames, /test|valid|holdout/i, 1), rows);
     this.target = select('target', [], '');
     this.slice = select('slice', [], '');
     this.attacks = document.createElement('select');
@@ -93,7 +112,28 @@ export class AuditForm extends Widget {
       field('Records to flag', this.flag),
       field('Slice by', this.slice),
       field('Redact columns', this.redact, 'comma-separated; never shown'),
+      this.more,
     );
+    this.node.addEventListener('scroll', () => this.updateMore());
+  }
+
+  /** Shown while the dialog's body has fields below its bottom edge (a short window). */
+  private more = Object.assign(document.createElement('div'), {
+    className: 'mia-audit-more',
+    textContent: 'More options below: scroll ▾',
+  });
+
+  private updateMore(): void {
+    const n = this.node;
+    this.more.hidden = n.scrollHeight - n.scrollTop - n.clientHeight <= 4;
+  }
+
+  protected onAfterAttach(): void {
+    requestAnimationFrame(() => this.updateMore());
+  }
+
+  protected onResize(): void {
+    this.updateMore();
   }
 
   private refreshColumns(): void {

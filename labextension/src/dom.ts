@@ -27,16 +27,18 @@ export function pct(target: number): string {
   return `${formatG(target * 100, 6)}%`;
 }
 
-/** The FPR-target control: a `<select>` of `choices` labelled "FPR target". */
+/** The FPR-target control: a `<select>` of `choices` labelled "FPR target"; a choice with
+ * a note (what an unresolvable target needs) shows it beside its value. */
 export function fprControl(
   choices: number[],
   selected: number,
   onChange: (target: number) => void,
+  notes: string[] = [],
 ): HTMLElement[] {
   const select = el('select', { className: 'mia-fpr-select' });
   select.id = `mia-fpr-${Math.random().toString(36).slice(2)}`;
-  for (const c of choices) {
-    const opt = el('option', { text: pct(c) });
+  for (const [i, c] of choices.entries()) {
+    const opt = el('option', { text: notes[i] ? `${pct(c)} (${notes[i]})` : pct(c) });
     opt.value = String(c);
     opt.selected = c === selected;
     select.appendChild(opt);

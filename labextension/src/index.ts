@@ -10,12 +10,18 @@ import {
   CommandToolbarButton,
   Dialog,
   ICommandPalette,
-  showDialog,
   showErrorMessage,
 } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 
-import { AuditOptions, buildMagic, Candidates, DISCOVER_EXPR, parseDiscovery } from './audit';
+import {
+  AuditOptions,
+  buildMagic,
+  Candidates,
+  DISCOVER_EXPR,
+  missingCandidates,
+  parseDiscovery,
+} from './audit';
 import { AuditForm } from './dialog';
 import { notebookReportFactory, PANEL_RANK } from './panel';
 
@@ -75,21 +81,19 @@ async function audit(panel: NotebookPanel): Promise<void> {
     await showErrorMessage('Audit a model', String(e instanceof Error ? e.message : e));
     return;
   }
-  if (!candidates.models.length || Object.keys(candidates.frames).length < 2) {
-    await showErrorMessage(
-      'Audit a model',
-      'The kernel needs a fitted scikit-learn model and two pandas DataFrames (training ' +
-        `records and held-out records). Found models: [${candidates.models.join(', ')}], ` +
-        `DataFrames: [${Object.keys(candidates.frames).join(', ')}].`,
-    );
+  const missing = missingCandidates(candidates);
+  if (missing) {
+    await showErrorMessage('Audit a model', missing);
     return;
   }
-  const result = await showDialog({
+  const dialog = new Dialog({
     title: LABEL,
     body: new AuditForm(candidates),
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Audit' })],
     focusNodeSelector: 'select',
   });
+  dialog.addClass('mia-audit-dialog'); // taller than JupyterLab's 500px default
+  const result = await dialog.launch();
   if (result.button.accept && result.value) {
     await insertAndRun(panel, result.value);
   }

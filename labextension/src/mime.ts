@@ -8,9 +8,14 @@
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 
-import { COMPARISON_MIME_TYPE, ComparisonPayload, isComparison } from './comparison';
+import {
+  COMPARISON_MIME_TYPE,
+  ComparisonPayload,
+  isComparison,
+  readComparison,
+} from './comparison';
 import { ComparisonView } from './compareView';
-import { MIME_TYPE, ReportPayload } from './compute';
+import { MIME_TYPE, readReport, ReportPayload, VERSIONS } from './compute';
 import { ReportView } from './view';
 
 const CLASS_NAME = 'mia-lab-renderer';
@@ -28,6 +33,7 @@ class PayloadRenderer<T> extends Widget implements IRenderMime.IRenderer {
     private mimeType: string,
     private valid: (data: unknown) => data is T,
     private view: View<T>,
+    private read: (data: T) => T,
   ) {
     super();
     this.addClass(CLASS_NAME);
@@ -40,27 +46,27 @@ class PayloadRenderer<T> extends Widget implements IRenderMime.IRenderer {
       this.node.textContent = INCOMPATIBLE;
       return Promise.resolve();
     }
-    this.view.render(data);
+    this.view.render(this.read(data));
     return Promise.resolve();
   }
 }
 
 function isReport(data: unknown): data is ReportPayload {
   const p = data as ReportPayload | null;
-  return !!p && p.version === 1 && Array.isArray(p.attacks);
+  return !!p && VERSIONS.includes(p.version) && Array.isArray(p.attacks);
 }
 
 /** A widget that renders one report payload (root element: `[data-mia-report]`). */
 export class ReportRenderer extends PayloadRenderer<ReportPayload> {
   constructor() {
-    super(MIME_TYPE, isReport, new ReportView());
+    super(MIME_TYPE, isReport, new ReportView(), readReport);
   }
 }
 
 /** A widget that renders one comparison payload (root element: `[data-mia-comparison]`). */
 export class ComparisonRenderer extends PayloadRenderer<ComparisonPayload> {
   constructor() {
-    super(COMPARISON_MIME_TYPE, isComparison, new ComparisonView());
+    super(COMPARISON_MIME_TYPE, isComparison, new ComparisonView(), readComparison);
   }
 }
 

@@ -1,14 +1,18 @@
 /**
- * The ROC plot as SVG (log-scaled FPR axis), with hover read-outs.
- * Built with createElementNS and textContent only: no markup strings, no script.
+ * The ROC plot as SVG, drawn as the static PNG is (mia_notebook/render/curves.py):
+ * log-log axes over Python's range, the chance diagonal TPR = FPR, the verdict's FPR
+ * marker, each curve as steps between its achievable points; hover reads the point of
+ * the curve under the pointer. Built with createElementNS and textContent only: no
+ * markup strings, no script.
  */
-import { Curve, formatG, nearestPoint, TprAtFpr } from './compute';
+import { Curve, formatG, RocRange, TprAtFpr } from './compute';
+import { logLogProjection, nearestOnPath, PlotBox, StepPath, stepPath } from './geometry';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
-const W = 460;
-const H = 340;
-const PAD = { left: 52, right: 14, top: 12, bottom: 40 };
+const BOX: PlotBox = { width: 460, height: 340, left: 56, right: 14, top: 14, bottom: 40 };
 export const PALETTE = ['#0969da', '#cf222e', '#1a7f37', '#8250df', '#bc4c00', '#57606a'];
+
+type Projection = ReturnType<typeof logLogProjection>;
 
 function svg<K extends keyof SVGElementTagNameMap>(
   tag: K,
@@ -21,52 +25,83 @@ function svg<K extends keyof SVGElementTagNameMap>(
   return el;
 }
 
-/** Projection from (fpr, tpr) to pixels; FPR on a log axis from `floor` to 1. */
-export function makeProjection(floor: number): (fpr: number, tpr: number) => [number, number] {
-  const lo = Math.log10(floor);
-  const iw = W - PAD.left - PAD.right;
-  const ih = H - PAD.top - PAD.bottom;
-  return (fpr: number, tpr: number) => {
-    const lx = Math.log10(Math.max(fpr, floor));
-    return [PAD.left + ((lx - lo) / -lo) * iw, PAD.top + (1 - tpr) * ih];
-  };
+function text(attrs: Record<string, string | number>, content: string): SVGTextElement {
+  const t = svg('text', attrs);
+  t.textContent = content;
+  return t;
 }
 
-function axes(root: SVGSVGElement, floor: number, project: ReturnType<typeof makeProjection>) {
-  const [x0, y0] = project(floor, 0);
-  const [x1, y1] = project(1, 1);
+/** Decades from `lo` up to `hi` (inclusive). */
+function decades(lo: number, hi: number): number[] {
+  const out = [];
+  for (let e = Math.ceil(Math.log10(lo) - 1e-9); 10 ** e <= hi * (1 + 1e-9); e++) {
+    out.push(10 ** e);
+  }
+  return out;
+}
+
+function axes(root: SVGSVGElement, range: RocRange, project: Projection): void {
+  const [x0, y0] = project(range.fpr_min, range.tpr_min);
+  const [x1, y1] = project(1, range.tpr_max);
   root.appendChild(
     svg('rect', { x: x0, y: y1, width: x1 - x0, height: y0 - y1, class: 'mia-roc-frame' }),
   );
-  for (let e = Math.ceil(Math.log10(floor)); e <= 0; e++) {
-    const [x] = project(10 ** e, 0);
+  for (const v of decades(range.fpr_min, 1)) {
+    const [x] = project(v, range.tpr_min);
     root.appendChild(svg('line', { x1: x, x2: x, y1: y1, y2: y0, class: 'mia-roc-grid' }));
-    const label = svg('text', { x, y: y0 + 14, 'text-anchor': 'middle', class: 'mia-roc-tick' });
-    label.textContent = formatG(10 ** e, 3);
-    root.appendChild(label);
+    root.appendChild(
+      text({ x, y: y0 + 14, 'text-anchor': 'middle', class: 'mia-roc-tick' }, formatG(v, 6)),
+    );
   }
-  for (const t of [0, 0.25, 0.5, 0.75, 1]) {
-    const [, y] = project(1, t);
-    const label = svg('text', { x: x0 - 6, y: y + 4, 'text-anchor': 'end', class: 'mia-roc-tick' });
-    label.textContent = String(t);
-    root.appendChild(label);
+  for (const v of decades(range.tpr_min, 1)) {
+    const [, y] = project(1, v);
+    root.appendChild(svg('line', { x1: x0, x2: x1, y1: y, y2: y, class: 'mia-roc-grid' }));
+    root.appendChild(
+      text({ x: x0 - 6, y: y + 4, 'text-anchor': 'end', class: 'mia-roc-tick' }, formatG(v, 6)),
+    );
   }
-  const xl = svg('text', {
-    x: (x0 + x1) / 2,
-    y: H - 6,
-    'text-anchor': 'middle',
-    class: 'mia-roc-label',
-  });
-  xl.textContent = 'False positive rate (log scale)';
-  const yl = svg('text', {
-    x: 12,
-    y: (y0 + y1) / 2,
-    'text-anchor': 'middle',
-    transform: `rotate(-90 12 ${(y0 + y1) / 2})`,
-    class: 'mia-roc-label',
-  });
-  yl.textContent = 'True positive rate';
-  root.append(xl, yl);
+  const mid = (y0 + y1) / 2;
+  root.append(
+    text(
+      { x: (x0 + x1) / 2, y: BOX.height - 6, 'text-anchor': 'middle', class: 'mia-roc-label' },
+      'False positive rate (log scale)',
+    ),
+    text(
+      {
+        x: 12,
+        y: mid,
+        'text-anchor': 'middle',
+        transform: `rotate(-90 12 ${mid})`,
+        class: 'mia-roc-label',
+      },
+      'True positive rate (log scale)',
+    ),
+  );
+}
+
+/** The chance diagonal TPR = FPR (straight on log-log axes) and the verdict's marker. */
+function guides(root: SVGSVGElement, input: RocInput, project: Projection): void {
+  const lo = Math.max(input.range.fpr_min, input.range.tpr_min);
+  const [cx0, cy0] = project(lo, lo);
+  const [cx1, cy1] = project(1, 1);
+  const chance = svg('line', { x1: cx0, y1: cy0, x2: cx1, y2: cy1, class: 'mia-roc-chance' });
+  chance.setAttribute('data-mia-chance', '');
+  root.appendChild(chance);
+  const [tx, ty0] = project(input.target, input.range.tpr_min);
+  const [, ty1] = project(input.target, input.range.tpr_max);
+  root.appendChild(svg('line', { x1: tx, x2: tx, y1: ty0, y2: ty1, class: 'mia-roc-target' }));
+  if (input.verdictFpr !== null && input.verdictFpr !== undefined) {
+    const [vx] = project(input.verdictFpr, input.range.tpr_min);
+    const marker = svg('line', { x1: vx, x2: vx, y1: ty0, y2: ty1, class: 'mia-roc-verdict' });
+    marker.setAttribute('data-mia-verdict-fpr', String(input.verdictFpr));
+    root.appendChild(marker);
+    const label = `verdict: ≤ ${formatG(input.verdictFpr * 100, 6)}% FPR`;
+    // Beside the line, on the side with more room; haloed (CSS) where it crosses a curve.
+    const [xMid] = project(Math.sqrt(input.range.fpr_min), input.range.tpr_min);
+    const left = vx > xMid;
+    const at = { x: left ? vx - 4 : vx + 4, y: ty1 + 11, 'text-anchor': left ? 'end' : 'start' };
+    root.appendChild(text({ ...at, class: 'mia-roc-verdict-label' }, label));
+  }
 }
 
 /** One curve of the plot: an attack, a group of attacks, or a model's row attack. */
@@ -80,33 +115,41 @@ export interface RocInput {
   series: Series[];
   colors: Map<string, string>;
   chosen: Map<string, TprAtFpr>;
+  /** The FPR control's target (a dotted line). */
   target: number;
-  floor: number;
+  /** The axes' range: Python's, the static plot's. */
+  range: RocRange;
+  /** The verdict's own FPR target (a dashed, labelled line); none at level "none". */
+  verdictFpr?: number | null;
   /** Accessible name of the plot. */
   label?: string;
 }
 
 /** Draw the ROC; `readout` receives the hover text (empty when the pointer leaves). */
 export function drawRoc(input: RocInput, readout: (text: string) => void): SVGSVGElement {
-  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: 'mia-roc-svg' });
+  const root = svg('svg', {
+    viewBox: `0 0 ${BOX.width} ${BOX.height}`,
+    width: BOX.width,
+    height: BOX.height,
+    class: 'mia-roc-svg',
+  });
   root.setAttribute('role', 'img');
-  root.setAttribute('aria-label', input.label ?? 'ROC curves of the shown attacks');
-  const project = makeProjection(input.floor);
-  axes(root, input.floor, project);
-  const [tx, ty0] = project(input.target, 0);
-  const [, ty1] = project(input.target, 1);
-  root.appendChild(svg('line', { x1: tx, x2: tx, y1: ty0, y2: ty1, class: 'mia-roc-target' }));
-  const curves: [Series, Curve][] = [];
+  root.setAttribute('aria-label', input.label ?? 'ROC curves of the shown attacks (log-log)');
+  const project = logLogProjection(input.range, BOX);
+  axes(root, input.range, project);
+  guides(root, input, project);
+  const paths: [Series, Curve, StepPath][] = [];
   for (const a of input.series) {
     if (!a.curve) {
       continue;
     }
-    curves.push([a, a.curve]);
+    const path = stepPath(a.curve, project);
+    paths.push([a, a.curve, path]);
     const color = input.colors.get(a.name) ?? PALETTE[0];
-    const pts = a.curve.fpr.map((f, i) => project(f, a.curve!.tpr[i]).join(',')).join(' ');
-    root.appendChild(
-      svg('polyline', { points: pts, fill: 'none', stroke: color, 'stroke-width': 1.6 }),
-    );
+    const points = path.xy.map(([x, y]) => `${x.toFixed(2)},${y.toFixed(2)}`).join(' ');
+    const line = svg('polyline', { points, fill: 'none', stroke: color, 'stroke-width': 1.6 });
+    line.setAttribute('data-series', a.name);
+    root.appendChild(line);
     const t = input.chosen.get(a.name);
     if (t) {
       const [cx, cy] = project(t.achievedFpr, t.tpr);
@@ -117,9 +160,9 @@ export function drawRoc(input: RocInput, readout: (text: string) => void): SVGSV
   root.appendChild(marker);
   root.addEventListener('mousemove', (ev) => {
     const box = root.getBoundingClientRect();
-    const x = ((ev.clientX - box.left) / box.width) * W;
-    const y = ((ev.clientY - box.top) / box.height) * H;
-    const hit = nearest(curves, x, y, project);
+    const x = ((ev.clientX - box.left) / box.width) * BOX.width;
+    const y = ((ev.clientY - box.top) / box.height) * BOX.height;
+    const hit = nearest(paths, x, y);
     if (!hit) {
       return;
     }
@@ -137,21 +180,19 @@ export function drawRoc(input: RocInput, readout: (text: string) => void): SVGSV
   return root;
 }
 
+/** The curve whose drawn steps pass nearest (x, y), and the point they read there. */
 function nearest(
-  curves: [Series, Curve][],
+  paths: [Series, Curve, StepPath][],
   x: number,
   y: number,
-  project: ReturnType<typeof makeProjection>,
 ): [Series, Curve, number] | null {
   let best: [Series, Curve, number] | null = null;
   let bestD = Infinity;
-  for (const [a, c] of curves) {
-    const i = nearestPoint(c, x, y, project);
-    const [px, py] = project(c.fpr[i], c.tpr[i]);
-    const d = (px - x) ** 2 + (py - y) ** 2;
-    if (d < bestD) {
-      bestD = d;
-      best = [a, c, i];
+  for (const [a, c, path] of paths) {
+    const hit = nearestOnPath(path, x, y);
+    if (hit.d2 < bestD) {
+      bestD = hit.d2;
+      best = [a, c, hit.index];
     }
   }
   return best;

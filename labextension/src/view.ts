@@ -7,24 +7,29 @@
 import {
   attackRows,
   AttackRow,
-  axisFloor,
   Cell,
+  cellText,
   Claim,
   claimAt,
   defaultTarget,
   flaggedRows,
+  flaggedText,
   formatG,
   formatNumber,
   fprLabel,
   hasMergedGroups,
+  MetricNumbers,
   needsNote,
   ReportPayload,
-  sortOrder,
+  RowTexts,
+  SlicePayload,
   TprAtFpr,
   tprAtFpr,
-  tprNote,
+  tprCell,
 } from './compute';
 import { el, fprControl, pct } from './dom';
+import { rocRange } from './geometry';
+import { sortOrder } from './sort';
 import { drawRoc, PALETTE } from './roc';
 
 interface State {
@@ -34,6 +39,33 @@ interface State {
   descending: boolean;
   /** One row per attack instead of one per group of rank-equivalent attacks. */
   perAttack: boolean;
+}
+
+const HOVER = 'Hover over the curves for FPR, TPR and threshold.';
+
+/** The metric columns after the row's name, for the FPR control's `target`. */
+const METRIC_HEAD = (target: number): string[] => [
+  'AUC',
+  fprLabel(target),
+  'advantage',
+  'ε lower bound',
+  'members',
+  'non-members',
+];
+
+/** A metric table (summary or slice) of text cells; the TPR column is marked. */
+function metricTable(className: string, head: string[], body: string[][]): HTMLTableElement {
+  const table = el('table', { className: `mia-table ${className}` });
+  table.appendChild(el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { text: h })))));
+  const tbody = el('tbody');
+  for (const cells of body) {
+    const row = el('tr', {}, ...cells.map((c) => el('td', { text: c })));
+    row.cells[0].className = 'mia-text';
+    row.cells[2].className = 'mia-tpr';
+    tbody.appendChild(row);
+  }
+  table.appendChild(tbody);
+  return table;
 }
 
 /** Why the records listed at the chosen target are (or are not) accused. */
@@ -85,7 +117,9 @@ export class ReportView {
 
   render(payload: ReportPayload): void {
     this.payload = payload;
-    payload.attacks.forEach((a, i) => this.colors.set(a.name, PALETTE[i % PALETTE.length]));
+    payload.attacks.forEach((a, i) =>
+      this.colors.set(a.name, a.colour ?? PALETTE[i % PALETTE.length]),
+    );
     this.state.target = defaultTarget(payload);
     this.node.replaceChildren(
       el('h3', { text: `Membership-inference audit: ${payload.model}` }),
@@ -106,10 +140,15 @@ export class ReportView {
   }
 
   private controls(p: ReportPayload): HTMLElement {
-    const fpr = fprControl(p.fpr_choices, this.state.target, (target) => {
-      this.state.target = target;
-      this.update();
-    });
+    const fpr = fprControl(
+      p.fpr_choices,
+      this.state.target,
+      (target) => {
+        this.state.target = target;
+        this.update();
+      },
+      p.choice_notes,
+    );
     const boxes = el('span', { className: 'mia-attack-toggles' }, 'Show: ');
     for (const a of p.attacks) {
       const box = el('input');
@@ -170,18 +209,21 @@ export class ReportView {
         chosen.set(series[i].name, tprAtFpr(r.lead.curve, this.state.target));
       }
     });
-    const floor = axisFloor(rows.map((r) => r.lead.curve?.n_nonmembers ?? 1));
-    const roc = drawRoc(
-      { series, colors, chosen, target: this.state.target, floor },
-      (text) =>
-        (this.readout.textContent = text || 'Hover over the curves for FPR, TPR and threshold.'),
+    const range = rocRange(
+      p,
+      p.attacks.map((a) => a.curve?.n_nonmembers ?? 0),
     );
-    this.readout.textContent = 'Hover over the curves for FPR, TPR and threshold.';
+    const roc = drawRoc(
+      { series, colors, chosen, target: this.state.target, range, verdictFpr: p.verdict.fpr },
+      (text) => (this.readout.textContent = text || HOVER),
+    );
+    this.readout.textContent = HOVER;
     this.body.replaceChildren(
-      this.summaryTable(rows, chosen),
+      el('div', { className: 'mia-table-scroll' }, this.summaryTable(rows)),
       ...this.groupNote(rows),
       el('div', { className: 'mia-roc' }, roc, this.readout),
       this.flaggedSection(p),
+      this.slicesSection(p),
     );
   }
 
@@ -195,41 +237,63 @@ export class ReportView {
     return [el('div', { className: 'mia-note mia-group-note', text })];
   }
 
-  private summaryTable(rows: AttackRow[], chosen: Map<string, TprAtFpr>): HTMLElement {
-    const head = [
-      'attack',
-      'AUC',
-      fprLabel(this.state.target),
-      'advantage',
-      'ε lower bound',
-      'members',
-      'non-members',
-      'note',
-    ];
-    const table = el('table', { className: 'mia-table mia-summary' });
-    table.appendChild(el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { text: h })))));
-    const tbody = el('tbody');
-    for (const r of rows) {
-      const a = r.lead;
-      const t = chosen.get(r.names.join(', '));
-      const tpr = t && t.resolvable ? t.tpr.toFixed(3) : '—';
-      const cells = [
-        r.names.join(', '),
-        formatNumber(a.AUC),
-        tpr,
-        formatNumber(a.advantage),
-        formatNumber(a.epsilon_lb),
-        formatNumber(a.members),
-        formatNumber(a.non_members),
-        t ? tprNote(t) : 'no ROC',
-      ];
-      const row = el('tr', {}, ...cells.map((c) => el('td', { text: c })));
-      row.cells[2].className = 'mia-tpr';
-      row.dataset.attacks = r.names.join(',');
-      tbody.appendChild(row);
-    }
-    table.appendChild(tbody);
+  private summaryTable(rows: AttackRow[]): HTMLElement {
+    const p = this.payload!;
+    const target = this.state.target;
+    const body = rows.map((r) => {
+      const [tpr, note] = tprCell(p, r.lead, target, r.lead.curve);
+      return [r.names.join(', '), ...this.metricCells(r.lead, tpr), note];
+    });
+    const table = metricTable('mia-summary', ['attack', ...METRIC_HEAD(target), 'note'], body);
+    Array.from(table.tBodies[0].rows).forEach((row, i) => {
+      row.dataset.attacks = rows[i].names.join(',');
+    });
     return table;
+  }
+
+  /** AUC, TPR, advantage, ε, members, non-members: Python's texts. */
+  private metricCells(row: RowTexts & MetricNumbers, tpr: string): string[] {
+    return [
+      cellText(row, 'AUC'),
+      tpr,
+      cellText(row, 'advantage'),
+      cellText(row, 'epsilon_lb'),
+      cellText(row, 'members'),
+      cellText(row, 'non_members'),
+    ];
+  }
+
+  /**
+   * The static report's slice tables (per class of the target and per value of the slice
+   * column, of the verdict's attack), their TPR at the FPR control's target; the root
+   * carries `data-mia-slices`. Every text is Python's, including the "most exposed"
+   * sentence, which does not depend on the FPR target.
+   */
+  private slicesSection(p: ReportPayload): HTMLElement {
+    const box = el('div', { className: 'mia-slices' });
+    box.setAttribute('data-mia-slices', '');
+    for (const s of p.slices ?? []) {
+      box.appendChild(this.sliceTable(p, s));
+    }
+    return box;
+  }
+
+  private sliceTable(p: ReportPayload, s: SlicePayload): HTMLElement {
+    const target = this.state.target;
+    const part = el('div', { className: 'mia-slice' }, el('h4', { text: s.heading }));
+    part.dataset.column = s.column;
+    if (s.finding) {
+      part.appendChild(el('div', { className: 'mia-finding', text: s.finding }));
+    }
+    const body = s.rows.map((r) => {
+      const [tpr, note] = tprCell(p, r, target, null);
+      return [r.group, ...this.metricCells(r, tpr), note];
+    });
+    const head = [s.column, ...METRIC_HEAD(target), 'note'];
+    part.appendChild(
+      el('div', { className: 'mia-table-scroll' }, metricTable('mia-slice-table', head, body)),
+    );
+    return part;
   }
 
   private flaggedSection(p: ReportPayload): HTMLElement {
@@ -246,13 +310,24 @@ export class ReportView {
     // The rank under every shown attack follows the row (hidden attacks drop their column).
     const shown = p.attacks.map((a) => a.name).filter((a) => !this.state.hidden.has(a));
     const rankNames = shown.filter((a) => f.ranks[a] !== undefined);
+    // Sorted by the values, shown as the static table prints them.
     const rows: Cell[][] = listed.map((i) => [
       ...f.rows[i],
       ...rankNames.map((a) => f.ranks[a][i]),
     ]);
+    const texts: string[][] = listed.map((i) => [
+      ...flaggedText(f, i),
+      ...rankNames.map((a) => formatNumber(f.ranks[a][i])),
+    ]);
     const head = [f.index_name, ...f.columns, ...rankNames.map((a) => `rank (${a})`)];
     // Wide tables scroll inside their own box, so the rest of the report stays in view.
-    box.appendChild(el('div', { className: 'mia-table-scroll' }, this.flaggedTable(head, rows)));
+    const scroll = el(
+      'div',
+      { className: 'mia-table-scroll' },
+      this.flaggedTable(head, rows, texts),
+    );
+    scroll.tabIndex = 0; // keyboard users can scroll it too
+    box.appendChild(scroll);
     if (f.dropped) {
       box.appendChild(
         el('div', { className: 'mia-note', text: `${f.dropped} more columns not shown.` }),
@@ -261,7 +336,7 @@ export class ReportView {
     return box;
   }
 
-  private flaggedTable(head: string[], rows: Cell[][]): HTMLElement {
+  private flaggedTable(head: string[], rows: Cell[][], texts: string[][]): HTMLElement {
     const { sortCol, descending } = this.state;
     const order = sortCol >= 0 ? sortOrder(rows, sortCol, descending) : rows.map((_, i) => i);
     const table = el('table', { className: 'mia-table mia-flagged-table' });
@@ -283,9 +358,7 @@ export class ReportView {
     table.appendChild(el('thead', {}, el('tr', {}, ...ths)));
     const tbody = el('tbody');
     for (const i of order) {
-      tbody.appendChild(
-        el('tr', {}, ...rows[i].map((c) => el('td', { text: formatNumber(c, 4) }))),
-      );
+      tbody.appendChild(el('tr', {}, ...texts[i].map((c) => el('td', { text: c }))));
     }
     table.appendChild(tbody);
     return table;

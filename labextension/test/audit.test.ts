@@ -2,7 +2,15 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { buildMagic, guessTarget, parseDiscovery, quoteArg, sharedColumns } from '../src/audit';
+import {
+  buildMagic,
+  frameLabel,
+  guessTarget,
+  missingCandidates,
+  parseDiscovery,
+  quoteArg,
+  sharedColumns,
+} from '../src/audit';
 
 const base = {
   model: 'clf',
@@ -55,4 +63,21 @@ test('target guess and shared columns', () => {
   assert.equal(guessTarget(['x', 'Label', 'z']), 'Label');
   assert.equal(guessTarget(['x', 'z']), 'z');
   assert.equal(guessTarget([]), '');
+});
+
+test('frame choices show their size', () => {
+  const frame = { columns: ['x', 'label'], rows: 3183 };
+  assert.equal(frameLabel('train_df', frame), 'train_df (3,183 rows × 2 columns)');
+  assert.equal(frameLabel('df', { ...frame, n_columns: 1200 }), 'df (3,183 rows × 1,200 columns)');
+  assert.equal(frameLabel('one', { columns: ['x'], rows: 1 }), 'one (1 row × 1 column)');
+  assert.equal(frameLabel('gone'), 'gone');
+});
+
+test('without a model or two DataFrames the message says how to fix it', () => {
+  const frames = { tr: { columns: ['x'], rows: 1 }, te: { columns: ['x'], rows: 1 } };
+  assert.equal(missingCandidates({ models: ['clf'], frames }), '');
+  const noFrames = missingCandidates({ models: ['clf'], frames: {} });
+  assert.match(noFrames, /Wrap arrays with pd\.DataFrame/);
+  assert.match(noFrames, /Found models: \[clf\]; DataFrames: \[\]/);
+  assert.match(missingCandidates({ models: [], frames }), /no fitted scikit-learn model/);
 });

@@ -12,10 +12,11 @@ import {
   isComparison,
   levelChange,
   modelAt,
+  readComparison,
   tprDelta,
   tprText,
 } from '../src/comparison';
-import { attackRows, hasMergedGroups, ReportPayload } from '../src/compute';
+import { attackRows, hasMergedGroups, readReport, ReportPayload } from '../src/compute';
 import { FIXTURE, formatKey } from './helpers';
 
 interface Row {
@@ -38,7 +39,7 @@ const fixture = JSON.parse(readFileSync(FIXTURE, 'utf-8')) as {
     summary_tpr: Record<string, number | null>;
   };
 };
-const cmp = fixture.comparison;
+const cmp = readComparison(fixture.comparison); // as the renderer reads it
 const want = fixture.comparison_expected;
 
 test('the comparison fixture holds several models with thinned curves and no records', () => {
@@ -73,7 +74,7 @@ test("every model's TPR at every offered target equals Python's (ComparisonRepor
     const own = modelAt(m, cmp.fpr);
     assert.equal(own.tpr!.resolvable ? own.tpr!.tpr : null, want.summary_tpr[m.name]);
   }
-  assert.ok(checked >= 3 * 12 && unresolvable > 0, `${checked} checked`);
+  assert.ok(checked >= 3 * 10 && unresolvable > 0, `${checked} checked`);
 });
 
 test('a model is said to single out members only where Python claims it', () => {
@@ -116,7 +117,7 @@ test('deltas against the baseline are signed like Python', () => {
 });
 
 test('one row per group of rank-equivalent attacks, every attack on demand', () => {
-  const p = fixture.payload;
+  const p = readReport(fixture.payload);
   assert.deepEqual(p.groups, fixture.groups);
   assert.ok(hasMergedGroups(p));
   const rows = attackRows(p, new Set(), false);

@@ -48,11 +48,13 @@ __all__ = [
     "fpr_label",
     "metrics_from_summary",
     "metrics_row",
+    "resolves",
     "roc",
     "roc_from_sorted",
     "score_summary",
     "summary_columns",
     "summary_from_sorted",
+    "threshold_index",
     "tpr_at_fpr",
 ]
 
@@ -115,7 +117,8 @@ class TprAtFpr:
         non-members right above the chosen threshold, so the figure is limited by ties.
     interval : tuple of float
         Two-sided Clopper-Pearson interval of ``tpr`` over the members, at the
-        ``confidence`` of the metrics ((NaN, NaN) when the curve is undefined).
+        ``confidence`` of the metrics ((NaN, NaN) when the curve is undefined or no
+        confidence was asked for).
     """
 
     target: float
@@ -206,20 +209,38 @@ class UndefinedMetricWarning(UserWarning):
     """A metric could not be computed (e.g. no non-members in a slice)."""
 
 
-def tpr_at_fpr(curve: RocCurve | None, target: float, confidence: float = 0.95) -> TprAtFpr:
+def resolves(n_nonmembers: int, target: float) -> bool:
+    """Whether ``n_nonmembers`` can resolve FPR ``target``: at least ``1 / target`` of
+    them (else no threshold's FPR is meaningful at that level)."""
+    return bool(n_nonmembers * target >= 1.0 - 1e-9)
+
+
+def threshold_index(curve: RocCurve, targets: Sequence[float]) -> np.ndarray:
+    """Index into ``curve`` of the largest threshold whose FPR does not exceed each
+    target (0, the point at threshold +inf, when none does): the point
+    :func:`tpr_at_fpr` reads."""
+    found = np.searchsorted(curve.fpr, np.asarray(targets, dtype=np.float64) + 1e-12, "right")
+    out: np.ndarray = np.maximum(found - 1, 0)
+    return out
+
+
+def tpr_at_fpr(curve: RocCurve | None, target: float, confidence: float | None = 0.95) -> TprAtFpr:
     """TPR at the largest threshold whose FPR does not exceed ``target``, with its
-    two-sided Clopper-Pearson interval at ``confidence``."""
+    two-sided Clopper-Pearson interval at ``confidence`` (``None``: no interval, which
+    spares two beta quantiles when only the point is needed, e.g. for drawing)."""
     if curve is None:
         return TprAtFpr(target, math.nan, math.nan, False, False)
-    idx = int(np.searchsorted(curve.fpr, target + 1e-12, side="right") - 1)
-    idx = max(idx, 0)
-    resolvable = curve.n_nonmembers * target >= 1.0 - 1e-9
+    idx = int(threshold_index(curve, [target])[0])
+    resolvable = resolves(curve.n_nonmembers, target)
     coarse = False
     if idx + 1 < curve.fpr.size:
         coarse = bool(curve.fpr[idx + 1] - curve.fpr[idx] > target + 1e-12)
     tpr = float(curve.tpr[idx])
-    k = round(tpr * curve.n_members)
-    lo, hi = clopper_pearson(k, curve.n_members, (1.0 - confidence) / 2.0)
+    lo = hi = math.nan
+    if confidence is not None:
+        k = round(tpr * curve.n_members)
+        low, high = clopper_pearson(k, curve.n_members, (1.0 - confidence) / 2.0)
+        lo, hi = float(low), float(high)
     return TprAtFpr(
         target=target,
         tpr=tpr,

@@ -200,11 +200,24 @@ class RecordViews(ABC):
         self, col: str | None = None, attack: str | None = None
     ) -> dict[str, metrics.AttackMetrics]:
         """Typed metrics of :meth:`slices`, per group label (same order)."""
+        summaries = self.slice_summaries(col, attack)
+        return {g: metrics.metrics_from_summary(b, self.options.fpr) for g, b in summaries.items()}
+
+    def slice_summaries(
+        self, col: str | None = None, attack: str | None = None
+    ) -> dict[str, metrics.ScoreSummary]:
+        """The FPR-independent part of :meth:`slice_metrics` (ROC, AUC, advantage, epsilon
+        bound) per group, same order and defaults (memoized; ``_MAX_GROUPS`` at most,
+        the largest groups, in value order)."""
         attack = attack or self.strongest or next(iter(self.attacks), None)
         if attack is None:
             return {}
-        summaries = self._slice_summaries(col or self.info.target, attack)
-        return {g: metrics.metrics_from_summary(b, self.options.fpr) for g, b in summaries.items()}
+        groups = self.value_groups(col := col or self.info.target)
+        conf, delta, scores = self.options.confidence, self.options.delta, self.scores[attack]
+        compute = lambda: group_summaries(  # noqa: E731
+            scores.to_numpy(), self.members, groups, confidence=conf, delta=delta, limit=_MAX_GROUPS
+        )
+        return self.memoized(("slices", col, groups.masked, attack, conf, delta), compute)
 
     def exposed_group(
         self, col: str | None = None, attack: str | None = None
@@ -220,17 +233,3 @@ class RecordViews(ABC):
         key = ("exposed_group", col, groups.masked, attack, conf)
         find = lambda: exposed_group(scores, self.members, groups, confidence=conf)  # noqa: E731
         return self.memoized(key, find)
-
-    def _slice_summaries(self, col: str, attack: str) -> dict[str, metrics.ScoreSummary]:
-        """FPR-independent metrics of ``attack`` in each group of ``col`` (memoized), in
-        value order; at most the ``_MAX_GROUPS`` largest groups."""
-        groups = self.value_groups(col)
-        conf, delta = self.options.confidence, self.options.delta
-
-        def compute() -> dict[str, metrics.ScoreSummary]:
-            scores = self.scores[attack].to_numpy()
-            return group_summaries(
-                scores, self.members, groups, confidence=conf, delta=delta, limit=_MAX_GROUPS
-            )
-
-        return self.memoized(("slices", col, groups.masked, attack, conf, delta), compute)

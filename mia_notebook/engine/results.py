@@ -179,8 +179,9 @@ class AuditReport(RecordViews):
         sort = lambda: SortedScores.members_first(col, self.n_members)  # noqa: E731
         return self.memoized(("sorted_scores", attack), sort)
 
-    def _score_summary(self, attack: str) -> metrics.ScoreSummary:
-        """ROC, AUC, advantage and epsilon bound of ``attack`` on all records (memoized)."""
+    def score_summary(self, attack: str) -> metrics.ScoreSummary:
+        """ROC, AUC, advantage and epsilon bound of ``attack`` on all records: the
+        FPR-independent part of :meth:`attack_metrics` (memoized)."""
         conf, delta = self.options.confidence, self.options.delta
         return self.memoized(
             ("stats", attack, conf, delta),
@@ -198,7 +199,7 @@ class AuditReport(RecordViews):
 
     def attack_metrics(self, attack: str) -> metrics.AttackMetrics:
         """Typed metrics of ``attack`` at the FPR targets (values, intervals, notes)."""
-        return metrics.metrics_from_summary(self._score_summary(attack), self.options.fpr)
+        return metrics.metrics_from_summary(self.score_summary(attack), self.options.fpr)
 
     def _compute_summary(self) -> pd.DataFrame:
         rows = {name: metrics.metrics_row(self.attack_metrics(name)) for name in self.attacks}
@@ -279,7 +280,7 @@ class AuditReport(RecordViews):
         """ROC curve of every shown attack."""
         out = {}
         for name in self.attacks:
-            curve = self._score_summary(name).curve
+            curve = self.score_summary(name).curve
             if curve is not None:
                 out[name] = curve
         return out

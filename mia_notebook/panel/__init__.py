@@ -17,10 +17,10 @@ Two kinds of settings:
 The report area is an ipywidgets ``Output`` holding the report's whole bundle: the
 JSON of :mod:`mia_notebook.render.mime`, ``text/html`` and ``text/plain``. In JupyterLab 4
 / Notebook 7 with this package's extension, the notebook's renderer draws that JSON, so
-the FPR target, which attacks are shown, the flagged table's order and the ROC read-out
-change client-side with no kernel message; the extension's stylesheet then hides the
-kernel's FPR slider (its class ``mia-kernel-instant``) and shows the slice tables the
-renderer does not draw (``mia-lab-extra``). Elsewhere (classic Notebook, VS Code, Lab
+the FPR target (with the slice tables' TPR), which attacks are shown, the flagged table's
+order and the ROC read-out change client-side with no kernel message; the extension's
+stylesheet then hides the kernel's FPR slider (its class ``mia-kernel-instant``).
+Elsewhere (classic Notebook, VS Code, Lab
 without the extension) the HTML shows and the kernel's controls work as before. What
 the JSON cannot hold stays in the kernel: Run settings, the flag count (more records),
 the slice column and redaction, which is applied before any JSON is written. A kernel

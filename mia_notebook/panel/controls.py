@@ -17,9 +17,7 @@ from ..engine.errors import MiaValueError
 from ..engine.options import AuditOptions
 from ..engine.results import AuditReport
 from ..engine.validators import MAX_REFERENCES
-from ..render.format import CSS, inline_styles
-from ..render.headline import highlighted
-from ..render.sections import slices_html
+from ..render.mime import FPR_CHOICES, fpr_choices
 
 __all__ = [
     "FPR_CHOICES",
@@ -27,19 +25,13 @@ __all__ = [
     "PanelControls",
     "attack_options",
     "fpr_text",
-    "lab_extra_html",
     "needs_references",
 ]
 
-#: FPR targets offered by the panel's slider (a report's own targets are added).
-FPR_CHOICES: tuple[float, ...] = (
-    0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5
-)  # fmt: skip
 #: CSS classes the extension's stylesheet (labextension/style/index.css) keys on.
 PANEL_CLASS = "mia-audit-panel"
 REPORT_AREA_CLASS = "mia-report-area"
 KERNEL_INSTANT_CLASS = "mia-kernel-instant"
-LAB_EXTRA_CLASS = "mia-lab-extra"
 #: Value of the record dropdown when no record is chosen.
 NO_RECORD = -1
 _WIDE = {"description_width": "initial"}
@@ -74,15 +66,6 @@ def attack_options(report: AuditReport) -> list[tuple[str, str]]:
     return out
 
 
-def lab_extra_html(report: AuditReport) -> str:
-    """What the interactive renderer does not draw, shown beside it in JupyterLab: the
-    slice tables at the kernel's FPR target (their headers name it); "" if none."""
-    body = slices_html(report, highlighted(report))
-    if not body:
-        return ""
-    return f"<div class='mia-report'><style>{CSS}</style>{inline_styles(body)}</div>"
-
-
 def initial_fpr(report: AuditReport) -> float:
     """The report's smallest FPR target that its non-members can resolve."""
     targets = report.options.fpr
@@ -97,7 +80,7 @@ class PanelControls:
     and the progress bar. Instant settings (re-view cached scores): ``fpr``, ``flag``,
     ``slice``, ``redact``, and which computed ``attacks`` are shown. Outputs:
     ``status``, ``report_area`` (an Output showing the report's bundle; ``view_html`` is
-    its HTML), ``lab_extra``, ``record``, ``record_view``; ``widget`` holds them all.
+    its HTML), ``record``, ``record_view``; ``widget`` holds them all.
 
     Parameters
     ----------
@@ -151,7 +134,7 @@ class PanelControls:
         self.progress_label = W.Label("")
 
     def _build_view(self, report: AuditReport) -> None:
-        values = sorted({*FPR_CHOICES, *report.options.fpr})
+        values = fpr_choices(report)  # the extension's: those the non-members resolve
         self.fpr = W.SelectionSlider(
             options=[(fpr_text(v), v) for v in values], value=initial_fpr(report),
             description="FPR target", continuous_update=False, style=_WIDE,
@@ -184,10 +167,6 @@ class PanelControls:
         self.report_area = W.Output(layout=W.Layout(width="100%"))
         self.report_area.add_class(REPORT_AREA_CLASS)
         self.view_html = ""
-        # Shown only beside the interactive renderer, which draws no slices: the kernel's
-        # slice tables (already in the HTML, so hidden elsewhere); see style/index.css.
-        self.lab_extra = W.HTML("", layout=W.Layout(display="none"))
-        self.lab_extra.add_class(LAB_EXTRA_CLASS)
         # The kernel's FPR slider duplicates the renderer's client-side FPR control: the
         # extension's stylesheet hides it when a rendered report is in the same panel.
         self.fpr.add_class(KERNEL_INSTANT_CLASS)
@@ -211,7 +190,6 @@ class PanelControls:
                 W.HBox([run_box, view_box]),
                 self.status,
                 self.report_area,
-                self.lab_extra,
                 W.HTML("<b>Record inspector</b>"),
                 self.record,
                 self.record_view,

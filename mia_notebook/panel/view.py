@@ -20,7 +20,7 @@ from ..render import memo
 from ..render.bundle import render_bundle
 from ..render.html import render_record
 from ..render.mime import MIME_TYPE
-from .controls import NO_RECORD, PanelControls, attack_options, fpr_text, lab_extra_html
+from .controls import NO_RECORD, PanelControls, attack_options, fpr_text
 from .runner import Runner, first_report
 
 __all__ = ["AuditPanel", "show_panel"]
@@ -73,8 +73,9 @@ class AuditPanel(PanelControls):
     widget : ipywidgets.VBox
         The panel (controls, report, record inspector).
     timings : dict of str to float
-        Seconds spent by the last update: ``view`` (re-summarise), ``render`` (HTML and
-        PNG), ``publish`` (widget and display update), ``total``.
+        Seconds spent by the last update: ``view`` (the new view options), ``render``
+        (HTML, PNG, text, the renderer's JSON), ``publish`` (widget and display update),
+        ``total``.
     last_error : str or None
         The last error shown in the panel.
 
@@ -145,10 +146,8 @@ class AuditPanel(PanelControls):
         with self._lock:
             t0 = time.perf_counter()
             view = self._base.with_options(**self.view_options())
-            _ = view.summary
             t1 = time.perf_counter()
             bundle = render_bundle(view)
-            extra = lab_extra_html(view)
             record_html = self._record_html(view)
             t2 = time.perf_counter()
             self.report, self._report_bundle = view, bundle
@@ -156,7 +155,6 @@ class AuditPanel(PanelControls):
             # Replace the Output's content: the controls around it are never re-created.
             output = {"output_type": "display_data", "data": bundle, "metadata": {}}
             self.report_area.outputs = (output,)
-            self.lab_extra.value = extra
             self._sync_records(view)
             self.record_view.value = record_html
             self._publish()
@@ -216,12 +214,9 @@ class AuditPanel(PanelControls):
         reopened without its kernel, or untrusted, shows the interactive report instead
         of a dead widget), static HTML and plain text (GitHub, nbconvert). The JSON and
         text are those the report area shows (built once per view)."""
-        data = dict(self.widget._repr_mimebundle_() or {})
-        view = data.get(_WIDGET_MIME) or {
-            "version_major": 2,
-            "version_minor": 0,
-            "model_id": self.widget.model_id,
-        }
+        # The widget view by hand: ipywidgets' _repr_mimebundle_ also builds a text repr
+        # of every child's state (the whole report JSON included), on every update.
+        view = {"version_major": 2, "version_minor": 0, "model_id": self.widget.model_id}
         return {
             _WIDGET_MIME: view,
             MIME_TYPE: self._report_bundle[MIME_TYPE],

@@ -58,13 +58,14 @@ def _utility_column(cmp: ComparisonReport) -> str:
 
 
 def plot_compare_roc(cmp: ComparisonReport, ax: Axes | None = None) -> Axes:
-    """Log-log ROC of each model's row attack (one colour and dash per model), the
-    chance diagonal, the comparison's FPR as a vertical line, the legend outside."""
+    """Log-log ROC of each model's row attack (steps between achievable points, one
+    colour and dash per model), the chance diagonal, the comparison's FPR as a vertical
+    line, the legend outside."""
+    from .curves import roc_floor
     from .plots import COLOURS, DASHES, plot_points, style_roc_axes
 
     ax = ax if ax is not None else _figure().add_subplot()
-    n_non = int((~cmp.reports[cmp.baseline].members).sum())
-    lo = 0.5 / max(n_non, 10)
+    lo = roc_floor(int((~cmp.reports[cmp.baseline].members).sum()))
     rows = {r.name: r for r in cmp.rows}
     for i, (name, curve) in enumerate(cmp.roc_curves().items()):
         fpr, tpr = plot_points(curve, lo)
@@ -72,9 +73,9 @@ def plot_compare_roc(cmp: ComparisonReport, ax: Axes | None = None) -> Axes:
         label = textwrap.fill(f"{name} [{rows[name].level}]: {title(attack)}", 34)
         ax.plot(
             fpr, np.maximum(tpr, lo), lw=1.6, ls=DASHES[i % len(DASHES)],
-            color=COLOURS[i % len(COLOURS)], label=label, gid=name,
+            color=COLOURS[i % len(COLOURS)], label=label, gid=name, drawstyle="steps-post",
         )  # fmt: skip
-    grid = np.geomspace(lo, 1.0, 50)
+    grid = np.array([lo, 1.0])
     ax.plot(grid, grid, ls="--", color="#8c959f", lw=1, label="chance")
     ax.axvline(cmp.fpr, color="#d0d7de", lw=0.8, zorder=0)
     style_roc_axes(ax, lo)

@@ -29,6 +29,8 @@ __all__ = [
     "fmt_metric",
     "fmt_number",
     "inline_styles",
+    "metric_text",
+    "pct",
     "plain_cell",
     "report_title",
     "title",
@@ -112,6 +114,20 @@ def fmt_metric(value: Any) -> str:
     if isinstance(value, float | np.floating) and not _is_missing(value):
         return f"{float(value):.3f}"
     return fmt_number(value)
+
+
+def metric_text(value: Any, note: str = "") -> str:
+    """A metric-table cell's text, in every view: :func:`fmt_metric`, and a missing
+    value as ``n/a`` when a note explains it (a TPR the non-members cannot resolve),
+    else ``–``."""
+    if _is_missing(value):
+        return "n/a" if note else "–"
+    return fmt_metric(value)
+
+
+def pct(fpr: float) -> str:
+    """An FPR as a percentage, ``0.001`` as ``0.1%`` (6 significant digits)."""
+    return f"{fpr * 100:.6g}%"
 
 
 def column_headers(confidence: float) -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 
 from ..engine.results import AuditReport
+from . import memo
 from .format import CSS, HTMLTable, esc, fmt_number, inline_styles, report_title
 from .headline import AUTO, Highlight, highlighted, verdict_level, verdict_line
 from .plots import plot_record, png_bytes, roc_png
@@ -69,15 +70,20 @@ def render_html(
     attack = highlighted(report, highlight)
     line = verdict_line(report, verdict)
     png = roc if roc is not None else roc_png(report, highlight=attack)
-    body = inline_styles(
-        _head_html(report, line, verdict_level(report) if line and verdict is AUTO else None)
-        + risk_table_html(report, attack)
-        + _notes_html(report)
-        + "<h4>ROC curves</h4><img class='mia-roc' alt='ROC curves of each attack, log-log' "
-        f"src='{_data_uri(png)}'/>"
-        + flagged_html(report, attack)
-        + slices_html(report, attack)
-        + footer_html(report)
+    opts = report.options
+    # The flagged records do not depend on the FPR targets: rendered once per view of them.
+    flagged_key = ("flagged_html", opts.flag, opts.redact, opts.policy_or_default, attack,
+                   tuple(report.attacks))  # fmt: skip
+    body = (
+        inline_styles(
+            _head_html(report, line, verdict_level(report) if line and verdict is AUTO else None)
+            + risk_table_html(report, attack)
+            + _notes_html(report)
+            + "<h4>ROC curves</h4><img class='mia-roc' alt='ROC curves of each attack, log-log' "
+            f"src='{_data_uri(png)}'/>"
+        )
+        + memo.memoized(report, flagged_key, lambda: inline_styles(flagged_html(report, attack)))
+        + inline_styles(slices_html(report, attack) + footer_html(report))
     )
     return f"<div class='mia-report'><style>{CSS}</style>{body}</div>"
 

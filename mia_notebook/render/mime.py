@@ -2,32 +2,48 @@
 
 :func:`report_payload` turns an :class:`~mia_notebook.engine.results.AuditReport` into a
 plain, JSON-ready dict published under :data:`MIME_TYPE` beside the static ``text/html``.
-The renderer recomputes the TPR column and the flagged set for any FPR target offered in
-``fpr_choices`` from this payload alone, without a kernel. It holds only what the report
-may show:
+The renderer shows, for any FPR target offered in ``fpr_choices``, what Python decided
+and formatted here, without a kernel. It holds only what the report may show:
 
-* per-attack ROC curves, thinned to at most ``max_points`` points each, that keep every
-  point :func:`~mia_notebook.engine.metrics.tpr_at_fpr` selects for an offered target
-  (and the next one, which decides the "coarse: ties" note), so the renderer's TPR equals
-  Python's exactly;
-* the verdict (level, reason, attack, how many members it identifies, the policy's FPR
-  targets) and, for every offered FPR target, whether the verdict's attack singles out
-  members beyond chance there (``claims``), decided here with the verdict's own exact
-  test (:mod:`~mia_notebook.engine.verdict.evidence`), so the renderer can never accuse
-  where Python would not: at level ``none`` no target claims anything; at the policy's
-  targets the test is the verdict's (same Bonferroni share); at any other offered target
-  it is corrected for every target the control offers, so browsing cannot inflate a claim;
-  an FPR the non-members cannot resolve claims nothing;
+* the FPR targets offered: the report's own and the policy's, and of :data:`FPR_CHOICES`
+  those the non-members can resolve; ``choice_notes`` says what an unresolvable one of
+  the report's own needs;
+* per shown attack: the summary numbers with their texts as the static tables print
+  them (:mod:`.format`), the TPR text and note at every offered target, and the ROC
+  curve as :mod:`.curves` draws it (achievable points as member and non-member counts,
+  thinned for a log FPR axis to at most ``max_points``, plus every point
+  :func:`~mia_notebook.engine.metrics.tpr_at_fpr` reads for an offered target and the
+  next one, so the renderer's marker and read-out sit on Python's figures; thresholds to
+  6 significant digits, for the read-out; each list one comma-separated string,
+  :func:`saved_curve` reads it back); ``roc`` gives the axes' range;
+* the verdict (level, reason, attack, how many members it identifies, its FPR, the
+  policy's FPR targets) and, for every offered FPR target, whether the verdict's attack
+  singles out members beyond chance there (``claims``), decided here with the verdict's
+  own exact test (:mod:`~mia_notebook.engine.verdict.evidence`), so the renderer can
+  never accuse where Python would not: at level ``none`` no target claims anything; at
+  the policy's targets the test is the verdict's (same Bonferroni share); at any other
+  offered target it is corrected for every target the control offers, so browsing
+  cannot inflate a claim; an FPR the non-members cannot resolve claims nothing;
 * the members listed at some claiming target (at most ``options.flag``; at the verdict's
   FPR exactly :meth:`AuditReport.flagged`), redacted columns already masked, with their
-  rank among the members under every attack (:meth:`AuditReport.flagged_ranks`). A row is
-  flagged at a target exactly when that target claims and the row's rank under the
-  verdict's attack is at most the target's ``identified`` count. No other feature values
-  and no per-record score vectors are written;
+  rank among the members under every attack (:meth:`AuditReport.flagged_ranks`), their
+  values (for sorting) and their cells' texts. A row is flagged at a target exactly when
+  that target claims and the row's rank under the verdict's attack is at most the
+  target's ``identified`` count. No other record and no per-record score vector is
+  written;
+* the static report's slice tables (``slices``: per class of the target and per value of
+  the ``slice`` column, of the highlighted attack; group labels masked for a redacted
+  column), with the "most exposed" sentence Python decided and TPR texts per offered
+  target;
 * the shown attacks grouped by rank equivalence (``groups``, from
   :meth:`AuditReport.rank_groups`): the renderer shows one row per group, as the static
   report does, and every attack's row on demand;
-* summary numbers, settings, skipped attacks and notes.
+* settings, skipped attacks and notes.
+
+Fast on view changes: the parts (curves, claims, flagged rows, slices) are memoized in
+the render memo under the options they depend on, with their serialized sizes, so a new
+FPR target among the offered ones, flag count, slice or redaction rebuilds only its part
+and no JSON is serialized to check the size cap.
 
 Convention: members are the positive class; a higher score means "more likely a member".
 """
@@ -36,16 +52,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
 
-from mia_notebook.engine.metrics import RocCurve, tpr_at_fpr
-from mia_notebook.engine.results import AuditReport
-from mia_notebook.engine.verdict import Verdict
-from mia_notebook.engine.verdict.evidence import Family, gather_evidence
+from ..engine.metrics import Note, resolves
+from ..engine.results import AuditReport
+from ..engine.verdict import Verdict
+from ..engine.verdict.evidence import Family, gather_evidence
+from . import memo
+from .curves import TPR_TOP, roc_floor
+from .headline import highlighted
+from .mime_parts import attacks_part, flagged_part, json_number, saved_curve, slices_part
 
 __all__ = [
     "FPR_CHOICES",
@@ -53,16 +72,25 @@ __all__ = [
     "MAX_POINTS",
     "MIME_TYPE",
     "MIN_POINTS",
+    "VERSION",
+    "fpr_choices",
+    "fpr_claims",
     "json_number",
     "payload_json",
     "payload_size",
     "report_payload",
+    "saved_curve",
     "thinned_to_fit",
 ]
 
-#: Versioned MIME type; bump ``v1`` when the payload's meaning changes.
+#: Versioned MIME type; bump ``v1`` when the payload's meaning changes incompatibly.
 MIME_TYPE = "application/vnd.mia-notebook.report.v1+json"
-#: FPR targets the renderer offers besides the report's own.
+#: The payload's ``version``: 2 added slices, texts, ``roc`` and ``choice_notes``, and
+#: curves as comma-separated counts (``fp``, ``tp``) instead of lists of rates (the
+#: renderer still draws version 1).
+VERSION = 2
+#: FPR targets the renderer (and the audit panel's slider) offer besides the report's own,
+#: when the non-members resolve them.
 FPR_CHOICES: tuple[float, ...] = (
     0.0001,
     0.0002,
@@ -77,15 +105,16 @@ FPR_CHOICES: tuple[float, ...] = (
     0.2,
     0.5,
 )
-#: Most ROC points kept per attack.
-MAX_POINTS = 2000
+#: Most ROC points kept per attack (besides the offered targets' points): the points on
+#: either side of about 300 log-spaced FPR values, more than the renderer's 390-pixel log
+#: FPR axis shows.
+MAX_POINTS = 600
 #: Size cap of the serialized payload, in bytes.
 MAX_BYTES = 1_000_000
 #: Curves are not thinned below this many points to meet the size cap.
 MIN_POINTS = 50
-_MAX_COLUMNS = 40
-_MAX_CELL = 120
-_SUMMARY_KEYS = ("AUC", "advantage", "balanced_accuracy", "epsilon_lb", "members", "non_members")
+
+_Sized = tuple[Any, int]
 
 
 def report_payload(
@@ -110,16 +139,116 @@ def report_payload(
     Returns
     -------
     dict
-        JSON-ready (no NaN: missing numbers are ``None``).
+        JSON-ready (no NaN: missing numbers are ``None``). Its nested lists and dicts
+        are shared with later payloads of the same audit: read them, do not change them.
     """
-    choices = _fpr_choices(report.options.fpr, report.verdict.policy.fpr)
-    out = thinned_to_fit(
-        lambda points: _build(report, choices, points), max_points=max_points, max_bytes=max_bytes
-    )
-    if payload_size(out) > max_bytes and out["flagged"]["rows"]:
-        out["flagged"].update(rows=[], ranks={})
-        out["truncated"].append(f"flagged rows dropped to fit {max_bytes} bytes")
+    choices = fpr_choices(report)
+    parts = _parts(report, choices, max_points)
+    truncated: list[str] = []
+    points = max_points
+    while _size(parts) > max_bytes and points > MIN_POINTS:
+        points //= 2
+        parts["attacks"] = _attacks(report, choices, points)
+        truncated.append(f"ROC curves thinned to {points} points to fit {max_bytes} bytes")
+    if _size(parts) > max_bytes and parts["flagged"][0]["rows"]:
+        flagged = {**parts["flagged"][0], "rows": [], "text": [], "ranks": {}}
+        parts["flagged"] = (flagged, _json_size(flagged))
+        truncated.append(f"flagged rows dropped to fit {max_bytes} bytes")
+    out = {k: v for k, (v, _) in parts.items()}
+    # Fresh containers at the top: a caller may edit these (mime_compare does).
+    out["attacks"] = [dict(a) for a in out["attacks"]]
+    out["flagged"] = dict(out["flagged"])
+    out["truncated"] = out["truncated"] + truncated
     return out
+
+
+def fpr_choices(report: AuditReport) -> list[float]:
+    """The FPR targets the renderer offers: the report's and the policy's own, and those
+    of :data:`FPR_CHOICES` that the non-members resolve, ascending."""
+    n_neg = report.info.n_nonmembers
+    offered = (f for f in FPR_CHOICES if resolves(n_neg, f))
+    return sorted({*offered, *(float(t) for t in (*report.options.fpr, *_policy_fpr(report)))})
+
+
+def _policy_fpr(report: AuditReport) -> tuple[float, ...]:
+    return tuple(report.verdict.policy.fpr)
+
+
+def _attacks(report: AuditReport, choices: list[float], points: int) -> _Sized:
+    opts = report.options
+    key = ("attacks", points, tuple(report.attacks), tuple(choices), opts.confidence, opts.delta)
+    return _sized_part(report, key, lambda: attacks_part(report, choices, points))
+
+
+def _parts(report: AuditReport, choices: list[float], points: int) -> dict[str, _Sized]:
+    """Every top-level entry of the payload with its serialized size; the costly ones
+    come from the render memo, keyed by what they depend on."""
+    opts = report.options
+    verdict_key = (opts.policy_or_default, opts.flag)
+    claims = _sized_part(
+        report, ("claims", tuple(choices), *verdict_key), lambda: fpr_claims(report, choices)
+    )
+    most = max((c["identified"] for c in claims[0]), default=0)
+    flagged_key = ("flagged", *verdict_key, opts.redact, tuple(report.attacks), most)
+    attack = highlighted(report)
+    slice_key = ("slices", opts.slice, opts.redact, tuple(choices), attack, opts.confidence)
+    n_neg = report.info.n_nonmembers
+    lo = roc_floor(n_neg)
+    parts = _sized(
+        version=VERSION,
+        model=str(report.info.model),
+        strongest=report.strongest,
+        fpr_targets=[float(t) for t in opts.fpr],
+        fpr_choices=choices,
+        choice_notes=[Note.UNRESOLVABLE.text(f) if not resolves(n_neg, f) else "" for f in choices],
+        roc={"fpr_min": lo, "tpr_min": lo, "tpr_max": TPR_TOP},
+    )
+    parts.update(
+        verdict=_sized_part(report, ("verdict", *verdict_key), lambda: _verdict(report.verdict)),
+        claims=claims,
+        attacks=_attacks(report, choices, points),
+        flagged=_sized_part(report, flagged_key, lambda: flagged_part(report, most)),
+        slices=_sized_part(
+            report, (*slice_key, opts.delta), lambda: slices_part(report, attack, choices)
+        ),
+    )
+    parts.update(
+        _sized(
+            groups=[list(g) for g in report.rank_groups()],
+            redacted=[str(c) for c in opts.redact],
+            skipped={str(k): str(v) for k, v in report.skipped.items()},
+            notes=[str(n) for n in report.notes],
+            settings=_jsonable(_settings(report)),
+            truncated=[],
+        )
+    )
+    return parts
+
+
+def _sized(**values: Any) -> dict[str, _Sized]:
+    return {k: (v, _json_size(v)) for k, v in values.items()}
+
+
+def _sized_part(report: AuditReport, key: tuple[Hashable, ...], build: Callable[[], Any]) -> _Sized:
+    """``build()`` and its serialized size, memoized for the audit under ``key``."""
+
+    def sized() -> _Sized:
+        value = build()
+        return value, _json_size(value)
+
+    found: _Sized = memo.memoized(report, ("mime", *key), sized)
+    return found
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), allow_nan=False).encode("utf-8"))
+
+
+def _size(parts: dict[str, _Sized]) -> int:
+    """Bytes of the payload made of ``parts``, as :func:`payload_size` counts them:
+    ``{``, each ``"key":value`` joined by commas, ``}``."""
+    keys = sum(_json_size(k) + 1 for k in parts)
+    return 2 + keys + sum(size for _, size in parts.values()) + max(len(parts) - 1, 0)
 
 
 def thinned_to_fit(
@@ -144,45 +273,7 @@ def payload_json(report: AuditReport, **kwargs: Any) -> str:
 
 def payload_size(payload: dict[str, Any]) -> int:
     """Bytes of ``payload`` serialized as the notebook stores it (compact UTF-8 JSON)."""
-    return len(json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8"))
-
-
-def _fpr_choices(targets: Sequence[float], policy_fpr: Sequence[float]) -> list[float]:
-    return sorted({*FPR_CHOICES, *(float(t) for t in (*targets, *policy_fpr))})
-
-
-def _build(report: AuditReport, choices: list[float], points: int) -> dict[str, Any]:
-    curves = report.roc_curves()
-    summary = report.summary
-    attacks = []
-    for name in report.attacks:
-        row = summary.loc[name] if name in summary.index else None
-        attacks.append(
-            {
-                "name": name,
-                **{k: json_number(row[k]) if row is not None else None for k in _SUMMARY_KEYS},
-                "curve": _curve(curves.get(name), choices, points),
-            }
-        )
-    claims = fpr_claims(report, choices)
-    return {
-        "version": 1,
-        "model": str(report.info.model),
-        "verdict": _verdict(report.verdict),
-        "strongest": report.strongest,
-        "fpr_targets": [float(t) for t in report.options.fpr],
-        "fpr_choices": choices,
-        "claims": claims,
-        "attacks": attacks,
-        # One row per group of rank-equivalent attacks (their numbers are identical).
-        "groups": [list(g) for g in report.rank_groups()],
-        "flagged": _flagged(report, max((c["identified"] for c in claims), default=0)),
-        "redacted": [str(c) for c in report.options.redact],
-        "skipped": {str(k): str(v) for k, v in report.skipped.items()},
-        "notes": [str(n) for n in report.notes],
-        "settings": _jsonable(_settings(report)),
-        "truncated": [],
-    }
+    return _json_size(payload)
 
 
 def _settings(report: AuditReport) -> dict[str, Any]:
@@ -231,7 +322,7 @@ def fpr_claims(report: AuditReport, choices: Sequence[float]) -> list[dict[str, 
         n_attacks=len(report.computed_attacks), members=members, policy=verdict.policy
     )
     n_neg = policy_family.n_nonmembers
-    tested = [f for f in choices if f in policy_family.fpr or n_neg * f >= 1.0 - 1e-9]
+    tested = [f for f in choices if f in policy_family.fpr or resolves(n_neg, f)]
     # Every target the control offers is one more test: correct for all of them, and
     # keep the verdict's own (larger) share only at the policy's targets.
     explored = dataclasses.replace(
@@ -271,109 +362,6 @@ def _claim(
         "alpha": json_number(alpha),
         "why": why,
     }
-
-
-def _curve_keep(curve: RocCurve, choices: list[float], points: int) -> np.ndarray:
-    """Indices of the ROC points kept: ends, the offered targets' points, evenly spread."""
-    n = curve.fpr.size
-    keep = {0, n - 1}
-    for target in choices:
-        picked = tpr_at_fpr(curve, target)
-        same = (curve.fpr == picked.achieved_fpr) & (curve.tpr == picked.tpr)
-        idx = int(np.flatnonzero(same)[-1])
-        keep.update({idx, min(idx + 1, n - 1)})
-    spare = points - len(keep)
-    if n > points and spare > 0:
-        # Spread the rest evenly along the curve's length, so steep and flat parts both show.
-        step = np.hypot(np.diff(curve.fpr), np.diff(curve.tpr))
-        length = np.concatenate([[0.0], np.cumsum(step)])
-        marks = np.linspace(0.0, length[-1], spare)
-        keep.update(np.searchsorted(length, marks).clip(0, n - 1).tolist())
-    elif n <= points:
-        keep.update(range(n))
-    return np.array(sorted(keep), dtype=np.intp)
-
-
-def _curve(curve: RocCurve | None, choices: list[float], points: int) -> dict[str, Any] | None:
-    if curve is None:
-        return None
-    idx = _curve_keep(curve, choices, points)
-    thresholds = curve.thresholds[idx].astype(np.float64)
-    return {
-        "fpr": curve.fpr[idx].tolist(),
-        "tpr": curve.tpr[idx].tolist(),
-        # sklearn puts +inf above the top score; JSON has no infinity.
-        "thresholds": [None if not math.isfinite(t) else float(t) for t in thresholds],
-        "n_members": int(curve.n_members),
-        "n_nonmembers": int(curve.n_nonmembers),
-    }
-
-
-def _flagged(report: AuditReport, most: int) -> dict[str, Any]:
-    """The members listed at some claiming target: the verdict attack's top
-    ``min(flag, most)`` members (at the verdict's FPR exactly :meth:`AuditReport.flagged`,
-    whose rows come first in the same order), columns and cells capped."""
-    attack = report.verdict.attack
-    limit = max(int(report.options.flag), 0)
-    k = min(limit, most)
-    frame = report.flagged(k=k, attack=attack) if attack and k else report.flagged()
-    out: dict[str, Any] = {
-        "attack": attack,
-        "limit": limit,
-        "reason": str(report.flagged().attrs.get("reason", "")),
-        "index_name": str(frame.index.name or "index"),
-        "rank_column": report.rank_label(),
-        "columns": [],
-        "rows": [],
-        "ranks": {},
-        "dropped": 0,
-    }
-    if frame.empty or attack is None:
-        return out
-    ranks = report.flagged_ranks(k=k, attack=attack)
-    # The score and rank columns come last and always stay; wide data loses its tail.
-    keep = [
-        *range(min(frame.shape[1] - 2, _MAX_COLUMNS - 2)),
-        frame.shape[1] - 2,
-        frame.shape[1] - 1,
-    ]
-    shown = frame.iloc[:, keep]
-    out.update(
-        columns=[str(c) for c in shown.columns],
-        rows=[
-            [_cell(label), *(_cell(v) for v in values)]
-            for label, values in zip(
-                shown.index, shown.to_numpy(dtype=object).tolist(), strict=True
-            )
-        ],
-        ranks={str(a): [int(r) for r in ranks[a]] for a in ranks.columns},
-        dropped=frame.shape[1] - shown.shape[1],
-    )
-    return out
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return json_number(value)
-    text = str(value)
-    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
-
-
-def json_number(value: Any) -> float | int | None:
-    """``value`` as a JSON number: ints stay ints, NaN and infinities become None."""
-    if value is None:
-        return None
-    if isinstance(value, int | np.integer) and not isinstance(value, bool):
-        return int(value)
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def _jsonable(obj: Any) -> Any:

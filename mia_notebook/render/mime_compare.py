@@ -15,11 +15,11 @@ recomputes each model's TPR at any offered FPR target from its stored curve. On 
   target the Clopper-Pearson interval of that attack's TPR (computed here, on the full
   curve; None where the non-members cannot resolve the target).
 
-No record is written: every model's flagged rows, their ranks and columns are emptied
-(a comparison lists no record; each model's own report does), so the payload holds no
-feature value at all. Only the row attack keeps its curve (the other attacks keep their
-summary numbers, ``curve`` None): the comparison draws one curve per model. It is
-size-capped: curves are thinned until it fits.
+No record is written: every model's flagged rows, their ranks and columns, and its slice
+tables are emptied (a comparison lists no record; each model's own report does), so the
+payload holds no feature value at all. Only the row attack keeps its curve (the other
+attacks keep their summary numbers, ``curve`` None): the comparison draws one curve per
+model. It is size-capped: curves are thinned until it fits.
 
 Convention: members are the positive class; a higher score means "more likely a member".
 """
@@ -92,8 +92,10 @@ def _model(cmp: ComparisonReport, name: str, points: int) -> dict[str, Any]:
     report = cmp.reports[name]
     # Uncapped here: the whole comparison is capped (its curves thinned together).
     payload = report_payload(report, max_points=points, max_bytes=sys.maxsize)
-    # A comparison lists no record: no feature value leaves the kernel through it.
-    payload["flagged"].update(columns=[], rows=[], ranks={}, dropped=0, limit=0)
+    # A comparison lists no record and no slice: no feature value leaves the kernel
+    # through it.
+    payload["flagged"].update(columns=[], rows=[], text=[], ranks={}, dropped=0, limit=0)
+    payload["slices"] = []
     row = model_row(name, report, cmp.fpr)
     for entry in payload["attacks"]:  # only the row attack's curve is drawn
         if entry["name"] != row.attack:

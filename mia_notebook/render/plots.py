@@ -1,7 +1,9 @@
 """Figures of a report: the ROC curves (and their PNG) and one record's evidence.
 
 No pyplot: every figure is a ``matplotlib.figure.Figure`` drawn with Agg, so nothing is
-shown twice in a notebook and nothing depends on a GUI backend.
+shown twice in a notebook and nothing depends on a GUI backend. The ROC is drawn as
+:mod:`.curves` defines for every view: log-log axes from half a non-member, achievable
+points joined by steps, the chance diagonal and the verdict's FPR marker.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from PIL import Image
 from ..engine.metrics import RocCurve
 from ..engine.results import AuditReport
 from . import memo
-from .format import title
+from .curves import COLOURS, TPR_TOP, curve_colours, drawn_indices, roc_floor
+from .format import pct, title
 from .headline import AUTO, Highlight, highlighted
 
 __all__ = [
@@ -37,18 +40,14 @@ __all__ = [
     "png_bytes",
     "roc_png",
     "style_roc_axes",
+    "verdict_fpr",
 ]
 
 #: Log-spaced FPR values at which a drawn ROC curve is sampled (see plot_points).
 _PLOT_POINTS = 600
-#: How FPR-target lines are drawn on the ROC figure.
-_FPR_LINE: dict[str, Any] = {"color": "#d0d7de", "lw": 0.8, "zorder": 0}
+#: How the verdict's FPR marker is drawn (labelled in the legend).
+_VERDICT_LINE: dict[str, Any] = {"color": "#9a6700", "lw": 1.2, "ls": (0, (4, 3)), "zorder": 1}
 _LW, _HIGHLIGHT_LW = 1.4, 2.8
-#: One colour per curve (no grey: the chance line is grey). 12 >= the attacks there are.
-COLOURS = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-    "#e377c2", "#bcbd22", "#17becf", "#1b1f24", "#b8860b", "#000080",
-)  # fmt: skip
 #: One dash pattern per curve, in the same order.
 DASHES: tuple[Any, ...] = (
     "-", (0, (6, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)), (0, (3, 1.5)), (0, (10, 3)),
@@ -70,12 +69,13 @@ def curve_styles(report: AuditReport) -> dict[tuple[str, ...], CurveStyle]:
     """Style of each shown group's curve. A group keeps its style when others are hidden
     (style = its position among the groups of all computed attacks)."""
     position = {a: i for i, g in enumerate(report.rank_groups(shown=False)) for a in g}
+    colours = curve_colours(report)
     out = {}
     for group in report.rank_groups():
-        i = position[group[0]] % len(COLOURS)
-        auc = report.attack_metrics(group[0]).auc
+        i = position[group[0]] % len(DASHES)
+        auc = report.score_summary(group[0]).auc
         names = textwrap.fill(", ".join(title(a) for a in group), 30)
-        out[group] = CurveStyle(COLOURS[i], DASHES[i], f"{names}\n(AUC {auc:.3f})")
+        out[group] = CurveStyle(colours[group[0]], DASHES[i], f"{names}\n(AUC {auc:.3f})")
     return out
 
 
@@ -88,14 +88,21 @@ def _roc_figure() -> Figure:
 
 
 def _roc_floor(report: AuditReport) -> float:
-    """Lowest FPR drawn: half of one non-member."""
-    n_neg = int((~report.members).sum())
-    return 0.5 / (n_neg if n_neg > 0 else 10)
+    """Lowest FPR drawn (:func:`.curves.roc_floor` of the report's non-members)."""
+    return roc_floor(int((~report.members).sum()))
 
 
-def _add_curves(ax: Axes, report: AuditReport, lo: float, *, animated: bool) -> list[Line2D]:
-    """One line per shown rank-equivalent group (gid = the group's attacks, comma
-    separated) and the chance diagonal."""
+def verdict_fpr(report: AuditReport) -> float | None:
+    """The verdict's own FPR target, marked on the ROC (None at level ``none``)."""
+    fpr = report.verdict.evidence.get("fpr")
+    return None if fpr is None else float(fpr)
+
+
+def _add_curves(
+    ax: Axes, report: AuditReport, lo: float, marker: float | None, *, animated: bool
+) -> list[Line2D]:
+    """One step line per shown rank-equivalent group (gid = the group's attacks, comma
+    separated), the chance diagonal and, at ``marker``, the verdict's FPR."""
     lines = []
     curves = report.roc_curves()
     for group, style in curve_styles(report).items():
@@ -105,10 +112,13 @@ def _add_curves(ax: Axes, report: AuditReport, lo: float, *, animated: bool) -> 
         fpr, tpr = plot_points(curve, lo)
         lines += ax.plot(
             fpr, np.maximum(tpr, lo), lw=_LW, ls=style.dash, color=style.colour,
-            label=style.label, gid=",".join(group), animated=animated,
+            label=style.label, gid=",".join(group), animated=animated, drawstyle="steps-post",
         )  # fmt: skip
-    grid = np.geomspace(lo, 1.0, 50)
+    grid = np.array([lo, 1.0])
     lines += ax.plot(grid, grid, ls="--", color="#8c959f", lw=1, label="chance", animated=animated)
+    if marker is not None:
+        label = f"verdict: ≤ {pct(marker)} FPR"
+        lines.append(ax.axvline(marker, label=label, animated=animated, **_VERDICT_LINE))
     return lines
 
 
@@ -125,7 +135,7 @@ def style_roc_axes(ax: Axes, lo: float) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, 1.0)
-    ax.set_ylim(lo, 1.05)
+    ax.set_ylim(lo, TPR_TOP)
     ax.set_xlabel("False positive rate (non-members flagged)")
     ax.set_ylabel("True positive rate (members found)")
     # An explicit y spares matplotlib measuring every tick label to place the title.
@@ -139,23 +149,19 @@ def style_roc_axes(ax: Axes, lo: float) -> None:
 
 
 def plot_points(curve: RocCurve, lo: float) -> tuple[np.ndarray, np.ndarray]:
-    """Points to draw for ``curve`` on log-log axes whose FPR axis starts at ``lo``.
+    """Achievable points to draw for ``curve`` as steps (``drawstyle="steps-post"``) on
+    log-log axes whose FPR axis starts at ``lo``.
 
     A curve has one point per distinct score (100k records: ~100k points), far more
-    than the figure shows and slow to draw. Keep, for each of ``_PLOT_POINTS``
-    log-spaced FPR values, the last point at or below it and the first point above it:
-    every step wider than the grid spacing is kept exactly, so the drawn curve differs
-    from the full one by less than a pixel. Tables always use the full curve.
+    than the figure shows and slow to draw: :func:`.curves.drawn_indices` keeps
+    ``_PLOT_POINTS`` log-spaced FPR values' neighbours, so the steps differ from the
+    full curve by less than a pixel. The points at FPR 0 become one point at ``lo``
+    with their highest TPR. Tables always use the full curve.
     """
-    keep = curve.fpr > 0
-    fpr = np.r_[lo, curve.fpr[keep]]
-    tpr = np.r_[curve.tpr[~keep].max() if (~keep).any() else 0.0, curve.tpr[keep]]
-    if fpr.size <= 2 * _PLOT_POINTS:
-        return fpr, tpr
-    grid = np.geomspace(fpr[1], 1.0, _PLOT_POINTS)
-    at_or_below = np.searchsorted(fpr, grid, side="right") - 1
-    idx = np.unique(np.r_[0, at_or_below, np.minimum(at_or_below + 1, fpr.size - 1)])
-    return fpr[idx], tpr[idx]
+    idx = drawn_indices(curve.fpr, _PLOT_POINTS)
+    fpr, tpr = curve.fpr[idx], curve.tpr[idx]
+    keep = fpr > 0
+    return np.r_[lo, fpr[keep]], np.r_[tpr[~keep].max() if (~keep).any() else 0.0, tpr[keep]]
 
 
 def _is_highlighted(line: Line2D, attack: str | None) -> bool:
@@ -164,8 +170,9 @@ def _is_highlighted(line: Line2D, attack: str | None) -> bool:
 
 
 def plot_roc(report: AuditReport, ax: Axes | None = None, *, highlight: Highlight = AUTO) -> Axes:
-    """Log-log ROC curve of each shown group of rank-equivalent attacks, the chance
-    diagonal, and the legend beside the axes.
+    """Log-log ROC curve (steps between achievable points) of each shown group of
+    rank-equivalent attacks, the chance diagonal, the verdict's FPR marker, and the
+    legend beside the axes.
 
     Parameters
     ----------
@@ -180,10 +187,8 @@ def plot_roc(report: AuditReport, ax: Axes | None = None, *, highlight: Highligh
     if ax is None:
         ax = _roc_figure().subplots()
     lo = _roc_floor(report)
-    for t in report.options.fpr:
-        ax.axvline(t, **_FPR_LINE)
     attack = highlighted(report, highlight)
-    lines = _add_curves(ax, report, lo, animated=False)
+    lines = _add_curves(ax, report, lo, verdict_fpr(report), animated=False)
     for line in lines:
         if _is_highlighted(line, attack):
             line.set_linewidth(_HIGHLIGHT_LW)
@@ -195,15 +200,15 @@ def plot_roc(report: AuditReport, ax: Axes | None = None, *, highlight: Highligh
 def roc_png(report: AuditReport, *, highlight: Highlight = AUTO) -> bytes:
     """The ROC figure (as drawn by :func:`plot_roc`) as PNG bytes.
 
-    Fast for interactive use, by layers kept in the render memo (see ``_RocCanvas``):
-    the axes (ticks, labels: most of the cost) are rasterised once; the curves and
-    legend once per set of shown attacks; a new FPR target only draws its lines and the
-    curves again (so they stay on top, the highlighted one thicker) and encodes the PNG.
-    A change of flag count, slice or redaction reuses the PNG itself.
+    The figure depends on the shown attacks, the highlighted attack and the verdict's
+    FPR only, not on the tables' FPR targets, so a change of FPR target, flag count,
+    slice or redaction reuses the PNG (kept in the render memo); the axes (ticks,
+    labels: most of the cost) are rasterised once per audit (see ``_RocCanvas``).
     """
     attack = highlighted(report, highlight)
-    key = ("roc_png", tuple(report.attacks), report.options.fpr, attack)
-    return memo.memoized(report, key, lambda: _roc_canvas(report).png(report, attack))
+    marker = verdict_fpr(report)
+    key = ("roc_png", tuple(report.attacks), attack, marker)
+    return memo.memoized(report, key, lambda: _roc_canvas(report).png(report, attack, marker))
 
 
 def _roc_canvas(report: AuditReport) -> _RocCanvas:
@@ -211,7 +216,7 @@ def _roc_canvas(report: AuditReport) -> _RocCanvas:
 
 
 class _RocCanvas:
-    """The ROC figure of one audit, drawn in layers and blitted (Agg)."""
+    """The ROC axes of one audit, rasterised once; curves blitted on top (Agg)."""
 
     def __init__(self, report: AuditReport) -> None:
         fig = _roc_figure()
@@ -221,35 +226,23 @@ class _RocCanvas:
         self.canvas = FigureCanvasAgg(fig)
         self.canvas.draw()
         self.axes_layer = self.canvas.copy_from_bbox(fig.bbox)
-        self.curve_layers: dict[tuple[str, ...], tuple[Any, list[Line2D]]] = {}
         self.lock = threading.Lock()
 
-    def _curve_layer(self, report: AuditReport) -> tuple[Any, list[Line2D]]:
-        key = tuple(report.attacks)
-        if key not in self.curve_layers:
+    def png(self, report: AuditReport, attack: str | None, marker: float | None) -> bytes:
+        with self.lock:
             self.canvas.restore_region(self.axes_layer)
             # animated: never drawn by canvas.draw(), only by draw_artist below
-            lines = _add_curves(self.ax, report, self.lo, animated=True)
+            lines = _add_curves(self.ax, report, self.lo, marker, animated=True)
+            for line in lines:
+                if _is_highlighted(line, attack):
+                    line.set_linewidth(_HIGHLIGHT_LW)
             legend = _add_legend(self.ax, lines, animated=True)
-            for artist in [*lines, legend]:
+            artists: list[Any] = [*sorted(lines, key=lambda a: a.get_zorder()), legend]
+            for artist in artists:
                 self.ax.draw_artist(artist)
-            self.curve_layers[key] = (self.canvas.copy_from_bbox(self.ax.figure.bbox), lines)
-        return self.curve_layers[key]
-
-    def png(self, report: AuditReport, attack: str | None) -> bytes:
-        with self.lock:
-            layer, curves = self._curve_layer(report)
-            self.canvas.restore_region(layer)
-            vlines = [self.ax.axvline(t, animated=True, **_FPR_LINE) for t in report.options.fpr]
-            for line in vlines:
-                self.ax.draw_artist(line)
-            for curve in curves:
-                thick = _is_highlighted(curve, attack)
-                curve.set_linewidth(_HIGHLIGHT_LW if thick else _LW)
-                self.ax.draw_artist(curve)
             rgba = np.array(self.canvas.buffer_rgba())
-            for line in vlines:
-                line.remove()
+            for artist in artists:
+                artist.remove()
         buf = io.BytesIO()
         # compress_level=1: ~3x faster to encode than the default, ~1.5x the bytes.
         Image.fromarray(rgba[..., :3]).save(buf, format="png", compress_level=1)

@@ -7,64 +7,41 @@ Numbers come from the report; this module only formats and escapes them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
 
 from ..engine.exposure import REDACTED
-from ..engine.metrics import BALANCED_ACCURACY, NOTES, AttackMetrics, Note, fpr_label
+from ..engine.metrics import AUC
 from ..engine.results import AuditReport
 from . import memo
-from .format import (
-    HTMLTable,
-    attack_label,
-    column_headers,
-    esc,
-    fmt_metric,
-    plain_cell,
-    title,
-)
+from .format import HTMLTable, attack_label, esc, plain_cell, title
+from .tables import NUMBERS, SLICE_NUMBERS, MetricRow, attack_rows, headers, slice_rows
 
-__all__ = ["flagged_html", "footer_html", "risk_table_html", "slices_html"]
-
-#: Columns of the metric frames that tables do not show as columns (notes become marks).
-_HIDDEN = (NOTES,)
-
-
-def _notes_by_cell(records: dict[Any, AttackMetrics]) -> dict[tuple[Any, str], str]:
-    """The TPR notes of typed metric records: ``(row, column) -> note text``."""
-    return {
-        (idx, fpr_label(t.target)): t.note_text
-        for idx, met in records.items()
-        for t in met.tpr
-        if t.note is not Note.NONE
-    }
+__all__ = [
+    "exposed_sentence",
+    "flagged_heading",
+    "flagged_html",
+    "footer_html",
+    "no_records_reason",
+    "risk_table_html",
+    "slice_columns",
+    "slice_heading",
+    "slices_html",
+]
 
 
-class _MetricCells:
-    """Cell renderer for metric tables. A TPR cell with a note (unresolvable: n/a;
-    coarse) gets a numbered mark; :meth:`footnotes` lists each note once, so the
-    columns stay narrow."""
+class _Marks:
+    """Numbered marks for TPR notes (unresolvable: n/a; coarse): a cell gets the mark,
+    :meth:`footnotes` lists each note once, so the columns stay narrow."""
 
-    def __init__(self, report: AuditReport, records: dict[Any, AttackMetrics]) -> None:
-        tpr_cols = {fpr_label(t) for t in report.options.fpr}
-        headers = column_headers(report.options.confidence)
-        self.tpr_headers = {headers.get(c, c): c for c in tpr_cols}
-        self.notes = _notes_by_cell(records)
+    def __init__(self) -> None:
         self.marks: dict[str, int] = {}
 
-    def _mark(self, note: str) -> str:
+    def __call__(self, note: str) -> str:
         number = self.marks.setdefault(note, len(self.marks) + 1)
-        return f"<sup class='mia-warn'>{number}</sup>"
-
-    def __call__(self, col: str, idx: Any, val: Any) -> tuple[str, str]:
-        raw = self.tpr_headers.get(col)
-        note = self.notes.get((idx, raw)) if raw is not None else None
-        if isinstance(val, float) and math.isnan(val):
-            return ("n/a " + self._mark(note), "mia-na") if note else ("–", "mia-na")
-        if note:
-            return f"{fmt_metric(val)} {self._mark(note)}", ""
-        return esc(fmt_metric(val)), ""
+        return f" <sup class='mia-warn'>{number}</sup>"
 
     def footnotes(self) -> str:
         """The notes marked so far, one line (empty when none)."""
@@ -74,38 +51,64 @@ class _MetricCells:
         return f"<p class='mia-note'>TPR notes: {items}.</p>"
 
 
-def _metric_table(
-    report: AuditReport, records: dict[Any, AttackMetrics], frame: pd.DataFrame, **kw: Any
-) -> str:
-    """Metric ``frame`` (one row per key of ``records``) as a table with human headers,
-    then the notes of its TPR cells."""
-    cells = _MetricCells(report, records)
-    index_label = kw.pop("index_label", None)
-    shown = frame.drop(columns=[c for c in _HIDDEN if c in frame.columns]).rename(
-        columns=column_headers(report.options.confidence)
+def _td(text: str, missing: bool, mark: str = "") -> str:
+    return (
+        f'<td class="mia-na">{esc(text)}{mark}</td>' if missing else f"<td>{esc(text)}{mark}</td>"
     )
-    table = HTMLTable(cell=cells, **kw).render(shown, index_label=index_label)
-    return table + cells.footnotes()
+
+
+def _metric_row(row: MetricRow, columns: Sequence[str], marks: _Marks) -> list[str]:
+    cells = []
+    for col in columns:
+        cells.append(_td(row.text(col), math.isnan(float(row.numbers[col]))))
+        if col != AUC:
+            continue
+        for t, text, note in zip(row.tpr, row.tpr_texts, row.tpr_notes, strict=True):
+            cells.append(_td(text, math.isnan(t.value), marks(note) if note else ""))
+    return cells
+
+
+def _metric_table(
+    report: AuditReport,
+    rows: list[MetricRow],
+    columns: Sequence[str],
+    index_label: str,
+    index_html: Callable[[MetricRow], str],
+    row_class: Callable[[MetricRow], str] = lambda row: "",
+) -> str:
+    """Metric ``rows`` (:mod:`.tables`) as a table with human headers (the TPR columns
+    at the report's FPR targets after ``AUC``), then the notes of its TPR cells."""
+    marks = _Marks()
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers(report, report.options.fpr, columns))
+    body = []
+    for row in rows:
+        cells = "".join(_metric_row(row, columns, marks))
+        rc = row_class(row)
+        tr = f'<tr class="{rc}">' if rc else "<tr>"
+        body.append(f'{tr}<td class="mia-text">{index_html(row)}</td>{cells}</tr>')
+    return (
+        '<div class="mia-scroll"><table class="mia-table"><thead><tr>'
+        f'<th class="mia-text">{esc(index_label)}</th>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>{marks.footnotes()}"
+    )
 
 
 def risk_table_html(report: AuditReport, highlight: str | None) -> str:
     """One row per group of rank-equivalent attacks, naming every attack in it; the
     highlighted attack's row marked."""
-    frame = report.grouped_summary()
-    groups = {g[0]: g for g in report.rank_groups()}
+    rows = attack_rows(report, report.options.fpr)
     table = _metric_table(
         report,
-        {first: report.attack_metrics(first) for first in groups},
-        frame.drop(columns=["group"]),
-        index_label="attack",
-        row_class=lambda idx: "mia-risk-high" if highlight in groups[idx] else "",
-        index_html=lambda idx: "<br>".join(esc(attack_label(a)) for a in groups[idx]),
+        rows,
+        NUMBERS,
+        "attack",
+        index_html=lambda row: "<br>".join(esc(attack_label(a)) for a in row.names),
+        row_class=lambda row: "mia-risk-high" if highlight in row.names else "",
     )
-    merged = sum(len(g) > 1 for g in groups.values())
     note = (
         "<p class='mia-note'>Attacks in one row order the records identically, so every "
         "number is the same for each; <code>report.summary</code> has one row per attack.</p>"
-        if merged
+        if any(len(row.names) > 1 for row in rows)
         else ""
     )
     return "<h4>Risk by attack</h4>" + table + note
@@ -117,16 +120,24 @@ def _record_cell(col: str, idx: Any, val: Any) -> tuple[str, str]:
     return plain_cell(col, idx, val)
 
 
-def _flagged_heading(report: AuditReport, highlight: str | None, n: int) -> str:
+def flagged_heading(report: AuditReport, highlight: str | None, n: int) -> str:
+    """Heading of the flagged table listing ``n`` records (not escaped)."""
     verdict = report.verdict
     if highlight is not None and highlight != verdict.attack:
-        return f"Most exposed members (top {n} by {esc(title(highlight))}, a ranking)"
+        return f"Most exposed members (top {n} by {title(highlight)}, a ranking)"
     fpr = verdict.evidence.get("fpr")
     at = f" at ≤ {100 * fpr:.3g}% FPR" if fpr is not None else ""
     return (
         f"Most exposed members ({n} of the {verdict.n_identified:,} that "
-        f"{esc(title(verdict.attack or ''))} identifies{at})"
+        f"{title(verdict.attack or '')} identifies{at})"
     )
+
+
+def no_records_reason(report: AuditReport, reason: str) -> str:
+    """Why no record is listed: ``reason`` (an empty :meth:`AuditReport.flagged`'s), else
+    the verdict's (level ``none``) or the lack of a highlighted attack."""
+    verdict = report.verdict
+    return reason or (verdict.reason if verdict.attack is None else "no attack is highlighted.")
 
 
 def flagged_html(report: AuditReport, highlight: str | None) -> str:
@@ -139,21 +150,32 @@ def flagged_html(report: AuditReport, highlight: str | None) -> str:
     ranking = None if highlight == verdict.attack else highlight  # else: the verdict's
     flagged = report.flagged(attack=ranking) if highlight else pd.DataFrame()
     if flagged.empty:
-        reason = flagged.attrs.get("reason") or (
-            verdict.reason if verdict.attack is None else "no attack is highlighted."
-        )
+        reason = no_records_reason(report, flagged.attrs.get("reason", ""))
         note = f"<p class='mia-note'>No records listed: {esc(reason)}</p>"
         return "<h4>Most exposed members</h4>" + note
     index_label = f"index ({report.n_members:,} train rows)"
     ranks = report.flagged_ranks(attack=ranking)
     ranks.columns = [attack_label(a) for a in ranks.columns]
     return (
-        f"<h4>{_flagged_heading(report, highlight, len(flagged))}</h4>"
+        f"<h4>{esc(flagged_heading(report, highlight, len(flagged)))}</h4>"
         + HTMLTable(cell=_record_cell, sticky_index=True).render(flagged, index_label=index_label)
         + "<details><summary>Rank among the members under every attack</summary>"
         + HTMLTable().render(ranks, index_label=index_label)
         + "</details>"
     )
+
+
+def slice_columns(report: AuditReport) -> list[str]:
+    """The columns the report breaks down by: the target (per class), then the slice
+    column if any."""
+    cols = [report.info.target] + ([report.options.slice] if report.options.slice else [])
+    return list(dict.fromkeys(cols))
+
+
+def slice_heading(report: AuditReport, col: str, attack: str) -> str:
+    """``By <col>[ (group labels redacted)]: <attack title>`` (not escaped)."""
+    masked = " (group labels redacted)" if col in report.options.redact else ""
+    return f"By {col}{masked}: {title(attack)}"
 
 
 def slices_html(report: AuditReport, highlight: str | None) -> str:
@@ -162,41 +184,43 @@ def slices_html(report: AuditReport, highlight: str | None) -> str:
     if highlight is None:
         return ""
     parts = []
-    cols = [report.info.target] + ([report.options.slice] if report.options.slice else [])
-    for col in dict.fromkeys(cols):
-        frame = report.slices(col, highlight)
-        if frame.empty:
+    for col in slice_columns(report):
+        if not report.slice_summaries(col, highlight):
             continue
-        masked = " (group labels redacted)" if col in report.options.redact else ""
+        found = exposed_sentence(report, col, highlight)
+        rows = slice_rows(report, col, highlight, report.options.fpr)
         parts.append(
-            f"<h4>By {esc(col)}{masked}: {esc(title(highlight))}</h4>"
-            + _exposed_html(report, col, highlight)
-            + _metric_table(
-                report,
-                report.slice_metrics(col, highlight),
-                frame.drop(columns=[BALANCED_ACCURACY]),
-            )
+            f"<h4>{esc(slice_heading(report, col, highlight))}</h4>"
+            + (f"<p class='mia-finding'>{esc(found)}</p>" if found else "")
+            + _metric_table(report, rows, SLICE_NUMBERS, col, lambda row: esc(row.names[0]))
         )
     return "".join(parts)
 
 
-def _exposed_html(report: AuditReport, col: str, attack: str) -> str:
+def exposed_sentence(report: AuditReport, col: str, attack: str) -> str | None:
     """One sentence naming the group at the highest risk, when it differs from the rest
-    beyond chance (:meth:`AuditReport.exposed_group`); nothing otherwise."""
+    beyond chance (:meth:`AuditReport.exposed_group`); None otherwise (not escaped)."""
     found = report.exposed_group(col, attack)
     if found is None:
-        return ""
+        return None
     return (
-        f"<p class='mia-finding'>Most exposed: {esc(col)} = {esc(found.label)} "
+        f"Most exposed: {col} = {found.label} "
         f"({found.n_members:,} members): AUC {found.auc:.3f} against {found.auc_rest:.3f} "
         f"on the other records (one-sided p = {found.p_value:.2g}; beyond chance at "
-        f"{report.options.confidence:.0%} after comparing {found.n_tested} groups).</p>"
+        f"{report.options.confidence:.0%} after comparing {found.n_tested} groups)."
     )
 
 
 def _kv_table(items: dict[str, Any]) -> str:
-    frame = pd.DataFrame({"value": [_fmt_value(v) for v in items.values()]}, index=list(items))
-    return HTMLTable(cell=lambda c, i, v: (esc(v), "mia-text")).render(frame, index_label="")
+    """Keys and values as a two-column table (the layout of :class:`.format.HTMLTable`)."""
+    body = "".join(
+        f'<tr><td class="mia-text">{esc(k)}</td><td class="mia-text">{esc(_fmt_value(v))}</td></tr>'
+        for k, v in items.items()
+    )
+    return (
+        '<div class="mia-scroll"><table class="mia-table"><thead><tr><th class="mia-text">'
+        f"</th><th>value</th></tr></thead><tbody>{body}</tbody></table></div>"
+    )
 
 
 def _fmt_value(v: Any) -> str:

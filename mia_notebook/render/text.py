@@ -1,13 +1,27 @@
-"""The report as plain text (the ``text/plain`` representation and ``repr``)."""
+"""The report as plain text (the ``text/plain`` representation and ``repr``).
+
+The same figures as the static HTML: the risk table, the flagged members' index labels
+and the slice tables, with the cells of :mod:`.tables`.
+"""
 
 from __future__ import annotations
 
-import pandas as pd
+from collections.abc import Sequence
 
-from ..engine.metrics import NOTES
+import numpy as np
+
+from ..engine.metrics import fpr_label
+from ..engine.report_verdict import flag_reason
 from ..engine.results import AuditReport
-from .format import column_headers
 from .headline import AUTO, Highlight, highlighted, verdict_line
+from .sections import (
+    exposed_sentence,
+    flagged_heading,
+    no_records_reason,
+    slice_columns,
+    slice_heading,
+)
+from .tables import NUMBERS, SLICE_NUMBERS, MetricRow, attack_rows, headers, slice_rows
 
 __all__ = ["render_text"]
 
@@ -15,8 +29,10 @@ __all__ = ["render_text"]
 def render_text(
     report: AuditReport, *, highlight: Highlight = AUTO, verdict: Highlight = AUTO
 ) -> str:
-    """Plain-text summary: the verdict line when there is one, then one row per group of
-    rank-equivalent attacks (every attack of the group named), notes, skipped attacks.
+    """Plain-text report: the verdict line when there is one, one row per group of
+    rank-equivalent attacks (every attack of the group named) with the static tables'
+    cells (:mod:`.tables`) and their TPR notes, skipped attacks, the flagged members'
+    index labels and the slice tables.
 
     Parameters
     ----------
@@ -26,25 +42,70 @@ def render_text(
     """
     attack = highlighted(report, highlight)
     line = verdict_line(report, verdict)
-    grouped = report.grouped_summary()
-    summ = grouped.drop(columns=[NOTES, "group"]).rename(
-        columns=column_headers(report.options.confidence)
-    )
-    summ.index = pd.Index([g.replace(", ", " = ") for g in grouped["group"]], name="attack")
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        table = summ.to_string(float_format=lambda v: f"{v:.3f}")
+    rows = attack_rows(report, report.options.fpr)
     head = (
         f"AuditReport: {report.info.model} — {report.info.n_members:,} members, "
         f"{report.info.n_nonmembers:,} non-members; "
         + (f"verdict's attack: {attack}" if attack else "no attack beats chance")
     )
     lines = [head] if line is None else [line, head]
-    lines.append(table)
-    for name, note in report.summary[NOTES].items():
-        if note:
-            lines.append(f"  {name}: {note}")
+    lines.append(_table(report, "attack", rows, NUMBERS))
+    lines += _notes(rows)
     for k, v in report.skipped.items():
         lines.append(f"  not run: {k}: {v}")
     if report.options.redact:
         lines.append(f"  redacted: {', '.join(report.options.redact)}")
+    lines += _flagged(report, attack)
+    lines += _slices(report, attack)
+    return "\n".join(lines)
+
+
+def _notes(rows: list[MetricRow]) -> list[str]:
+    out = []
+    for row in rows:
+        notes = [f"{fpr_label(t.target)}: {t.note_text}" for t in row.tpr if t.note_text]
+        if notes:
+            out.append(f"  {' = '.join(row.names)}: {'; '.join(notes)}")
+    return out
+
+
+def _flagged(report: AuditReport, attack: str | None) -> list[str]:
+    """The flagged members' index labels, as the static report lists them."""
+    if report.options.flag <= 0:
+        return ["No records listed (flag count is 0)."]
+    ranking = None if attack == report.verdict.attack else attack
+    positions = report.flagged_positions(attack=ranking) if attack else np.zeros(0, np.intp)
+    if not positions.size:
+        reason = flag_reason(report.options.flag, report.verdict) if attack else ""
+        return [f"No records listed: {no_records_reason(report, reason)}"]
+    labels = ", ".join(str(x) for x in report.records.rows(positions).index)
+    return [f"{flagged_heading(report, attack, len(positions))}, index: {labels}"]
+
+
+def _slices(report: AuditReport, attack: str | None) -> list[str]:
+    if attack is None:
+        return []
+    out = []
+    for col in slice_columns(report):
+        rows = slice_rows(report, col, attack, report.options.fpr)
+        if not rows:
+            continue
+        found = exposed_sentence(report, col, attack)
+        out += [slice_heading(report, col, attack), *([found] if found else [])]
+        out.append(_table(report, col, rows, SLICE_NUMBERS))
+        out += _notes(rows)
+    return out
+
+
+def _table(report: AuditReport, first: str, rows: list[MetricRow], columns: Sequence[str]) -> str:
+    """Fixed-width columns: row names left-aligned, cells right-aligned."""
+    table = [
+        [first, *headers(report, report.options.fpr, columns)],
+        *([" = ".join(r.names), *r.cells(columns)] for r in rows),
+    ]
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    lines = []
+    for r in table:
+        cells = (c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True))
+        lines.append("  ".join([r[0].ljust(widths[0]), *cells]))
     return "\n".join(lines)
