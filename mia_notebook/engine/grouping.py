@@ -26,6 +26,7 @@ from scipy.stats import norm
 from . import metrics
 from .data import AuditData
 from .errors import MiaValueError
+from .sorted_scores import SortedScores, clean_scores, finite_scores
 
 __all__ = [
     "MISSING",
@@ -34,8 +35,10 @@ __all__ = [
     "auc_with_variance",
     "exposed_group",
     "group_summaries",
+    "inside_and_rest_aucs",
     "mask_groups",
     "rank_equivalent_groups",
+    "score_order",
     "slice_groups",
     "value_groups",
 ]
@@ -91,41 +94,68 @@ def rank_equivalent_groups(scores: pd.DataFrame, attacks: Sequence[str]) -> list
 
 
 class ValueGroups:
-    """The group label of every record for one column, with the labels in value order.
+    """The group of every record for one column, with the labels in value order.
 
     Attributes
     ----------
-    labels : Series of shape (n_records,)
-        Group label (str) of every record, ordered like the report's scores.
     order : list of str
         The labels sorted by the column's value (numeric bins from low to high, other
-        values sorted, ``missing`` last).
+        values sorted, ``missing`` last); every label occurs.
+    codes : ndarray of int, shape (n_records,)
+        Every record's group as a position in ``order``, ordered like the report's scores.
     masked : bool
         Whether labels were replaced by ``group 1``, ``group 2``... (a redacted column).
     """
 
-    def __init__(self, labels: pd.Series, order: list[str], masked: bool) -> None:
-        self.labels = labels
+    def __init__(self, codes: np.ndarray, order: list[str], masked: bool) -> None:
+        self.codes = np.asarray(codes, dtype=np.intp)
         self.order = order
         self.masked = masked
 
+    @classmethod
+    def of_labels(cls, labels: Sequence[str], order: list[str], masked: bool) -> ValueGroups:
+        """Groups from one label per record (each label one of ``order``)."""
+        codes = pd.Categorical(list(labels), categories=order).codes
+        return cls(codes, order, masked)
 
-def _binned(values: pd.Series) -> tuple[pd.Series, list[str]]:
+    @property
+    def labels(self) -> pd.Series:
+        """The group label (str) of every record, ordered like the report's scores."""
+        return pd.Series(np.asarray(self.order, dtype=object)[self.codes], dtype=object)
+
+    def counts(self) -> np.ndarray:
+        """Records per group, in ``order``."""
+        return np.bincount(self.codes, minlength=len(self.order))
+
+
+def _present(codes: np.ndarray, order: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Codes and order without the groups no record has."""
+    counts = np.bincount(codes, minlength=len(order))
+    kept = np.flatnonzero(counts)
+    renumber = np.full(len(order), -1, dtype=np.intp)
+    renumber[kept] = np.arange(kept.size)
+    return renumber[codes], [order[i] for i in kept]
+
+
+def _binned(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     bins = pd.qcut(values.astype("float64"), q=_NUMERIC_BINS, duplicates="drop")
-    names = {iv: f"{iv.left:.4g} – {iv.right:.4g}" for iv in bins.cat.categories}
-    labels = bins.map(names).astype(object).where(bins.notna(), MISSING).astype(str)
-    return labels, [*names.values(), MISSING]
+    names = [f"{iv.left:.4g} – {iv.right:.4g}" for iv in bins.cat.categories]
+    order = list(dict.fromkeys(names))  # bins whose bounds print alike are one group
+    of_bin = np.array([order.index(n) for n in names] + [len(order)], dtype=np.intp)
+    return of_bin[np.asarray(bins.cat.codes, dtype=np.intp)], [*order, MISSING]
 
 
-def _by_value(values: pd.Series) -> tuple[pd.Series, list[str]]:
-    present = values.dropna()
+def _by_value(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    found, uniques = pd.factorize(values, use_na_sentinel=True)
+    present = list(uniques)
     try:
-        distinct = sorted(present.unique())
+        distinct = sorted(present)
     except TypeError:  # mixed types: sort by their text
-        distinct = sorted(present.unique(), key=str)
+        distinct = sorted(present, key=str)
     order = list(dict.fromkeys(str(v) for v in distinct))
-    labels = values.astype(object).where(values.notna(), MISSING).astype(str)
-    return labels, [*order, MISSING]
+    where = {g: i for i, g in enumerate(order)}
+    of_unique = np.array([where[str(v)] for v in present] + [len(order)], dtype=np.intp)
+    return of_unique[found], [*order, MISSING]  # the sentinel -1 reads the last: missing
 
 
 def value_groups(values: pd.Series, *, masked: bool) -> ValueGroups:
@@ -144,12 +174,10 @@ def value_groups(values: pd.Series, *, masked: bool) -> ValueGroups:
         raise MiaValueError("Cannot slice an empty column.")
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     if numeric and values.nunique() > 10:
-        labels, order = _binned(values)
+        codes, order = _binned(values)
     else:
-        labels, order = _by_value(values)
-    present = set(labels.unique())
-    order = [g for g in order if g in present]
-    groups = ValueGroups(labels.reset_index(drop=True), order, False)
+        codes, order = _by_value(values)
+    groups = ValueGroups(*_present(codes, order), False)
     return mask_groups(groups) if masked else groups
 
 
@@ -158,8 +186,7 @@ def mask_groups(groups: ValueGroups) -> ValueGroups:
     (for a redacted column); masked groups are returned as they are."""
     if groups.masked:
         return groups
-    codes = {g: f"group {i + 1}" for i, g in enumerate(groups.order)}
-    return ValueGroups(groups.labels.map(codes), list(codes.values()), True)
+    return ValueGroups(groups.codes, [f"group {i + 1}" for i in range(len(groups.order))], True)
 
 
 def group_summaries(
@@ -170,6 +197,7 @@ def group_summaries(
     confidence: float,
     delta: float,
     limit: int,
+    ranked: np.ndarray | None = None,
 ) -> dict[str, metrics.ScoreSummary]:
     """FPR-independent metrics of ``scores`` within each group, in value order.
 
@@ -180,14 +208,21 @@ def group_summaries(
     confidence, delta : float
         As in :func:`metrics.score_summary`.
     limit : int
-        Keep only the ``limit`` largest groups (still in value order).
+        Keep only the ``limit`` largest groups (still in value order; equal sizes: the
+        first in value order).
+    ranked : ndarray of int, optional
+        :func:`score_order` of ``scores``, when the caller has it.
     """
-    largest = set(groups.labels.value_counts().index[:limit])
+    s, m = clean_scores(scores, members)
+    ranked = score_order(s) if ranked is None else ranked  # each group's parts stay sorted
+    s, m, codes = s[ranked], m[ranked], groups.codes[ranked]
+    largest = np.sort(np.argsort(-groups.counts(), kind="stable")[:limit])
     out = {}
-    for g in (g for g in groups.order if g in largest):
-        mask = (groups.labels == g).to_numpy()
-        out[g] = metrics.score_summary(
-            scores[mask], members[mask], confidence=confidence, delta=delta
+    for k in largest:
+        inside = codes == k
+        parts = SortedScores(s[inside & m], s[inside & ~m])
+        out[groups.order[k]] = metrics.summary_from_sorted(
+            parts, confidence=confidence, delta=delta
         )
     return out
 
@@ -259,8 +294,79 @@ class ExposedGroup:
     n_tested: int
 
 
+def _tie_bounds(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ascending ``s``: where each entry's run of equal values starts and ends
+    (exclusive)."""
+    new = np.ones(s.size, dtype=bool)
+    np.not_equal(s[1:], s[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    run = np.cumsum(new) - 1
+    return starts[run], np.append(starts[1:], s.size)[run]
+
+
+def _placement_auc(
+    m: np.ndarray,
+    chosen: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray],
+    below_neg: np.ndarray,
+    below_pos: np.ndarray,
+) -> tuple[float, float]:
+    """:func:`auc_with_variance` of the ``chosen`` sorted records, given how many chosen
+    non-members / members precede each position (``below_*``, length n + 1)."""
+    pos, neg = np.flatnonzero(chosen & m), np.flatnonzero(chosen & ~m)
+    if pos.size < 2 or neg.size < 2:
+        return math.nan, math.nan
+    lo, hi = bounds
+    v10 = (below_neg[lo[pos]] + below_neg[hi[pos]]) / (2.0 * neg.size)
+    v01 = 1.0 - (below_pos[lo[neg]] + below_pos[hi[neg]]) / (2.0 * pos.size)
+    return float(v10.mean()), float(v10.var(ddof=1) / pos.size + v01.var(ddof=1) / neg.size)
+
+
+def score_order(scores: np.ndarray) -> np.ndarray:
+    """The positions of ``scores`` from lowest to highest (NaN lowest), one sort that
+    the group metrics of every column can share."""
+    return np.argsort(finite_scores(scores))
+
+
+def inside_and_rest_aucs(
+    scores: np.ndarray,
+    members: np.ndarray,
+    groups: ValueGroups,
+    ranked: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per group: AUC and DeLong variance inside it and on all other records.
+
+    The same numbers as :func:`auc_with_variance` on each subset (NaN scores rank
+    lowest), from one sort: the placement values come from running counts of each
+    group's members and non-members along the sorted scores.
+
+    Returns
+    -------
+    ndarray of shape (n_groups, 4)
+        ``auc, variance, auc_rest, variance_rest`` per group, in ``groups.order``.
+    """
+    s, m = clean_scores(scores, members)
+    ranked = score_order(s) if ranked is None else ranked
+    s, m, codes = s[ranked], m[ranked], groups.codes[ranked]
+    bounds = _tie_bounds(s)
+    cum = lambda x: np.concatenate([[0], np.cumsum(x, dtype=np.int32)])  # noqa: E731
+    neg_all, pos_all = cum(~m), cum(m)
+    out = np.empty((len(groups.order), 4))
+    for k in range(len(groups.order)):
+        inside = codes == k
+        neg_k, pos_k = cum(inside & ~m), cum(inside & m)
+        out[k, :2] = _placement_auc(m, inside, bounds, neg_k, pos_k)
+        out[k, 2:] = _placement_auc(m, ~inside, bounds, neg_all - neg_k, pos_all - pos_k)
+    return out
+
+
 def exposed_group(
-    scores: np.ndarray, members: np.ndarray, groups: ValueGroups, *, confidence: float
+    scores: np.ndarray,
+    members: np.ndarray,
+    groups: ValueGroups,
+    *,
+    confidence: float,
+    ranked: np.ndarray | None = None,
 ) -> ExposedGroup | None:
     """The group at the highest risk, when its AUC exceeds the rest's beyond chance.
 
@@ -270,16 +376,15 @@ def exposed_group(
     the one with the largest z is returned; None when no group counts.
     """
     tested: list[tuple[float, ExposedGroup]] = []
-    labels = groups.labels.to_numpy()
-    for g in groups.order:
-        inside = labels == g
-        auc, var = auc_with_variance(scores[inside], members[inside])
-        rest, var_rest = auc_with_variance(scores[~inside], members[~inside])
+    n_members = np.bincount(groups.codes[np.asarray(members, dtype=bool)],
+                            minlength=len(groups.order))  # fmt: skip
+    aucs = inside_and_rest_aucs(scores, members, groups, ranked)
+    for k, (auc, var, rest, var_rest) in enumerate(aucs):
         if math.isnan(auc + rest) or var + var_rest <= 0:
             continue
         z = (auc - rest) / math.sqrt(var + var_rest)
-        found = ExposedGroup(g, auc, rest, int(members[inside].sum()), float(norm.sf(z)), 0)
-        tested.append((z, found))
+        label = groups.order[k]
+        tested.append((z, ExposedGroup(label, auc, rest, int(n_members[k]), float(norm.sf(z)), 0)))
     alpha = (1.0 - confidence) / max(len(tested), 1)
     passing = [(z, f) for z, f in tested if f.p_value < alpha]
     if not passing:

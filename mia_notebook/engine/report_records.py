@@ -19,7 +19,7 @@ import pandas as pd
 from . import metrics
 from .errors import MiaValueError
 from .exposure import AttackColumn, flagged_table, member_order, ranks_table, record_table
-from .grouping import ExposedGroup, ValueGroups, exposed_group, group_summaries
+from .grouping import ExposedGroup, ValueGroups, exposed_group, group_summaries, score_order
 from .options import AuditOptions
 from .records import Records
 from .report_verdict import flag_reason, verdict_positions
@@ -172,6 +172,11 @@ class RecordViews(ABC):
         rank = lambda: col.rank(ascending=False, method="min").to_numpy()  # noqa: E731
         return self.memoized(("rank", attack), rank)
 
+    def score_order(self, attack: str) -> np.ndarray:
+        """Every record's position from the lowest score to the highest under
+        ``attack`` (memoized: one sort shared by the group metrics of every column)."""
+        return self.memoized(("order", attack), lambda: score_order(self.scores[attack].to_numpy()))
+
     def value_groups(self, col: str) -> ValueGroups:
         """Group label of every record for column ``col``, in value order (memoized)."""
         masked = col in self.options.redact
@@ -215,8 +220,9 @@ class RecordViews(ABC):
         groups = self.value_groups(col := col or self.info.target)
         conf, delta, scores = self.options.confidence, self.options.delta, self.scores[attack]
         compute = lambda: group_summaries(  # noqa: E731
-            scores.to_numpy(), self.members, groups, confidence=conf, delta=delta, limit=_MAX_GROUPS
-        )
+            scores.to_numpy(), self.members, groups, confidence=conf, delta=delta,
+            limit=_MAX_GROUPS, ranked=self.score_order(attack),
+        )  # fmt: skip
         return self.memoized(("slices", col, groups.masked, attack, conf, delta), compute)
 
     def exposed_group(
@@ -231,5 +237,7 @@ class RecordViews(ABC):
         groups, conf = self.value_groups(col), self.options.confidence
         scores = self.scores[attack].to_numpy()
         key = ("exposed_group", col, groups.masked, attack, conf)
-        find = lambda: exposed_group(scores, self.members, groups, confidence=conf)  # noqa: E731
+        find = lambda: exposed_group(  # noqa: E731
+            scores, self.members, groups, confidence=conf, ranked=self.score_order(attack)
+        )
         return self.memoized(key, find)

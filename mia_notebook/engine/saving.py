@@ -122,9 +122,7 @@ def _records_spec(file: ReportFile, arrays: Arrays) -> dict[str, Any]:
 
 
 def _codes(groups: ValueGroups, arrays: Arrays) -> str:
-    where = {g: i for i, g in enumerate(groups.order)}
-    codes = groups.labels.map(where).to_numpy(dtype=np.int32)
-    return store(arrays, "groups", codes)
+    return store(arrays, "groups", groups.codes.astype(np.int32))
 
 
 def _manifest(file: ReportFile, arrays: Arrays) -> dict[str, Any]:
@@ -229,8 +227,7 @@ def _scores(spec: dict[str, Any], arrays: Arrays) -> pd.DataFrame:
 
 def _groups(spec: dict[str, Any], arrays: Arrays) -> ValueGroups:
     order = [str(g) for g in spec["order"]]
-    labels = pd.Series(np.asarray(order, dtype=object)[arrays[spec["codes"]]], dtype=object)
-    return ValueGroups(labels, order, bool(spec["masked"]))
+    return ValueGroups(arrays[spec["codes"]], order, bool(spec["masked"]))
 
 
 def read_report(path: Path) -> ReportFile:

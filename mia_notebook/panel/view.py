@@ -22,6 +22,7 @@ from ..render.html import render_record
 from ..render.mime import MIME_TYPE
 from .controls import NO_RECORD, PanelControls, attack_options, fpr_text
 from .runner import Runner, first_report
+from .warm import warm_report, warm_slices
 
 __all__ = ["AuditPanel", "show_panel"]
 
@@ -113,13 +114,15 @@ class AuditPanel(PanelControls):
         self._displayed = self._updating = False
         self._lock = threading.RLock()
         self.timings: dict[str, float] = {}
+        self.warming: threading.Thread | None = None
         self.runner = Runner(
             on_done=self._run_done, on_error=self._run_failed, on_progress=self.show_progress
         )
         self._observe()
         self._update_pending()
         self.refresh()
-        self._warm(report)
+        warm_report(report)
+        self._warm_slices(report)
 
     def _observe(self) -> None:
         for w in (self.fpr, self.flag, self.slice):
@@ -132,13 +135,13 @@ class AuditPanel(PanelControls):
         self.run_button.on_click(self._on_run)
         self.cancel_button.on_click(self._on_cancel)
 
-    @staticmethod
-    def _warm(report: AuditReport) -> None:
-        """Compute once what an FPR change may need next: the per-class metrics of every
-        computed attack (the verdict's attack, whose slices are shown, can change)."""
-        _ = report.verdict
-        for attack in report.computed_attacks:
-            report.slices(None, attack)
+    #: Whether a new report's slice metrics are computed in a background thread.
+    warm_in_background = True
+
+    def _warm_slices(self, report: AuditReport) -> None:
+        if self.warm_in_background:
+            columns = [c for _, c in self.slice.options if c]
+            self.warming = warm_slices(report, columns, lambda: self._base is report)
 
     # ------------------------------------------------------------------ the view
     def refresh(self) -> None:
@@ -316,7 +319,8 @@ class AuditPanel(PanelControls):
         try:
             with self._lock:
                 self._base = report
-                self._warm(report)
+                warm_report(report)
+                self._warm_slices(report)
                 wanted = tuple(a for a in self.attacks.value if a in report.computed_attacks)
                 self._set_quietly(self.attacks, "options", attack_options(report))
                 self._set_quietly(self.attacks, "value", wanted or tuple(report.computed_attacks))
