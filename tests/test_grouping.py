@@ -50,6 +50,17 @@ def test_inside_and_rest_aucs_match_per_subset_delong(seed, ties):
     )
 
 
+def test_exposed_group_compares_only_the_largest_groups():
+    from mia_notebook.engine.grouping import exposed_group
+
+    scores, members, groups = _case(4, n=6000)
+    scores = scores + 3.0 * (members & (groups.labels.to_numpy() == "e"))  # small, leaking
+    found = exposed_group(scores, members, groups, confidence=0.95)
+    assert found is not None and found.label == "e" and found.n_tested == 5
+    limited = exposed_group(scores, members, groups, confidence=0.95, limit=4)
+    assert limited is not None and limited.label == "b" and limited.n_tested == 4
+
+
 def test_inside_and_rest_aucs_nan_for_a_group_without_two_of_a_class():
     scores = np.array([0.1, 0.9, 0.4, 0.5, 0.7, 0.2])
     members = np.array([True, True, False, False, True, False])

@@ -216,15 +216,22 @@ def group_summaries(
     s, m = clean_scores(scores, members)
     ranked = score_order(s) if ranked is None else ranked  # each group's parts stay sorted
     s, m, codes = s[ranked], m[ranked], groups.codes[ranked]
-    largest = np.sort(np.argsort(-groups.counts(), kind="stable")[:limit])
     out = {}
-    for k in largest:
+    for k in _largest(groups, limit):
         inside = codes == k
         parts = SortedScores(s[inside & m], s[inside & ~m])
         out[groups.order[k]] = metrics.summary_from_sorted(
             parts, confidence=confidence, delta=delta
         )
     return out
+
+
+def _largest(groups: ValueGroups, limit: int | None) -> list[int]:
+    """Positions of the ``limit`` largest groups (all by default), in value order
+    (equal sizes: the first in value order)."""
+    if limit is None or limit >= len(groups.order):
+        return list(range(len(groups.order)))
+    return sorted(np.argsort(-groups.counts(), kind="stable")[:limit].tolist())
 
 
 def slice_groups(data: AuditData, col: str, *, masked: bool) -> ValueGroups:
@@ -333,6 +340,7 @@ def inside_and_rest_aucs(
     members: np.ndarray,
     groups: ValueGroups,
     ranked: np.ndarray | None = None,
+    which: Sequence[int] | None = None,
 ) -> np.ndarray:
     """Per group: AUC and DeLong variance inside it and on all other records.
 
@@ -340,10 +348,12 @@ def inside_and_rest_aucs(
     lowest), from one sort: the placement values come from running counts of each
     group's members and non-members along the sorted scores.
 
+    ``which`` picks the groups (positions in ``groups.order``; default all).
+
     Returns
     -------
     ndarray of shape (n_groups, 4)
-        ``auc, variance, auc_rest, variance_rest`` per group, in ``groups.order``.
+        ``auc, variance, auc_rest, variance_rest`` per group of ``which``.
     """
     s, m = clean_scores(scores, members)
     ranked = score_order(s) if ranked is None else ranked
@@ -351,12 +361,13 @@ def inside_and_rest_aucs(
     bounds = _tie_bounds(s)
     cum = lambda x: np.concatenate([[0], np.cumsum(x, dtype=np.int32)])  # noqa: E731
     neg_all, pos_all = cum(~m), cum(m)
-    out = np.empty((len(groups.order), 4))
-    for k in range(len(groups.order)):
+    which = range(len(groups.order)) if which is None else which
+    out = np.empty((len(which), 4))
+    for i, k in enumerate(which):
         inside = codes == k
         neg_k, pos_k = cum(inside & ~m), cum(inside & m)
-        out[k, :2] = _placement_auc(m, inside, bounds, neg_k, pos_k)
-        out[k, 2:] = _placement_auc(m, ~inside, bounds, neg_all - neg_k, pos_all - pos_k)
+        out[i, :2] = _placement_auc(m, inside, bounds, neg_k, pos_k)
+        out[i, 2:] = _placement_auc(m, ~inside, bounds, neg_all - neg_k, pos_all - pos_k)
     return out
 
 
@@ -367,19 +378,22 @@ def exposed_group(
     *,
     confidence: float,
     ranked: np.ndarray | None = None,
+    limit: int | None = None,
 ) -> ExposedGroup | None:
     """The group at the highest risk, when its AUC exceeds the rest's beyond chance.
 
     Each group's AUC is compared with the AUC on the other records (disjoint records,
     so the DeLong variances add); a group counts when its one-sided p-value is below
     ``(1 - confidence) / n_tested`` (Bonferroni over the groups compared). Of those,
-    the one with the largest z is returned; None when no group counts.
+    the one with the largest z is returned; None when no group counts. With ``limit``,
+    only the ``limit`` largest groups are compared (those :func:`group_summaries` keeps).
     """
     tested: list[tuple[float, ExposedGroup]] = []
     n_members = np.bincount(groups.codes[np.asarray(members, dtype=bool)],
                             minlength=len(groups.order))  # fmt: skip
-    aucs = inside_and_rest_aucs(scores, members, groups, ranked)
-    for k, (auc, var, rest, var_rest) in enumerate(aucs):
+    which = _largest(groups, limit)
+    aucs = inside_and_rest_aucs(scores, members, groups, ranked, which)
+    for k, (auc, var, rest, var_rest) in zip(which, aucs, strict=True):
         if math.isnan(auc + rest) or var + var_rest <= 0:
             continue
         z = (auc - rest) / math.sqrt(var + var_rest)

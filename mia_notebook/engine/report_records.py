@@ -230,7 +230,8 @@ class RecordViews(ABC):
     ) -> ExposedGroup | None:
         """The group of ``col`` where ``attack`` does best, when beyond chance at
         ``options.confidence`` after a Bonferroni correction over the groups (see
-        :func:`.grouping.exposed_group`); None otherwise."""
+        :func:`.grouping.exposed_group`); None otherwise. Only the groups the slice
+        table lists (``_MAX_GROUPS`` at most, the largest) are compared."""
         attack, col = attack or self.strongest, col or self.info.target
         if attack is None:
             return None
@@ -238,6 +239,7 @@ class RecordViews(ABC):
         scores = self.scores[attack].to_numpy()
         key = ("exposed_group", col, groups.masked, attack, conf)
         find = lambda: exposed_group(  # noqa: E731
-            scores, self.members, groups, confidence=conf, ranked=self.score_order(attack)
-        )
+            scores, self.members, groups, confidence=conf,
+            ranked=self.score_order(attack), limit=_MAX_GROUPS,
+        )  # fmt: skip
         return self.memoized(key, find)
