@@ -84,7 +84,7 @@ class ModelRow:
 
 def comparison_fpr(report: AuditReport) -> float:
     """The largest policy FPR that ``report``'s non-members resolve (else the smallest)."""
-    policy = report.options.policy_or_default
+    policy = report.verdict.policy
     n_non = int((~report.members).sum())
     resolvable = [f for f in policy.fpr if n_non >= math.ceil(1.0 / f - 1e-9)]
     return max(resolvable) if resolvable else min(policy.fpr)
