@@ -86,15 +86,15 @@ def _metric_table(
 ) -> str:
     """Metric ``rows`` (:mod:`.tables`) as a table with human headers (the TPR columns
     at the report's FPR targets after ``AUC``), then the notes of its TPR cells; the
-    threat-model column after the index when the rows have one."""
+    threat-model column last when the rows have one."""
     marks = _Marks()
     threat = any(row.threat for row in rows)
-    names = ([THREAT_HEADER] if threat else []) + headers(report, report.options.fpr, columns)
+    names = headers(report, report.options.fpr, columns) + ([THREAT_HEADER] if threat else [])
     head = "".join(f"<th>{esc(h)}</th>" for h in names)
     body = []
     for row in rows:
         label = f'<td class="mia-text mia-threat">{esc(row.threat)}</td>' if threat else ""
-        cells = label + "".join(_metric_row(row, columns, marks))
+        cells = "".join(_metric_row(row, columns, marks)) + label
         rc = row_class(row)
         tr = f'<tr class="{rc}">' if rc else "<tr>"
         body.append(f'{tr}<td class="mia-text">{index_html(row)}</td>{cells}</tr>')

@@ -109,8 +109,8 @@ def _table(report: AuditReport, first: str, rows: list[MetricRow], columns: Sequ
     """Fixed-width columns: row names left-aligned, cells right-aligned."""
     threat = [THREAT_HEADER] if any(r.threat for r in rows) else []
     table = [
-        [first, *threat, *headers(report, report.options.fpr, columns)],
-        *([" = ".join(r.names), *([r.threat] if threat else []), *r.cells(columns)] for r in rows),
+        [first, *headers(report, report.options.fpr, columns), *threat],
+        *([" = ".join(r.names), *r.cells(columns), *([r.threat] if threat else [])] for r in rows),
     ]
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     lines = []
