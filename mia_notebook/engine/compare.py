@@ -106,10 +106,14 @@ def _curve(report: AuditReport, attack: str) -> RocCurve | None:
 
 
 def _row_attack(report: AuditReport) -> str:
-    attack = report.verdict.attack
-    if attack is not None:
-        return attack
-    return str(report.summary["AUC"].astype(float).idxmax())
+    """The verdict's attack; at level 'none' the highest-AUC attack of the verdict's
+    setting (a white-box attack never stands for a black-box row)."""
+    verdict = report.verdict
+    if verdict.attack is not None:
+        return verdict.attack
+    judged = [a for a in verdict.evidence["attacks"] if a in report.summary.index]
+    auc = report.summary["AUC"].astype(float)
+    return str((auc.loc[judged] if judged else auc).idxmax())
 
 
 def model_row(name: str, report: AuditReport, fpr: float) -> ModelRow:
