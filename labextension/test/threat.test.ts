@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
 import { AttackPayload, attackRows, ReportPayload } from '../src/compute';
+import { ComparisonPayload } from '../src/comparison';
 import { threatText, withThreat } from '../src/threat';
 import { FIXTURE } from './helpers';
 
@@ -30,5 +31,13 @@ test("the fixture's rows carry Python's threat model (black-box attacks only)", 
   for (const row of attackRows(p, new Set(), false)) {
     const label = threatText(row.names.map((n) => byName.get(n)!));
     assert.equal(label, 'black-box');
+  }
+});
+
+test("the comparison fixture's rows name their setting and their attack's threat model", () => {
+  const fixture = JSON.parse(readFileSync(FIXTURE, 'utf-8')) as { comparison: ComparisonPayload };
+  for (const m of fixture.comparison.models) {
+    assert.equal(m.setting, 'black-box'); // black-box attacks only: one setting
+    assert.equal(withThreat(m.attack!, m.threat ?? ''), `${m.attack} (black-box)`);
   }
 });
