@@ -218,3 +218,14 @@ def test_fail_on_gates_the_setting_named_in_a_shell(ip, knn_report) -> None:
     assert isinstance(res.error_in_exec, mn.PrivacyRiskError)
     res = ip.run_cell(cmp_line + " --setting black-box --fail-on elevated")
     assert (knn_report.verdict.settings["black-box"].level == "none") == res.success
+
+
+def test_the_static_roc_legend_and_a_mixed_group_name_the_threat_model(knn_report) -> None:
+    from mia_notebook.render.plots import curve_styles
+    from mia_notebook.render.tables import threat_text
+
+    labels = {g: s.label for g, s in curve_styles(knn_report).items()}
+    assert "\n(black-box, AUC " in labels[("gap",)]
+    assert "\n(white-box, AUC 1.000)" in labels[("stored-match",)]
+    # a rank-equivalent group mixing both is labelled with both, black-box first
+    assert threat_text(knn_report, ["stored-match", "gap"]) == "black-box, white-box"
