@@ -229,3 +229,18 @@ def test_the_static_roc_legend_and_a_mixed_group_name_the_threat_model(knn_repor
     assert "\n(white-box, AUC 1.000)" in labels[("stored-match",)]
     # a rank-equivalent group mixing both is labelled with both, black-box first
     assert threat_text(knn_report, ["stored-match", "gap"]) == "black-box, white-box"
+
+
+def test_the_panel_judges_the_setting_chosen_instantly(frames, knn_report) -> None:
+    from mia_notebook.panel import AuditPanel
+
+    panel = AuditPanel(knn_report)
+    assert panel.setting.value == "worst" and panel.report.verdict.level == "high"
+    scores = panel.report.scores
+    panel.setting.value = "black-box"
+    assert panel.report.options.setting == "black-box"
+    assert panel.report.scores is scores  # judged again from the cached scores
+    black = knn_report.verdict.settings["black-box"]
+    assert panel.report.verdict.level == black.level
+    assert f"Privacy risk: {black.level}." in panel.view_html
+    assert panel.last_error is None
