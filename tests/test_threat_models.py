@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
+from pathlib import Path
 
+import jsonschema
 import pandas as pd
 import pytest
 from IPython.testing.globalipapp import start_ipython
@@ -28,6 +31,7 @@ from mia_notebook.engine.verdict.settings import SettingPolicies
 from mia_notebook.render import render_bundle, render_html, render_text
 from mia_notebook.render.mime import MIME_TYPE
 
+SCHEMA = Path(mn.__file__).parent / "engine" / "report_file.schema.json"
 KNN_ATTACKS = ["gap", "stored-match"]  # label-only black-box, stored rows white-box
 
 
@@ -153,7 +157,17 @@ def test_labels_in_html_text_and_payload(knn_report) -> None:
 def test_saved_and_loaded_reports_keep_both_settings(knn_report, tmp_path) -> None:
     policy = {"white-box": {"tpr_high": 1.0, "epsilon_high": 50.0}}
     original = knn_report.with_options(policy=policy, setting="black-box")
-    loaded = mn.load(original.save(tmp_path / "knn.mia"))
+    path = original.save(tmp_path / "knn.mia")
+    with zipfile.ZipFile(path) as zf:  # the file states the per-setting policy and setting
+        manifest = json.loads(zf.read("report.json"))
+    jsonschema.validate(manifest, json.loads(SCHEMA.read_text()))
+    assert manifest["options"]["setting"] == "black-box"
+    assert manifest["options"]["policy"]["black-box"] is None
+    assert manifest["info"]["threat_models"] == {"gap": "black-box", "stored-match": "white-box"}
+    bad = {**manifest, "options": {**manifest["options"], "policy": {"grey-box": None}}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, json.loads(SCHEMA.read_text()))
+    loaded = mn.load(path)
     assert loaded.options == original.options
     assert loaded.verdict.to_dict() == original.verdict.to_dict()
     assert loaded.verdict.setting == "black-box"
