@@ -152,6 +152,8 @@ def test_labels_in_html_text_and_payload(knn_report) -> None:
         "stored-match": "white-box",
     }
     assert payload["verdict"]["reason"] == knn_report.verdict.reason
+    assert payload["verdict"]["setting"] == "white-box"
+    assert payload["verdict"]["settings"] == {"black-box": "none", "white-box": "high"}
 
 
 def test_saved_and_loaded_reports_keep_both_settings(knn_report, tmp_path) -> None:

@@ -293,6 +293,8 @@ def _verdict(verdict: Verdict) -> dict[str, Any]:
         "policy_fpr": [float(f) for f in verdict.policy.fpr],
         "confidence": float(verdict.policy.confidence),
         "tests": int(ev.get("tests", 0)),
+        "setting": verdict.setting,  # the threat model judged; each one's level below
+        "settings": {s: v.level for s, v in verdict.settings.items()},
     }
 
 
