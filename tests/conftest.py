@@ -74,6 +74,7 @@ NON_DEFAULT: dict[str, Any] = {
     "confidence": 0.9,
     "delta": 0.01,
     "policy": {"tpr_high": 0.3},
+    "setting": "black-box",
     "references": 2,
     "n_jobs": 1,
     "lira_variance": "global",

@@ -162,6 +162,8 @@ def test_claims_follow_the_verdicts_exact_test(
         "policy_fpr": list(verdict.policy.fpr),
         "confidence": 0.95,
         "tests": verdict.evidence["tests"],
+        "setting": verdict.setting,
+        "settings": {s: v.level for s, v in verdict.settings.items()},
     }
     want = _reference_claims(report, payload["fpr_choices"])
     claims = payload["claims"]

@@ -122,7 +122,7 @@ def test_every_option_is_defined_once_with_its_metadata():
     names = option_names()
     assert names == [f.name for f in dataclasses.fields(AuditOptions)]
     assert set(view_option_names()) == {
-        "fpr", "flag", "slice", "redact", "show", "confidence", "delta", "policy"
+        "fpr", "flag", "slice", "redact", "show", "confidence", "delta", "policy", "setting"
     }  # fmt: skip
     for name, spec, default in option_fields():
         assert spec.help and spec.help[0].isupper(), name

@@ -4,11 +4,12 @@ JupyterLab 4 / Notebook 7 extension's DOM in a real browser.
 The report (a forest on the Fair survey data bundled with statsmodels, sliced by age, a
 column redacted, the policy at 5% and 10% FPR so that members are flagged) is saved in a
 notebook as a kernel saves it and opened without running a cell. From each view the test
-reads the verdict, every attack row's AUC, advantage, epsilon bound and member and
-non-member counts, the TPR at every FPR target the extension offers (the static HTML and
-the text of ``report.with_options(fpr=<those targets>)``, the same scores, show them all
-as columns), the flagged records' index labels, and every slice table (heading, "most
-exposed" sentence, each group's figures at every offered target). All must be equal.
+reads the verdict, every attack row's AUC, advantage, epsilon bound, member and
+non-member counts and threat model, the TPR at every FPR target the extension offers (the
+static HTML and the text of ``report.with_options(fpr=<those targets>)``, the same
+scores, show them all as columns), the flagged records' index labels, and every slice
+table (heading, "most exposed" sentence, each group's figures at every offered target).
+All must be equal.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ KEYS = {
     "ε lower bound": "epsilon",
     "members": "members",
     "non-members": "non_members",
+    "threat model": "threat",
 }
 
 
@@ -276,6 +278,8 @@ def test_static_html_text_and_extension_show_the_same_figures(
     numbers = lab["attacks"]["numbers"]
     assert len(numbers) == len(report.rank_groups()) >= 3
     assert numbers == static["attacks"]["numbers"] == text["attacks"]["numbers"]
+    # ... and its threat model, in every view (black-box: these attacks query the API)
+    assert {row["threat"] for row in numbers.values()} == {"black-box"}
     # TPR at every offered target, and at the report's own in its own views.
     tpr = lab["attacks"]["tpr"]
     assert list(tpr) == [fpr_label(c) for c in choices]

@@ -20,6 +20,7 @@ import {
 import { el, fprControl, textTable } from './dom';
 import { rocRange } from './geometry';
 import { drawRoc, PALETTE, Series } from './roc';
+import { withThreat } from './threat';
 
 /** Level cell backgrounds, as Python's static comparison (render/compare.py). */
 const LEVEL_COLOURS: Record<string, string> = {
@@ -125,6 +126,7 @@ export class ComparisonView {
       'outputs',
       ...p.utility_columns,
       'level',
+      'setting',
       'attack',
       `TPR @ FPR ${formatG(this.target, 6)}`,
       conf,
@@ -140,7 +142,8 @@ export class ComparisonView {
         m.outputs,
         ...p.utility_columns.map((c) => fixed3(m.utility[c])),
         m.level,
-        m.attack ?? '–',
+        m.setting ?? '–',
+        m.attack ? withThreat(m.attack, m.threat ?? '') : '–',
         tprText(at),
         at.interval ? `${fixed3(lo)} – ${fixed3(hi)}` : '—',
         fixed3(m.epsilon_lb),
@@ -154,7 +157,7 @@ export class ComparisonView {
       const m = rows[i].model;
       tr.dataset.model = m.name;
       tr.cells[0].title = m.estimator; // the class, as Python's text view lists it
-      tr.cells[level + 2].className = 'mia-tpr';
+      tr.cells[level + 3].className = 'mia-tpr';
       tr.cells[level].style.backgroundColor = LEVEL_COLOURS[m.level] ?? '';
     });
     // Wide tables scroll inside their own box, so the rest of the view stays in place.
@@ -191,7 +194,7 @@ export class ComparisonView {
       }
       const tag = el('span', {
         className: 'mia-attack-toggle',
-        text: `${name} [${at.model.level}]: ${at.model.attack ?? '–'}`,
+        text: `${name} [${at.model.level}]: ${withThreat(at.model.attack ?? '–', at.model.threat ?? '')}`,
       });
       tag.style.borderBottomColor = color;
       const entry = el('div', {}, tag);

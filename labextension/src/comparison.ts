@@ -27,8 +27,12 @@ export interface ComparisonModel {
   /** Task utility on test (accuracy and roc_auc, or r2). */
   utility: Record<string, number | null>;
   level: string;
+  /** The threat model the level is judged in ('black-box', 'white-box'; null: one). */
+  setting?: string | null;
   /** The verdict's attack; at level "none" the attack with the highest AUC (for reference). */
   attack: string | null;
+  /** That attack's threat model. */
+  threat?: string | null;
   epsilon_lb: number | null;
   /** Clopper-Pearson interval of the row attack's TPR per offered target (report.fpr_choices). */
   intervals: ([number | null, number | null] | null)[];

@@ -82,6 +82,7 @@ export interface AttackPayload extends RowTexts, MetricNumbers {
   name: string;
   /** Its curve's colour, the static PNG's (version 2). */
   colour?: string;
+  threat?: string; // its threat model, 'black-box' or 'white-box' (render/tables.threat_text)
   balanced_accuracy: number | null;
   curve: Curve | null;
 }

@@ -28,6 +28,7 @@ import {
   tprCell,
 } from './compute';
 import { el, fprControl, pct } from './dom';
+import { threatText, withThreat } from './threat';
 import { rocRange } from './geometry';
 import { sortOrder } from './sort';
 import { drawRoc, PALETTE } from './roc';
@@ -159,7 +160,8 @@ export class ReportView {
         box.checked ? this.state.hidden.delete(a.name) : this.state.hidden.add(a.name);
         this.update();
       });
-      const tag = el('label', { className: 'mia-attack-toggle' }, box, ` ${a.name}`);
+      const name = withThreat(a.name, a.threat ?? '');
+      const tag = el('label', { className: 'mia-attack-toggle' }, box, ` ${name}`);
       tag.style.borderBottomColor = this.colors.get(a.name) ?? PALETTE[0];
       boxes.appendChild(tag);
     }
@@ -199,7 +201,10 @@ export class ReportView {
       return;
     }
     const rows = attackRows(p, this.state.hidden, this.state.perAttack);
-    const series = rows.map((r) => ({ name: r.names.join(', '), curve: r.lead.curve }));
+    const series = rows.map((r) => ({
+      name: withThreat(r.names.join(', '), this.rowThreat(r)),
+      curve: r.lead.curve,
+    }));
     const colors = new Map<string, string>();
     const chosen = new Map<string, TprAtFpr>();
     rows.forEach((r, i) => {
@@ -237,14 +242,24 @@ export class ReportView {
     return [el('div', { className: 'mia-note mia-group-note', text })];
   }
 
+  /** The threat-model cell of a row's attacks. */
+  private rowThreat(r: AttackRow): string {
+    const byName = new Map(this.payload!.attacks.map((a) => [a.name, a]));
+    return threatText(r.names.map((n) => byName.get(n)!));
+  }
+
   private summaryTable(rows: AttackRow[]): HTMLElement {
     const p = this.payload!;
     const target = this.state.target;
-    const body = rows.map((r) => {
+    const threat = rows.map((r) => this.rowThreat(r));
+    const label = threat.some((t) => t) ? ['threat model'] : [];
+    const body = rows.map((r, i) => {
       const [tpr, note] = tprCell(p, r.lead, target, r.lead.curve);
-      return [r.names.join(', '), ...this.metricCells(r.lead, tpr), note];
+      const cells = [r.names.join(', '), ...this.metricCells(r.lead, tpr)];
+      return [...cells, ...(label.length ? [threat[i]] : []), note];
     });
-    const table = metricTable('mia-summary', ['attack', ...METRIC_HEAD(target), 'note'], body);
+    const head = ['attack', ...METRIC_HEAD(target), ...label, 'note'];
+    const table = metricTable('mia-summary', head, body);
     Array.from(table.tBodies[0].rows).forEach((row, i) => {
       row.dataset.attacks = rows[i].names.join(',');
     });

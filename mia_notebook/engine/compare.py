@@ -26,6 +26,7 @@ from .metrics import RocCurve, TprAtFpr, roc, tpr_at_fpr
 from .options import AuditOptions, options_doc
 from .outputs import Renderer, Slot
 from .progress import Progress
+from .report_verdict import threat_model
 from .results import AuditReport
 from .utility import ACCURACY, R2, ROC_AUC
 from .verdict.policy import level_index
@@ -73,6 +74,11 @@ class ModelRow:
         That attack's TPR at the comparison's FPR, with its Clopper-Pearson interval.
     epsilon_lb : float
         The verdict's epsilon lower bound.
+    setting : {'black-box', 'white-box'} or None
+        The threat model whose verdict the row gives (the audits' ``setting=``, by
+        default the worse one; None: the verdict is not split by threat model).
+    threat : {'black-box', 'white-box'} or None
+        The row attack's threat model.
     """
 
     name: str
@@ -80,11 +86,13 @@ class ModelRow:
     attack: str | None
     tpr: TprAtFpr
     epsilon_lb: float
+    setting: str | None = None
+    threat: str | None = None
 
 
 def comparison_fpr(report: AuditReport) -> float:
     """The largest policy FPR that ``report``'s non-members resolve (else the smallest)."""
-    policy = report.options.policy_or_default
+    policy = report.verdict.policy
     n_non = int((~report.members).sum())
     resolvable = [f for f in policy.fpr if n_non >= math.ceil(1.0 / f - 1e-9)]
     return max(resolvable) if resolvable else min(policy.fpr)
@@ -98,10 +106,14 @@ def _curve(report: AuditReport, attack: str) -> RocCurve | None:
 
 
 def _row_attack(report: AuditReport) -> str:
-    attack = report.verdict.attack
-    if attack is not None:
-        return attack
-    return str(report.summary["AUC"].astype(float).idxmax())
+    """The verdict's attack; at level 'none' the highest-AUC attack of the verdict's
+    setting (a white-box attack never stands for a black-box row)."""
+    verdict = report.verdict
+    if verdict.attack is not None:
+        return verdict.attack
+    judged = [a for a in verdict.evidence["attacks"] if a in report.summary.index]
+    auc = report.summary["AUC"].astype(float)
+    return str((auc.loc[judged] if judged else auc).idxmax())
 
 
 def model_row(name: str, report: AuditReport, fpr: float) -> ModelRow:
@@ -110,7 +122,8 @@ def model_row(name: str, report: AuditReport, fpr: float) -> ModelRow:
     attack = _row_attack(report)
     point = tpr_at_fpr(_curve(report, attack), fpr, report.options.confidence)
     eps = float(verdict.evidence.get("epsilon_lb", 0.0))
-    return ModelRow(name, verdict.level, attack, point, eps)
+    threat = threat_model(attack, report.info.threat_models)
+    return ModelRow(name, verdict.level, attack, point, eps, verdict.setting, threat)
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,7 +174,8 @@ class ComparisonReport:
     @property
     def summary(self) -> pd.DataFrame:
         """One row per model (indexed by name): ``estimator`` class, ``outputs``, the utility
-        columns, ``level``, ``attack``, ``fpr``, ``tpr`` with ``tpr_low``/``tpr_high``
+        columns, ``level``, ``setting`` (the threat model it is judged in),
+        ``attack``, ``threat`` (its threat model), ``fpr``, ``tpr`` with ``tpr_low``/``tpr_high``
         (Clopper-Pearson at the audits' confidence) and ``epsilon_lb``."""
         out = []
         for row in self.rows:
@@ -171,7 +185,9 @@ class ComparisonReport:
                 "outputs": str(self.reports[row.name].options.outputs),
                 **self.utility.loc[row.name].to_dict(),
                 "level": row.level,
+                "setting": row.setting,
                 "attack": row.attack,
+                "threat": row.threat,
                 "fpr": row.tpr.target,
                 "tpr": row.tpr.value,
                 "tpr_low": lo if row.tpr.resolvable else math.nan,

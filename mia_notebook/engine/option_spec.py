@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .verdict.policy import Policy
+from .verdict.settings import SettingPolicies
 from .whatif import OutputsForm
 
 __all__ = ["KIND_TEXT", "Kind", "OptionSpec", "plain_value", "spec_of"]
@@ -72,7 +73,7 @@ def plain_value(value: Any) -> Any:
     outputs form as its text."""
     if isinstance(value, tuple):
         return list(value)
-    if isinstance(value, Policy):
+    if isinstance(value, (Policy, SettingPolicies)):
         return value.to_dict()
     if isinstance(value, OutputsForm):
         return str(value)

@@ -30,7 +30,6 @@ from .validators import (
     DEFAULT_FPR,
     DEFAULT_REFERENCES,
     LIRA_VARIANCES,
-    parse_policy_text,
     validate_attack_names,
     validate_confidence,
     validate_delta,
@@ -45,10 +44,12 @@ from .validators import (
     validate_references,
     validate_rmia_a,
     validate_seed,
+    validate_setting,
     validate_show,
     validate_slice,
 )
 from .verdict.policy import Policy
+from .verdict.settings import BLACK_BOX, SETTING_CHOICES, WHITE_BOX, SettingPolicies
 from .whatif import OutputsForm
 
 __all__ = [
@@ -172,15 +173,27 @@ class AuditOptions:
             view=True,
         ),
     )
-    policy: Policy | None = field(
+    policy: Policy | SettingPolicies | None = field(
         default=None,
         metadata=spec_of(
             help="The verdict's policy: keys of mia_notebook.Policy, e.g. tpr_high=0.1 "
-            "(default: the policy of docs/verdict.md at this confidence and delta).",
+            "(default: the policy of docs/verdict.md at this confidence and delta); per "
+            "threat model: {'black-box': ..., 'white-box': ...} or white-box.tpr_high=0.1.",
             validate=validate_policy,
             kind="mapping",
             view=True,
             nullable=True,
+        ),
+    )
+    setting: str = field(
+        default="worst",
+        metadata=spec_of(
+            help="The threat model the verdict, compare() rows and --fail-on use: "
+            "black-box (behind an API), white-box (the model file shared) or worst.",
+            validate=validate_setting,
+            kind="text",
+            choices=SETTING_CHOICES,
+            view=True,
         ),
     )
     references: int = field(
@@ -233,11 +246,10 @@ class AuditOptions:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "policy" and isinstance(value, str):
-                value = parse_policy_text(value)
-            if f.name == "policy" and isinstance(value, Mapping) and value:
+            if f.name == "policy":
                 # a dict policy takes these options' confidence and delta unless it sets them
-                value = {"confidence": self.confidence, "delta": self.delta, **value}
+                base = {"confidence": self.confidence, "delta": self.delta}
+                value = validate_policy(value, base)
             object.__setattr__(self, f.name, _spec(f).validate(value))
 
     def replace(self, **changes: Any) -> AuditOptions:
@@ -254,10 +266,19 @@ class AuditOptions:
     @property
     def policy_or_default(self) -> Policy:
         """The verdict's policy: :attr:`policy`, else the default one at this
-        ``confidence`` and ``delta``."""
-        if self.policy is not None:
-            return self.policy
-        return Policy(confidence=self.confidence, delta=self.delta)
+        ``confidence`` and ``delta`` (with a policy per threat model: that of
+        :attr:`setting`, the white-box one for 'worst')."""
+        return self.policy_for(BLACK_BOX if self.setting == BLACK_BOX else WHITE_BOX)
+
+    @property
+    def verdict_key(self) -> tuple[Any, ...]:
+        """What the verdict depends on among the options (a memo key)."""
+        return (self.policy_for(BLACK_BOX), self.policy_for(WHITE_BOX), self.setting, self.flag)
+
+    def policy_for(self, setting: str) -> Policy:
+        """The policy of threat model ``setting`` ('black-box' or 'white-box')."""
+        pol = self.policy.get(setting) if isinstance(self.policy, SettingPolicies) else self.policy
+        return pol if pol is not None else Policy(confidence=self.confidence, delta=self.delta)
 
     def changed(self, other: AuditOptions) -> dict[str, Any]:
         """The fields whose value differs from ``other``'s, with this object's value."""

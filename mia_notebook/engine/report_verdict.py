@@ -8,16 +8,66 @@ identifies at the verdict's FPR, never a plain "top k" at chance.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
 from .attacks import attack_class
 from .errors import MiaValueError
-from .verdict import Verdict
+from .verdict import SortedScores, Verdict, judge
 from .verdict.evidence import identify
+from .verdict.policy import Policy
+from .verdict.settings import BLACK_BOX, combine, split_attacks
 
-__all__ = ["attack_labels", "flag_reason", "verdict_positions"]
+__all__ = [
+    "attack_labels",
+    "flag_reason",
+    "judge_by_setting",
+    "threat_model",
+    "verdict_positions",
+]
+
+
+def threat_model(attack: str, known: Mapping[str, str]) -> str:
+    """``'black-box'`` or ``'white-box'``: the run's record (``info.threat_models``),
+    else the attack class's, else black-box (an attack that only sees scores)."""
+    if attack in known:
+        return known[attack]
+    try:
+        return str(attack_class(attack).threat_model)
+    except MiaValueError:
+        return BLACK_BOX
+
+
+def judge_by_setting(
+    scores: Mapping[str, np.ndarray],
+    members: np.ndarray,
+    *,
+    threats: Mapping[str, str],
+    policies: Mapping[str, Policy],
+    setting: str,
+    api: str,
+    max_flag: int | None,
+    labels: Mapping[str, str],
+    sorted_scores: Mapping[str, SortedScores],
+) -> Verdict:
+    """The verdict of each threat model (black-box: the black-box attacks; white-box:
+    every attack; each under ``policies[setting]``), combined by
+    :func:`~.verdict.settings.combine` into the one the report shows for ``setting``."""
+    known = {a: threat_model(a, threats) for a in scores}
+    per_setting = {
+        name: judge(
+            {a: scores[a] for a in attacks},
+            members,
+            policy=policies[name],
+            max_flag=max_flag,
+            labels=labels,
+            sorted_scores={a: sorted_scores[a] for a in attacks if a in sorted_scores},
+        )
+        for name, attacks in split_attacks(list(scores), known).items()
+    }
+    verdict: Verdict = combine(per_setting, setting, api)
+    return verdict
 
 
 def attack_labels(attacks: Iterable[str], n_references: int | None) -> dict[str, str]:

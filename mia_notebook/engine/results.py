@@ -27,12 +27,13 @@ from .options import AuditOptions, check_names, view_option_names
 from .outputs import Renderer, Slot, jsonable, records
 from .records import Records, RecordsNotSaved
 from .report_records import RecordViews
-from .report_verdict import attack_labels
+from .report_verdict import attack_labels, judge_by_setting
 from .run_info import RunInfo
 from .saving import ReportFile, write_report
 from .sorted_scores import SortedScores
-from .verdict import Policy, Verdict, judge
+from .verdict import Policy, Verdict
 from .verdict import check as check_verdict
+from .verdict.settings import SETTINGS, SettingPolicies, api_words
 
 __all__ = ["REDACTED", "AuditReport", "ReportRenderer", "set_renderer"]
 
@@ -137,7 +138,12 @@ class AuditReport(RecordViews):
         """Every option (the policy in effect), then the run's facts, for display; the
         facts' ``features`` are the columns used (the option's None means "the model's")."""
         opts = self.options.to_dict()
-        opts["policy"] = self.options.policy_or_default.to_dict()
+        pol = self.options.policy
+        opts["policy"] = (
+            {s: self.options.policy_for(s).to_dict() for s in SETTINGS}
+            if isinstance(pol, SettingPolicies)
+            else self.options.policy_or_default.to_dict()
+        )
         return {**opts, **self.info.to_dict(), "attacks_shown": self.attacks}
 
     def with_options(self, **changes: Any) -> AuditReport:
@@ -147,8 +153,8 @@ class AuditReport(RecordViews):
         ----------
         **changes
             View options of :class:`AuditOptions`: ``fpr``, ``flag``, ``slice``,
-            ``redact``, ``show``, ``confidence``, ``delta``, ``policy`` (the verdict is
-            judged again, from the same scores). The others change what is computed:
+            ``redact``, ``show``, ``confidence``, ``delta``, ``policy``, ``setting`` (the
+            verdict is judged again, from the same scores). The others change what is computed:
             ``audit(..., options=report.options.replace(...))``.
         """
         check_names(changes)
@@ -242,21 +248,26 @@ class AuditReport(RecordViews):
     @property
     def verdict(self) -> Verdict:
         """The risk level and its evidence, judged on EVERY computed attack (hiding
-        attacks cannot change it) under ``options.policy`` (see ``docs/verdict.md``)."""
-        policy, flag = self.options.policy_or_default, self.options.flag
-        attacks = self.computed_attacks
+        attacks cannot change it) under ``options.policy`` (see ``docs/verdict.md``), in
+        the threat model ``options.setting``; ``verdict.settings`` keeps each one."""
+        opts, attacks = self.options, self.computed_attacks
+        policies = {s: opts.policy_for(s) for s in SETTINGS}
 
         def compute() -> Verdict:
-            return judge(
+            return judge_by_setting(
                 {a: self.scores[a].to_numpy() for a in attacks},
                 self.members,
-                policy=policy,
-                max_flag=flag,
+                threats=self.info.threat_models,
+                policies=policies,
+                setting=opts.setting,
+                api=api_words(str(opts.outputs), self.info.model_kind),
+                max_flag=opts.flag,
                 labels=attack_labels(attacks, self.info.references_ok),
                 sorted_scores={a: self.sorted_scores(a) for a in attacks},
             )
 
-        verdict: Verdict = self.memoized(("verdict", policy, flag), compute)
+        key = ("verdict", *opts.verdict_key)
+        verdict: Verdict = self.memoized(key, compute)
         return verdict
 
     def check(

@@ -17,6 +17,7 @@ from typing import Any
 from .errors import MiaTypeError, MiaValueError
 from .registry import available_attacks
 from .verdict.policy import Policy
+from .verdict.settings import SETTING_CHOICES, SettingPolicies, is_setting_mapping, nest_prefixed
 from .whatif import OutputsForm, parse_outputs
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "validate_references",
     "validate_rmia_a",
     "validate_seed",
+    "validate_setting",
     "validate_show",
     "validate_slice",
 ]
@@ -244,21 +246,38 @@ def parse_policy_text(text: str) -> dict[str, Any]:
     return out
 
 
-def validate_policy(value: Any) -> Policy | None:
+def validate_policy(
+    value: Any, base: Mapping[str, Any] | None = None
+) -> Policy | SettingPolicies | None:
     """``policy``: None (the default policy), a :class:`Policy`, a dict of its fields,
     or the same written on one line (``'tpr_high=0.1,epsilon_high=2'`` or a JSON
-    object, as the magic's ``--policy`` takes it).
+    object, as the magic's ``--policy`` takes it). Per threat model: a
+    :class:`SettingPolicies`, a dict ``{"black-box": policy, "white-box": policy}``,
+    or setting-prefixed keys (``'white-box.tpr_high=0.1'``).
 
     A dict is checked key by key (unknown keys and out-of-range values are errors); an
-    empty dict (or string) means the default policy.
+    empty dict (or string) means the default policy. ``base`` (the options' confidence
+    and delta) fills the keys a dict policy does not set.
     """
-    if value is None or isinstance(value, Policy):
+    if value is None or isinstance(value, (Policy, SettingPolicies)):
         return value
     if isinstance(value, str):
         value = parse_policy_text(value)
     if isinstance(value, Mapping) and not value:
         return None
-    return Policy.from_mapping(value)
+    if is_setting_mapping(value):
+        return SettingPolicies.from_mapping(nest_prefixed(value), base)
+    return Policy.from_mapping({**(base or {}), **value})
+
+
+def validate_setting(value: Any) -> str:
+    """``setting``: one of :data:`~.verdict.settings.SETTING_CHOICES`."""
+    if value not in SETTING_CHOICES:
+        raise MiaValueError(
+            f"The 'setting' parameter must be one of {list(SETTING_CHOICES)}. "
+            f"Got {value!r} instead."
+        )
+    return str(value)
 
 
 def validate_flag(value: Any) -> int:

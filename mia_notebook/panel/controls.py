@@ -17,6 +17,7 @@ from ..engine.errors import MiaValueError
 from ..engine.options import AuditOptions
 from ..engine.results import AuditReport
 from ..engine.validators import MAX_REFERENCES
+from ..engine.verdict.settings import SETTING_CHOICES
 from ..render.mime import FPR_CHOICES, fpr_choices
 
 __all__ = [
@@ -71,6 +72,14 @@ def initial_fpr(report: AuditReport) -> float:
     targets = report.options.fpr
     resolvable = [t for t in targets if report.info.n_nonmembers * t >= 1.0 - 1e-9]
     return float(resolvable[0] if resolvable else targets[-1])
+
+
+#: How the panel names each ``setting=`` choice.
+SETTING_NAMES = {
+    "worst": "the worse setting",
+    "black-box": "behind the API (black-box)",
+    "white-box": "the file shared (white-box)",
+}
 
 
 class PanelControls:
@@ -158,6 +167,10 @@ class PanelControls:
             options=cols, value=tuple(report.options.redact), rows=min(6, max(3, len(cols))),
             description="Redact", style=_WIDE,
         )  # fmt: skip
+        self.setting = W.Dropdown(
+            options=[(SETTING_NAMES[s], s) for s in SETTING_CHOICES],
+            value=report.options.setting, description="Verdict for", style=_WIDE,
+        )  # fmt: skip
 
     def _build_report_area(self) -> None:
         # The report is an Output holding the report's whole bundle (JSON, HTML, plain):
@@ -184,7 +197,7 @@ class PanelControls:
             layout=W.Layout(margin="0 24px 0 0"),
         )
         title = W.HTML("<b>Instant</b> (from cached scores)")
-        view_box = W.VBox([title, self.fpr, self.flag, self.slice, self.redact])
+        view_box = W.VBox([title, self.fpr, self.flag, self.slice, self.redact, self.setting])
         widget = W.VBox(
             [
                 W.HBox([run_box, view_box]),
@@ -228,6 +241,7 @@ class PanelControls:
             "slice": self.slice.value or None,
             "redact": tuple(dict.fromkeys([*self._locked_redact, *self.redact.value])),
             "show": shown or None,
+            "setting": self.setting.value,
         }
 
     def run_changes(self) -> dict[str, Any]:

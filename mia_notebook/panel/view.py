@@ -125,7 +125,7 @@ class AuditPanel(PanelControls):
         self._warm_slices(report)
 
     def _observe(self) -> None:
-        for w in (self.fpr, self.flag, self.slice):
+        for w in (self.fpr, self.flag, self.slice, self.setting):
             w.observe(self._on_view_change, names="value")
         self.redact.observe(self._on_redact, names="value")
         self.attacks.observe(self._on_attacks, names="value")

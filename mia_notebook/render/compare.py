@@ -69,8 +69,9 @@ def plot_compare_roc(cmp: ComparisonReport, ax: Axes | None = None) -> Axes:
     rows = {r.name: r for r in cmp.rows}
     for i, (name, curve) in enumerate(cmp.roc_curves().items()):
         fpr, tpr = plot_points(curve, lo)
-        attack = rows[name].attack or ""
-        label = textwrap.fill(f"{name} [{rows[name].level}]: {title(attack)}", 34)
+        attack, threat = title(rows[name].attack or ""), rows[name].threat or ""
+        attack += f" ({threat})" if threat and threat not in attack else ""
+        label = textwrap.fill(f"{name} [{rows[name].level}]: {attack}", 34)
         ax.plot(
             fpr, np.maximum(tpr, lo), lw=1.6, ls=DASHES[i % len(DASHES)],
             color=COLOURS[i % len(COLOURS)], label=label, gid=name, drawstyle="steps-post",

@@ -72,7 +72,7 @@ def render_html(
     png = roc if roc is not None else roc_png(report, highlight=attack)
     opts = report.options
     # The flagged records do not depend on the FPR targets: rendered once per view of them.
-    flagged_key = ("flagged_html", opts.flag, opts.redact, opts.policy_or_default, attack,
+    flagged_key = ("flagged_html", opts.flag, opts.redact, *opts.verdict_key, attack,
                    tuple(report.attacks))  # fmt: skip
     body = (
         inline_styles(

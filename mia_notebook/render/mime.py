@@ -184,7 +184,7 @@ def _parts(report: AuditReport, choices: list[float], points: int) -> dict[str, 
     """Every top-level entry of the payload with its serialized size; the costly ones
     come from the render memo, keyed by what they depend on."""
     opts = report.options
-    verdict_key = (opts.policy_or_default, opts.flag)
+    verdict_key = opts.verdict_key
     claims = _sized_part(
         report, ("claims", tuple(choices), *verdict_key), lambda: fpr_claims(report, choices)
     )
@@ -293,6 +293,8 @@ def _verdict(verdict: Verdict) -> dict[str, Any]:
         "policy_fpr": [float(f) for f in verdict.policy.fpr],
         "confidence": float(verdict.policy.confidence),
         "tests": int(ev.get("tests", 0)),
+        "setting": verdict.setting,  # the threat model judged; each one's level below
+        "settings": {s: v.level for s, v in verdict.settings.items()},
     }
 
 

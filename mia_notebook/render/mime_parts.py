@@ -63,6 +63,7 @@ def attacks_part(report: AuditReport, choices: Sequence[float], points: int) -> 
         out.append(
             {
                 "name": name,
+                "threat": row.threat,  # 'black-box' or 'white-box', as the tables say
                 **_entry(row),
                 "colour": colours[name],  # its curve's, as in the static PNG
                 "curve": _curve(curves.get(name), choices, points),

@@ -28,6 +28,7 @@ from . import memo
 from .curves import COLOURS, TPR_TOP, curve_colours, drawn_indices, roc_floor
 from .format import pct, title
 from .headline import AUTO, Highlight, highlighted
+from .tables import threat_text
 
 __all__ = [
     "COLOURS",
@@ -75,7 +76,8 @@ def curve_styles(report: AuditReport) -> dict[tuple[str, ...], CurveStyle]:
         i = position[group[0]] % len(DASHES)
         auc = report.score_summary(group[0]).auc
         names = textwrap.fill(", ".join(title(a) for a in group), 30)
-        out[group] = CurveStyle(colours[group[0]], DASHES[i], f"{names}\n(AUC {auc:.3f})")
+        threat = threat_text(report, group)
+        out[group] = CurveStyle(colours[group[0]], DASHES[i], f"{names}\n({threat}, AUC {auc:.3f})")
     return out
 
 

@@ -17,7 +17,15 @@ from ..engine.metrics import AUC
 from ..engine.results import AuditReport
 from . import memo
 from .format import HTMLTable, attack_label, esc, plain_cell, title
-from .tables import NUMBERS, SLICE_NUMBERS, MetricRow, attack_rows, headers, slice_rows
+from .tables import (
+    NUMBERS,
+    SLICE_NUMBERS,
+    THREAT_HEADER,
+    MetricRow,
+    attack_rows,
+    headers,
+    slice_rows,
+)
 
 __all__ = [
     "exposed_sentence",
@@ -77,12 +85,16 @@ def _metric_table(
     row_class: Callable[[MetricRow], str] = lambda row: "",
 ) -> str:
     """Metric ``rows`` (:mod:`.tables`) as a table with human headers (the TPR columns
-    at the report's FPR targets after ``AUC``), then the notes of its TPR cells."""
+    at the report's FPR targets after ``AUC``), then the notes of its TPR cells; the
+    threat-model column last when the rows have one."""
     marks = _Marks()
-    head = "".join(f"<th>{esc(h)}</th>" for h in headers(report, report.options.fpr, columns))
+    threat = any(row.threat for row in rows)
+    names = headers(report, report.options.fpr, columns) + ([THREAT_HEADER] if threat else [])
+    head = "".join(f"<th>{esc(h)}</th>" for h in names)
     body = []
     for row in rows:
-        cells = "".join(_metric_row(row, columns, marks))
+        label = f'<td class="mia-text mia-threat">{esc(row.threat)}</td>' if threat else ""
+        cells = "".join(_metric_row(row, columns, marks)) + label
         rc = row_class(row)
         tr = f'<tr class="{rc}">' if rc else "<tr>"
         body.append(f'{tr}<td class="mia-text">{index_html(row)}</td>{cells}</tr>')

@@ -28,10 +28,24 @@ from ..engine.metrics import (
     metrics_row,
     tpr_at_fpr,
 )
+from ..engine.report_verdict import threat_model
 from ..engine.results import AuditReport
+from ..engine.verdict.settings import SETTINGS
 from .format import column_headers, metric_text
 
-__all__ = ["NUMBERS", "SLICE_NUMBERS", "MetricRow", "attack_rows", "headers", "slice_rows"]
+__all__ = [
+    "NUMBERS",
+    "SLICE_NUMBERS",
+    "THREAT_HEADER",
+    "MetricRow",
+    "attack_rows",
+    "headers",
+    "slice_rows",
+    "threat_text",
+]
+
+#: The header of the attack tables' threat-model column.
+THREAT_HEADER = "threat model"
 
 #: The FPR-independent columns, in table order (the TPR columns come after ``AUC``).
 NUMBERS = (AUC, ADVANTAGE, BALANCED_ACCURACY, EPSILON_LB, MEMBERS, NON_MEMBERS)
@@ -51,11 +65,14 @@ class MetricRow:
         The :data:`NUMBERS` columns.
     tpr : tuple of TprAtFpr
         TPR at each target of the table (no interval).
+    threat : str
+        The attacks' threat model (:func:`threat_text`); '' in a slice table.
     """
 
     names: tuple[str, ...]
     numbers: dict[str, float | int]
     tpr: tuple[TprAtFpr, ...]
+    threat: str = ""
 
     def text(self, col: str) -> str:
         """The cell of column ``col`` (one of :data:`NUMBERS`)."""
@@ -82,11 +99,21 @@ class MetricRow:
         return [t.note_text for t in self.tpr]
 
 
-def _row(names: tuple[str, ...], summary: ScoreSummary, targets: Sequence[float]) -> MetricRow:
+def threat_text(report: AuditReport, names: Sequence[str]) -> str:
+    """The threat-model cell of attacks ``names``: ``'black-box'`` (they query the
+    model's API), ``'white-box'`` (they read the model file), or both, comma-separated,
+    for a rank-equivalent group that mixes them."""
+    found = {threat_model(a, report.info.threat_models) for a in names}
+    return ", ".join(s for s in SETTINGS if s in found)
+
+
+def _row(
+    names: tuple[str, ...], summary: ScoreSummary, targets: Sequence[float], threat: str = ""
+) -> MetricRow:
     row = metrics_row(metrics_from_summary(summary, ()))  # the summary table's numbers
     numbers = {k: cast("float | int", row[k]) for k in NUMBERS}
     tpr = tuple(tpr_at_fpr(summary.curve, t, None) for t in targets)
-    return MetricRow(names, numbers, tpr)
+    return MetricRow(names, numbers, tpr, threat)
 
 
 def attack_rows(
@@ -95,7 +122,7 @@ def attack_rows(
     """One row per group of rank-equivalent shown attacks (the report's tables), or one
     per shown attack."""
     groups = [(a,) for a in report.attacks] if per_attack else report.rank_groups()
-    return [_row(g, report.score_summary(g[0]), targets) for g in groups]
+    return [_row(g, report.score_summary(g[0]), targets, threat_text(report, g)) for g in groups]
 
 
 def slice_rows(

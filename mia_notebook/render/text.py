@@ -21,7 +21,15 @@ from .sections import (
     slice_columns,
     slice_heading,
 )
-from .tables import NUMBERS, SLICE_NUMBERS, MetricRow, attack_rows, headers, slice_rows
+from .tables import (
+    NUMBERS,
+    SLICE_NUMBERS,
+    THREAT_HEADER,
+    MetricRow,
+    attack_rows,
+    headers,
+    slice_rows,
+)
 
 __all__ = ["render_text"]
 
@@ -99,9 +107,10 @@ def _slices(report: AuditReport, attack: str | None) -> list[str]:
 
 def _table(report: AuditReport, first: str, rows: list[MetricRow], columns: Sequence[str]) -> str:
     """Fixed-width columns: row names left-aligned, cells right-aligned."""
+    threat = [THREAT_HEADER] if any(r.threat for r in rows) else []
     table = [
-        [first, *headers(report, report.options.fpr, columns)],
-        *([" = ".join(r.names), *r.cells(columns)] for r in rows),
+        [first, *headers(report, report.options.fpr, columns), *threat],
+        *([" = ".join(r.names), *r.cells(columns), *([r.threat] if threat else [])] for r in rows),
     ]
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     lines = []

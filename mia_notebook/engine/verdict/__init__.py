@@ -74,6 +74,11 @@ class Verdict:
         How many members that attack identifies (before any ``max_flag`` cap).
     method : str
         How the level was decided.
+    setting : {'black-box', 'white-box'} or None
+        The threat model this verdict judges (None: not split by threat model).
+    settings : dict of str to Verdict
+        The verdict of each threat model judged (``docs/whitebox.md``): 'black-box' on
+        the black-box attacks, 'white-box' on every attack; empty when not split.
     """
 
     level: str
@@ -84,6 +89,8 @@ class Verdict:
     identified: np.ndarray = field(repr=False)
     n_identified: int
     method: str = METHOD
+    setting: str | None = None
+    settings: dict[str, Verdict] = field(default_factory=dict, repr=False)
 
     def __str__(self) -> str:
         return f"Privacy risk: {self.level}. {self.reason}"
@@ -99,6 +106,8 @@ class Verdict:
             "identified": [int(i) for i in self.identified],
             "n_identified": int(self.n_identified),
             "method": self.method,
+            "setting": self.setting,
+            "settings": {k: v.to_dict() for k, v in self.settings.items() if v is not self},
         }
 
 
