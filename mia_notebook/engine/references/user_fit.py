@@ -154,6 +154,17 @@ def fit_identity(fn: Callable[..., Any]) -> str:
     return f"fit:{callable_name(fn)}:{digest}"
 
 
+def _dumps() -> Callable[[Any], bytes]:
+    """cloudpickle's ``dumps``: what loky and Dask send jobs with (joblib >= 1.6 uses
+    the ``cloudpickle`` package, older joblib its bundled copy)."""
+    try:
+        import cloudpickle
+    except ImportError:  # pragma: no cover - joblib < 1.6
+        from joblib.externals import cloudpickle
+    dumps: Callable[[Any], bytes] = cloudpickle.dumps
+    return dumps
+
+
 def check_shippable(template: Any, n_jobs: int | None) -> None:
     """Raise :class:`FitNotShippable` when ``template`` is a :class:`FitFunction` whose
     function the active joblib backend would have to pickle and cannot."""
@@ -163,10 +174,8 @@ def check_shippable(template: Any, n_jobs: int | None) -> None:
     name = type(backend).__name__
     if name in _IN_PROCESS:
         return
-    from joblib.externals import cloudpickle  # what loky and Dask send jobs with
-
     try:
-        cloudpickle.dumps(template.fn)
+        _dumps()(template.fn)
     except Exception as e:
         raise FitNotShippable(
             f"The fit function {callable_name(template.fn)} cannot be sent to the worker "
