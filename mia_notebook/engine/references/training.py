@@ -99,8 +99,8 @@ def clone_problem(model: Any) -> str | None:
     """Why reference models cannot be built from ``model`` (None if they can)."""
     if not hasattr(model, "fit"):
         return (
-            f"{type(model).__name__} has no fit method, so no reference models can be "
-            "trained; audit the estimator itself (e.g. the scikit-learn model or Pipeline)"
+            f"{type(model).__name__} has no fit method, so no reference models can be trained; "
+            "pass fit= (a function that trains one), or audit the estimator (e.g. its Pipeline)"
         )
     try:
         unfitted_copy(model)
