@@ -162,6 +162,12 @@ def test_fit_identity_follows_closures_and_the_helpers_it_calls():
     finally:
         Wrapped.predict_proba = original  # type: ignore
     assert fit_identity(train_wrapped) == before
+    code = "def fit(frame):\n    return EPOCHS\n"  # a global constant the function reads
+    ns: dict = {"EPOCHS": 60, "__name__": __name__}
+    exec(code, ns)
+    sixty = fit_identity(ns["fit"])
+    ns["EPOCHS"] = 61
+    assert fit_identity(ns["fit"]) != sixty
 
 
 def test_fit_runs_in_joblib_processes(overfit):

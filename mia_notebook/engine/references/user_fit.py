@@ -8,8 +8,8 @@ wrapped with ``predict_proba``, a pipeline with custom preprocessing, a training
   turn the population's rows into ``train_frame`` (the audit's feature and target
   columns);
 * :func:`fit_identity` -- the function's identity in the reference cache keys (its name
-  and a hash of its code, defaults, closure and the helper functions it calls), so a
-  changed function is never served stale reference models;
+  and a hash of its code, defaults, closure, the constants it reads and the helper
+  functions it calls), so a changed function is never served stale reference models;
 * :func:`check_shippable` -- a clear error, before any job starts, when the function
   cannot be sent to worker processes.
 """
@@ -40,6 +40,9 @@ __all__ = [
     "fit_note",
 ]
 
+#: Values of global names that join a function's identity (functions and classes of its
+#: module join by their code; modules and other objects do not).
+_PLAIN = (int, float, str, bytes, tuple, frozenset, list, dict, np.ndarray)
 #: joblib backends that run jobs in this process (nothing is pickled).
 _IN_PROCESS = ("SequentialBackend", "ThreadingBackend")
 
@@ -142,6 +145,8 @@ def _parts(fn: Any, seen: set[int], depth: int = 0) -> Any:
         g = getattr(fn, "__globals__", {}).get(name)
         if inspect.isfunction(g) or (inspect.isclass(g) and g.__module__ == module):
             named.append((name, _parts(g, seen, depth + 1)))
+        elif isinstance(g, _PLAIN):  # a constant the code reads (EPOCHS = 60)
+            named.append((name, _value_hash(g)))
     defaults = _value_hash((fn.__defaults__, getattr(fn, "__kwdefaults__", None)))
     return (_code_parts(code), defaults, cells, named)
 
