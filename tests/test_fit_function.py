@@ -14,7 +14,6 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from IPython.core.error import UsageError
 from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -250,30 +249,3 @@ def test_fit_must_be_callable_and_is_saved_as_its_name(overfit, tmp_path):
     assert loaded.to_html().count("train_logreg") >= 1
     loaded.save(tmp_path / "again.mia")  # saved again: the note is not repeated
     assert mn.load(tmp_path / "again.mia").notes == loaded.notes
-
-
-def test_the_magic_names_the_fit_function_and_says_the_fix(overfit):
-    from IPython.testing.globalipapp import start_ipython
-
-    from mia_notebook.magics import MiaAudit
-
-    ip = start_ipython()
-    ip.run_line_magic("load_ext", "mia_notebook")
-    tr, te = overfit
-    ip.user_ns.update(tr=tr, te=te, model=train_logreg(tr), train_logreg=train_logreg, number=3)
-    line = "model --train tr --test te --target label --attacks lira --references 2 --n-jobs 1"
-    res = ip.run_cell(f"%mia_audit {line} --fit train_logreg -o by_flag")
-    assert res.success, res.error_in_exec
-    assert ip.user_ns["by_flag"].options.fit is train_logreg
-    magics = next(c for c in ip.configurables if isinstance(c, MiaAudit))
-    with pytest.raises(UsageError, match=r"--fit nope: no variable named 'nope'.*def nope"):
-        magics.mia_audit(f"{line} --fit nope")
-    with pytest.raises(UsageError, match="'number' is a int, not a function"):
-        magics.mia_audit(f"{line} --fit number")
-    try:
-        ip.run_line_magic("config", "MiaAudit.fit = 'train_logreg'")
-        res = ip.run_cell(f"%mia_audit {line} -o by_config")
-        assert res.success, res.error_in_exec
-        assert ip.user_ns["by_config"].info.fit_function.endswith("train_logreg")
-    finally:
-        magics.fit = None

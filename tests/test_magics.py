@@ -334,6 +334,31 @@ def test_every_option_reaches_the_audit_from_config(ip, small):
     assert magics.audit_options() == AuditOptions()
 
 
+def test_fit_names_a_function_of_the_notebook_and_a_wrong_name_says_the_fix(ip, small):
+    from conftest import fit_small
+
+    ip.user_ns.update(fit_small=fit_small, number=3)
+    line = f"{small} --attacks lira --references 2 --n-jobs 1"
+    res = ip.run_cell(f"{line} --fit fit_small -o by_flag")
+    assert res.success, res.error_in_exec
+    assert ip.user_ns["by_flag"].options.fit is fit_small
+    assert ip.user_ns["by_flag"].info.fit_function == "conftest.fit_small"
+    magics = _magics(ip)
+    bare = line.removeprefix("%mia_audit ")
+    with pytest.raises(UsageError, match=r"--fit nope: no variable named 'nope'.*def nope\("):
+        magics.mia_audit(f"{bare} --fit nope")
+    with pytest.raises(UsageError, match="'number' is a int, not a function"):
+        magics.mia_audit(f"{bare} --fit number")
+    try:
+        ip.run_line_magic("config", "MiaAudit.fit = 'fit_small'")
+        res = ip.run_cell(f"{line} -o by_config")
+        assert res.success, res.error_in_exec
+        assert ip.user_ns["by_config"].info.fit_function == "conftest.fit_small"
+    finally:
+        ip.run_line_magic("config", "MiaAudit.fit = None")
+    assert magics.fit is None
+
+
 def test_a_configured_redaction_cannot_be_lifted_from_the_line(ip, small):
     magics = _magics(ip)
     magics.redact = ["mean area"]
