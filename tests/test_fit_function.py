@@ -40,6 +40,9 @@ class Wrapped:
     def predict_proba(self, X):
         return self._forest.predict_proba((np.asarray(X, float) - self._center) / self._scale)
 
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
     @property
     def classes_(self):
         return self._forest.classes_
@@ -249,3 +252,20 @@ def test_fit_must_be_callable_and_is_saved_as_its_name(overfit, tmp_path):
     assert loaded.to_html().count("train_logreg") >= 1
     loaded.save(tmp_path / "again.mia")  # saved again: the note is not repeated
     assert mn.load(tmp_path / "again.mia").notes == loaded.notes
+
+
+def test_label_only_references_are_trained_with_fit_too(overfit):
+    """Under outputs='label', label-robust's reference models come from fit= as well."""
+    model = train_wrapped(overfit[0])
+    calls = []
+
+    def counting(train_frame):
+        calls.append(len(train_frame))
+        return train_wrapped(train_frame)
+
+    rep = _audit(
+        model, overfit, attacks="label-robust", outputs="label", references=2, n_jobs=1,
+        fit=counting,
+    )  # fmt: skip
+    assert len(calls) == 2 and rep.info.fit_function.endswith("counting")
+    assert not any("not calibrated" in n for n in rep.notes)

@@ -200,7 +200,9 @@ def _report(
     stage_facts = {k: v for value in values for k, v in getattr(value, "run_info", {}).items()}
     info = _run_info(model, data, (raw, ctx.outputs), instances, (refs, population), results)
     info = replace(info, threat_models={n: threats[n] for n in results}, **stage_facts)
-    if ctx.options.fit is not None and info.references_ok is not None:
+    robust = [v for v in values if getattr(v, "references", None) is not None]
+    trained = info.references_ok is not None or bool(robust)
+    if ctx.options.fit is not None and trained:  # (label-robust's references count too)
         info = replace(info, fit_function=callable_name(ctx.options.fit))
     return AuditReport(
         scores=_scores_frame(data, {name: r.scores for name, r in results.items()}),
