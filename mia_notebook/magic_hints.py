@@ -7,10 +7,12 @@ Pure functions of the words typed and the columns present; the magic raises them
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["closest_first", "column_hint", "unknown_args_hint"]
+from IPython.core.error import UsageError
+
+__all__ = ["closest_first", "column_hint", "resolve_callable", "unknown_args_hint"]
 
 #: How many column names a message lists.
 SHOWN = 8
@@ -153,3 +155,30 @@ def _option_before(tokens: Sequence[str], i: int) -> int:
         if tokens[j].startswith("-") and not _is_number(tokens[j]):
             return j
     return -1
+
+
+def resolve_callable(flag: str, value: Any, spaces: Sequence[Mapping[str, Any]]) -> Any:
+    """The callable named ``value`` (``--fit NAME``, ``%config MiaAudit.fit = 'NAME'``),
+    looked up in ``spaces`` in order; a non-text value is returned as it is.
+
+    Raises
+    ------
+    UsageError
+        No such name, or it names something that is not callable (the fix in the text).
+    """
+    if not isinstance(value, str) or not value:
+        return value or None
+    found = [ns[value] for ns in spaces if value in ns]
+    if not found:
+        example = value if value.isidentifier() else "train_model"
+        raise UsageError(
+            f"{flag} {value}: no variable named '{value}' in the notebook. Define the "
+            f"function first: def {example}(train_frame): ... return fitted_model "
+            "(train_frame has the feature and target columns)."
+        )
+    if not callable(found[0]):
+        raise UsageError(
+            f"{flag} {value}: '{value}' is a {type(found[0]).__name__}, not a function. "
+            "Name a function fit(train_frame) -> fitted model."
+        )
+    return found[0]

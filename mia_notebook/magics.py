@@ -55,7 +55,7 @@ from .engine.options import (
 )
 from .engine.results import AuditReport
 from .engine.verdict import LEVELS, Verdict, check
-from .magic_hints import column_hint, unknown_args_hint
+from .magic_hints import column_hint, resolve_callable, unknown_args_hint
 from .notebook_progress import NotebookProgress
 
 __all__ = ["MiaAudit", "NotebookProgress", "option_trait", "register", "show_once"]
@@ -68,6 +68,7 @@ _METAVARS = {
     "text": "TEXT",
     "number_or_text": "X",
     "mapping": "K=V,...",
+    "callable": "NAME",
 }
 
 
@@ -118,7 +119,7 @@ def option_trait(spec: OptionSpec, default: Any) -> TraitType[Any, Any]:
         trait = Float(value, **kw)
     elif spec.kind == "text" and spec.choices:
         trait = Enum(list(spec.choices), default_value=value, **kw)
-    elif spec.kind == "text":
+    elif spec.kind in ("text", "callable"):  # callable: a name (resolve_callable)
         trait = Unicode(value, **kw)
     elif spec.kind == "number_or_text":
         trait = Union([Float(), Unicode()], default_value=value, **kw)
@@ -159,8 +160,10 @@ class MiaAudit(Magics, OptionTraits):  # type: ignore[misc, valid-type]
     @validate(*option_names())
     def _check_config(self, proposal: Any) -> Any:
         """``%config MiaAudit.fpr = [2.0]`` fails when it is set, by the engine's rules."""
+        name, value = proposal["trait"].name, proposal["value"]
         try:
-            validate_option(proposal["trait"].name, proposal["value"])
+            if not (name in _CALLABLE_OPTIONS and isinstance(value, str)):
+                validate_option(name, value)
         except MiaError as e:
             raise TraitError(str(e)) from None
         return proposal["value"]
@@ -201,9 +204,12 @@ class MiaAudit(Magics, OptionTraits):  # type: ignore[misc, valid-type]
             models[item] = (model, form) if form else model
         return models
 
-    def audit_options(self, args: Any = None) -> AuditOptions:
+    def audit_options(
+        self, args: Any = None, local_ns: dict[str, Any] | None = None
+    ) -> AuditOptions:
         """The audit options of one line: each option's ``--flag`` when given, else its
-        ``%config`` value (``redact``: both; a configured redaction stays)."""
+        ``%config`` value (``redact``: both; a configured redaction stays); a callable
+        option's name (``--fit NAME``) is looked up in ``local_ns``, then the user's."""
         values: dict[str, Any] = {}
         for name, spec, _ in option_fields():
             configured = getattr(self, name)
@@ -215,6 +221,10 @@ class MiaAudit(Magics, OptionTraits):  # type: ignore[misc, valid-type]
                 values[name] = list(dict.fromkeys(both))
             else:
                 values[name] = given
+            if name in _CALLABLE_OPTIONS:
+                user_ns = self.shell.user_ns if self.shell is not None else {}
+                flag = f"--{name.replace('_', '-')}"
+                values[name] = resolve_callable(flag, values[name], (local_ns or {}, user_ns))
         return AuditOptions(**values)
 
     def _population(self, args: Any, local_ns: dict[str, Any] | None) -> Any:
@@ -237,7 +247,7 @@ class MiaAudit(Magics, OptionTraits):  # type: ignore[misc, valid-type]
                 train=train,
                 test=test,
                 target=args.target,
-                options=self.audit_options(args),
+                options=self.audit_options(args, local_ns),
                 population=population,
                 progress=self._progress(),
             )
@@ -357,6 +367,8 @@ class MiaAudit(Magics, OptionTraits):  # type: ignore[misc, valid-type]
         show_panel(report, model=model, population=population)
 
 
+#: Options whose flag and trait name a callable of the user namespace (``fit``).
+_CALLABLE_OPTIONS = {name for name, spec, _ in option_fields() if spec.kind == "callable"}
 _EXAMPLE = "%mia_audit clf --train train_df --test test_df --target label"
 _COMPARE_EXAMPLE = "%mia_audit rf,logreg,rf:label --train train_df --test test_df --target label"
 

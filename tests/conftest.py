@@ -58,6 +58,15 @@ def rng() -> np.random.Generator:
 
 
 # ------------------------------------------------------------------ options
+def fit_small(train_frame: pd.DataFrame) -> Any:
+    """NON_DEFAULT's ``fit``: a logistic regression on the two features and ``label``
+    (the magic's tests find it by name in the user namespace)."""
+    from sklearn.linear_model import LogisticRegression
+
+    X = train_frame[["mean radius", "mean texture"]]
+    return LogisticRegression(max_iter=5000).fit(X, train_frame["label"])
+
+
 #: A value other than the default for EVERY audit option, on the breast-cancer frames and
 #: a model fitted on ``mean radius`` and ``mean texture``: the entry-point tests check that
 #: each option reaches the audit from the magic's flags and ``%config``, compare() and the
@@ -79,12 +88,16 @@ NON_DEFAULT: dict[str, Any] = {
     "n_jobs": 1,
     "lira_variance": "global",
     "rmia_a": 0.3,
+    "fit": fit_small,
     "outputs": "round:3",
 }
 
 
 def flag_text(value: Any) -> str:
-    """``value`` as the magic's ``--flag`` text (lists comma-separated, a dict k=v)."""
+    """``value`` as the magic's ``--flag`` text (lists comma-separated, a dict k=v, a
+    function its name)."""
+    if callable(value):
+        return str(value.__name__)
     if isinstance(value, tuple | list):
         return ",".join(str(v) for v in value)
     if isinstance(value, dict):

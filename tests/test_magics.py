@@ -309,6 +309,7 @@ def small(ip):
 
 def test_every_option_reaches_the_audit_from_its_flag(ip, small):
     flags = " ".join(f"--{n.replace('_', '-')} '{flag_text(v)}'" for n, v in NON_DEFAULT.items())
+    ip.user_ns["fit_small"] = NON_DEFAULT["fit"]  # --fit names a function of the notebook
     res = ip.run_cell(f"{small} {flags} -o by_flags")
     assert res.success, res.error_in_exec
     assert ip.user_ns["by_flags"].options == AuditOptions(**NON_DEFAULT)
@@ -316,9 +317,11 @@ def test_every_option_reaches_the_audit_from_its_flag(ip, small):
 
 def test_every_option_reaches_the_audit_from_config(ip, small):
     magics = _magics(ip)
+    ip.user_ns["fit_small"] = NON_DEFAULT["fit"]  # %config MiaAudit.fit = 'fit_small'
     try:
         for name, value in NON_DEFAULT.items():
             shown = list(value) if isinstance(value, tuple) else value
+            shown = flag_text(value) if callable(value) else shown
             ip.run_line_magic("config", f"MiaAudit.{name} = {shown!r}")
             assert getattr(magics, name) == shown, name
         res = ip.run_cell(f"{small} -o by_config")
@@ -329,6 +332,31 @@ def test_every_option_reaches_the_audit_from_config(ip, small):
         for name, _, default in option_fields():
             setattr(magics, name, plain_value(default))
     assert magics.audit_options() == AuditOptions()
+
+
+def test_fit_names_a_function_of_the_notebook_and_a_wrong_name_says_the_fix(ip, small):
+    from conftest import fit_small
+
+    ip.user_ns.update(fit_small=fit_small, number=3)
+    line = f"{small} --attacks lira --references 2 --n-jobs 1"
+    res = ip.run_cell(f"{line} --fit fit_small -o by_flag")
+    assert res.success, res.error_in_exec
+    assert ip.user_ns["by_flag"].options.fit is fit_small
+    assert ip.user_ns["by_flag"].info.fit_function == "conftest.fit_small"
+    magics = _magics(ip)
+    bare = line.removeprefix("%mia_audit ")
+    with pytest.raises(UsageError, match=r"--fit nope: no variable named 'nope'.*def nope\("):
+        magics.mia_audit(f"{bare} --fit nope")
+    with pytest.raises(UsageError, match="'number' is a int, not a function"):
+        magics.mia_audit(f"{bare} --fit number")
+    try:
+        ip.run_line_magic("config", "MiaAudit.fit = 'fit_small'")
+        res = ip.run_cell(f"{line} -o by_config")
+        assert res.success, res.error_in_exec
+        assert ip.user_ns["by_config"].info.fit_function == "conftest.fit_small"
+    finally:
+        ip.run_line_magic("config", "MiaAudit.fit = None")
+    assert magics.fit is None
 
 
 def test_a_configured_redaction_cannot_be_lifted_from_the_line(ip, small):

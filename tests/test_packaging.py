@@ -140,10 +140,18 @@ def test_readme_describes_each_extra_in_one_line() -> None:
     assert described == extras
 
 
+#: Notebooks that need one more extra than ``examples`` (tests/test_notebooks.py NEEDS).
+NOTEBOOK_EXTRAS = {"deep_learning": ["deep"]}
+
+
 def test_examples_extra_covers_the_notebooks() -> None:
-    modules = set().union(*(_imports(_notebook_source(p)) for p in ROOT.glob("notebooks/*.ipynb")))
+    paths = list(ROOT.glob("notebooks/*.ipynb"))
+    modules = set().union(*(_imports(_notebook_source(p)) for p in paths))
     assert "statsmodels" in modules  # the scan sees the notebooks' imports
-    assert _unprovided(modules, ["examples"], {NAME}) == []
+    for path in paths:
+        extras = ["examples", *NOTEBOOK_EXTRAS.get(path.stem, [])]
+        assert _unprovided(_imports(_notebook_source(path)), extras, {NAME}) == [], path.name
+    assert "keras" in _imports(_notebook_source(ROOT / "notebooks" / "deep_learning.ipynb"))
 
 
 def test_test_extra_covers_the_tests() -> None:

@@ -38,6 +38,7 @@ from .results import AuditReport
 from .run_info import RunInfo
 from .target import TargetOutputs, fingerprint_model, query_model
 from .utility import task_utility
+from .validators import callable_name
 from .whatif import apply_outputs, explain_skipped, resolve_outputs
 
 __all__ = ["audit", "audit_options", "resolve_attacks", "target_outputs", "versions"]
@@ -199,6 +200,10 @@ def _report(
     stage_facts = {k: v for value in values for k, v in getattr(value, "run_info", {}).items()}
     info = _run_info(model, data, (raw, ctx.outputs), instances, (refs, population), results)
     info = replace(info, threat_models={n: threats[n] for n in results}, **stage_facts)
+    robust = [v for v in values if getattr(v, "references", None) is not None]
+    trained = info.references_ok is not None or bool(robust)
+    if ctx.options.fit is not None and trained:  # (label-robust's references count too)
+        info = replace(info, fit_function=callable_name(ctx.options.fit))
     return AuditReport(
         scores=_scores_frame(data, {name: r.scores for name, r in results.items()}),
         options=ctx.options,
@@ -240,7 +245,7 @@ def _execute(
         outputs=seen,
         options=opts,
         references=stage,
-        reference_problem=clone_problem(model),
+        reference_problem=None if opts.fit else clone_problem(model),
         stages=stages,
     )
     runnable, skipped = resolve_attacks([*opts.attacks, *instances], ctx)

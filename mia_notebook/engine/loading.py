@@ -29,13 +29,25 @@ def _records(file: ReportFile) -> Records:
 
 
 def _options(file: ReportFile, path: Path) -> AuditOptions:
-    try:
-        return AuditOptions(**file.options)
+    try:  # a fit= function is saved as its name only: the loaded options have none
+        return AuditOptions(**{**file.options, "fit": None})
     except (MiaError, TypeError) as e:
         raise MiaValueError(
             f"The options saved in '{path}' are not valid here: {e} (an attack added with "
             "register_attack must be registered again before loading)."
         ) from None
+
+
+def _fit_note(file: ReportFile) -> list[str]:
+    """What a loaded report says of the fit= function it was audited with."""
+    name = file.options.get("fit")
+    if not isinstance(name, str):
+        return []
+    note = (
+        f"audited with fit={name}, which is not saved (callables never are): options.fit "
+        "is None; pass fit= again to repeat the audit"
+    )
+    return [] if note in file.notes else [note]
 
 
 def load(path: str | Path) -> AuditReport:
@@ -69,7 +81,7 @@ def load(path: str | Path) -> AuditReport:
         options=_options(file, path),
         info=RunInfo.from_dict(file.info),
         skipped=dict(file.skipped),
-        notes=tuple(file.notes),
+        notes=(*file.notes, *_fit_note(file)),
         versions=dict(file.versions),
         fingerprints=dict(file.fingerprints),
         timings=dict(file.timings),

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .validators import callable_name
 from .verdict.policy import Policy
 from .verdict.settings import SettingPolicies
 from .whatif import OutputsForm
@@ -15,7 +16,7 @@ __all__ = ["KIND_TEXT", "Kind", "OptionSpec", "plain_value", "spec_of"]
 
 #: The kinds of option values. The magic maps each to a traitlets trait and parses its
 #: ``--flag`` text with the option's validator (which accepts text for every kind).
-Kind = Literal["names", "floats", "int", "float", "text", "number_or_text", "mapping"]
+Kind = Literal["names", "floats", "int", "float", "text", "number_or_text", "mapping", "callable"]
 
 
 @dataclass(frozen=True)
@@ -65,16 +66,19 @@ KIND_TEXT = {
     "text": "str",
     "number_or_text": "float or str",
     "mapping": "Policy or dict",
+    "callable": "callable",
 }
 
 
 def plain_value(value: Any) -> Any:
     """An option value as plain JSON: tuples as lists, a Policy as its dict, an
-    outputs form as its text."""
+    outputs form as its text, a callable (``fit``) as its name (never the object)."""
     if isinstance(value, tuple):
         return list(value)
     if isinstance(value, (Policy, SettingPolicies)):
         return value.to_dict()
     if isinstance(value, OutputsForm):
         return str(value)
+    if callable(value):
+        return callable_name(value)
     return value

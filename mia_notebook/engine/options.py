@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -34,6 +34,7 @@ from .validators import (
     validate_confidence,
     validate_delta,
     validate_features,
+    validate_fit,
     validate_flag,
     validate_fpr,
     validate_lira_variance,
@@ -231,6 +232,17 @@ class AuditOptions:
             "reference models).",
             validate=validate_rmia_a,
             kind="number_or_text",
+        ),
+    )
+    fit: Callable[[Any], Any] | None = field(
+        default=None,
+        metadata=spec_of(
+            help="Trains every reference model instead of clone + fit: a callable "
+            "fit(train_frame) -> fitted model; train_frame has the feature and target "
+            "columns (the magic: a function's name).",
+            validate=validate_fit,
+            kind="callable",
+            nullable=True,
         ),
     )
     outputs: OutputsForm = field(

@@ -51,6 +51,10 @@ class RunInfo:
     threat_models : dict of str to str
         Each computed attack's threat model: ``'black-box'`` (queries the model's API)
         or ``'white-box'`` (reads the model file).
+    fit_function : str or None
+        The user's ``fit=`` function that trained the reference models, as
+        ``module.qualname`` (None: clone + fit, or no reference model). A saved report
+        keeps the name only (``options.fit`` of a loaded report is None).
     whitebox : dict of str to int or str
         The white-box stored-instance finding (``docs/whitebox.md``): the attribute
         holding stored rows, how many there are, how many members are stored verbatim
@@ -75,6 +79,7 @@ class RunInfo:
     utility: dict[str, float] = field(default_factory=dict)
     threat_models: dict[str, str] = field(default_factory=dict)
     whitebox: dict[str, Any] = field(default_factory=dict)
+    fit_function: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain Python values (tuples as lists); :meth:`from_dict` reads it back."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .errors import MiaTypeError, MiaValueError
@@ -25,12 +25,14 @@ __all__ = [
     "DEFAULT_REFERENCES",
     "LIRA_VARIANCES",
     "MAX_REFERENCES",
+    "callable_name",
     "parse_names",
     "parse_policy_text",
     "validate_attack_names",
     "validate_confidence",
     "validate_delta",
     "validate_features",
+    "validate_fit",
     "validate_flag",
     "validate_fpr",
     "validate_int",
@@ -314,3 +316,26 @@ def validate_show(value: Any) -> tuple[str, ...] | None:
 def validate_outputs(value: Any) -> OutputsForm:
     """``outputs``: 'proba' (None too), 'label', 'topk:K' or 'round:D' (see :mod:`.whatif`)."""
     return parse_outputs(value)
+
+
+def callable_name(fn: Any) -> str:
+    """``module.qualname`` of a function (a partial's function, a callable's class)."""
+    inner = getattr(fn, "func", None)  # functools.partial
+    if inner is not None and callable(inner):
+        return f"partial({callable_name(inner)})"
+    if not hasattr(fn, "__qualname__"):
+        fn = type(fn)
+    return f"{getattr(fn, '__module__', None) or '?'}.{fn.__qualname__}"
+
+
+def validate_fit(value: Any) -> Callable[..., Any] | None:
+    """``fit``: None (reference models are ``clone(model)`` refitted) or a callable
+    ``fit(train_frame) -> fitted model``."""
+    if value is None or callable(value):
+        return value
+    got = f"the str {value!r}" if isinstance(value, str) else type(value).__name__
+    raise MiaTypeError(
+        "The 'fit' parameter must be a callable fit(train_frame) -> fitted model, or None. "
+        f"Got {got} instead (audit() takes the function itself; the magic's --fit NAME and "
+        "%config MiaAudit.fit name a function of the notebook)."
+    )

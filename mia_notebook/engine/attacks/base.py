@@ -247,6 +247,7 @@ class StageInputs:
             model_fingerprint=self.model_fingerprint,
             statistic_fn=statistic_fn,
             target_values=target_values,
+            fit=self.options.fit,
         )
         return signals
 

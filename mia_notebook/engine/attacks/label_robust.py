@@ -298,7 +298,8 @@ class RobustStage(StageInputs):
         pop = make_population(self.data, extra, "label")
         target = _target_robustness(self.model, pop, spec, self.model_fingerprint, self.progress)
         n = pop.n_records
-        if references.clone_problem(self.model) is not None or opts.references < 2:
+        no_copy = opts.fit is None and references.clone_problem(self.model) is not None
+        if no_copy or opts.references < 2:
             note = "label-robust: not calibrated (no reference models)"
             return RobustSignals(target[:n], None, None, spec.n_copies, [note])
         try:

@@ -1,24 +1,21 @@
 """Train the reference models: unfitted copies of the user's model, fitted on IN halves.
 
-Each reference model is an unfitted copy of the model (``sklearn.base.clone``, or, when
-clone refuses an estimator such as ``CatBoostClassifier(cat_features=[...])``, a rebuild
-from ``type(model)(**model.get_params())``) fitted on its IN rows of the
-:class:`~.population.Population`, then queried on every row for one statistic per
-record. The user's model and dataframes are never touched.
+Each reference model is an unfitted copy of the model (``sklearn.base.clone``, else
+``type(model)(**get_params())`` for e.g. ``CatBoostClassifier(cat_features=[...])``), or
+the model the user's ``fit=`` function returns (:mod:`.user_fit`), fitted on its IN rows
+of the :class:`~.population.Population`, then queried on every row for one statistic.
 
-Training runs through :class:`joblib.Parallel`, so ``joblib.parallel_config(backend=
-"dask")`` sends it to a Dask cluster. Every finished reference model's statistics go
-into :data:`~mia_notebook.engine.cache.CACHE` at once (one entry per reference model,
-keyed by the model's parameters, the data fingerprint, the seed and the settings): an
-interrupted run resumes from the models already trained, and a failing fit costs only
-its own column.
+Training runs through :class:`joblib.Parallel` (``joblib.parallel_config(backend="dask")``
+sends it to a Dask cluster). Every finished model's statistics go into the cache at once
+(one entry per model, keyed by the model's parameters or fit function, the data, the
+seed and the settings): an interrupted run resumes, and a failing fit costs its column.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import joblib
@@ -36,6 +33,7 @@ from ..validators import validate_n_jobs
 from .population import Population, in_out_mask, make_population, take_rows
 from .signals import ReferenceSignals
 from .statistics import StatisticFn, StatisticSet, statistic, target_statistic
+from .user_fit import FitFunction, check_shippable, error_text, fit_identity, fit_note
 
 __all__ = [
     "SEQUENTIAL_BELOW_S",
@@ -59,12 +57,6 @@ SEQUENTIAL_BELOW_S = 3.0
 
 class ReferencesFailed(MiaValueError):
     """Not one reference model could be trained."""
-
-
-def error_text(e: BaseException) -> str:
-    """``Type: first line of the message`` of an exception."""
-    msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
-    return f"{type(e).__name__}: {msg}" if msg else type(e).__name__
 
 
 def unfitted_copy(model: Any) -> Any:
@@ -107,15 +99,15 @@ def clone_problem(model: Any) -> str | None:
     """Why reference models cannot be built from ``model`` (None if they can)."""
     if not hasattr(model, "fit"):
         return (
-            f"{type(model).__name__} has no fit method, so no reference models can be "
-            "trained; audit the estimator itself (e.g. the scikit-learn model or Pipeline)"
+            f"{type(model).__name__} has no fit method, so no reference models can be trained; "
+            "pass fit= (a function that trains one), or audit the estimator (e.g. its Pipeline)"
         )
     try:
         unfitted_copy(model)
     except Exception as e:
         return (
             f"sklearn.base.clone({type(model).__name__}) failed ({error_text(e)}); "
-            "reference attacks need a scikit-learn compatible estimator (get_params)"
+            "reference attacks need a clonable estimator (get_params), or fit=(a function)"
         )
     return None
 
@@ -138,7 +130,7 @@ def fit_reference(
     y_scale: float,
     stat_fn: StatisticFn | None = None,
 ) -> tuple[int, np.ndarray | None, str | None]:
-    """Fit a copy of ``template`` on ``rows``; return (index, float32 statistic, error).
+    """Fit a copy of ``template`` (or a FitFunction) on ``rows``: (index, statistic, error).
 
     ``stat_fn`` replaces :func:`statistic` (same signature). Runs in a joblib worker.
     Exceptions become an error message so that one failing fit does not cancel the
@@ -147,8 +139,11 @@ def fit_reference(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. ConvergenceWarning, once per copy
-            est = unfitted_copy(template)
-            est.fit(take_rows(X, rows), labels[rows])
+            if isinstance(template, FitFunction):
+                est = template.train(X, labels, rows)
+            else:
+                est = unfitted_copy(template)
+                est.fit(take_rows(X, rows), labels[rows])
             stat = (stat_fn or statistic)(est, X, labels, kind, y_scale)
     except Exception as e:
         return index, None, error_text(e)
@@ -233,6 +228,7 @@ def train_references(
             if (time.perf_counter() - t0) * len(rest) < SEQUENTIAL_BELOW_S:
                 n = 1
         if rest:
+            check_shippable(template, n)
             parallel = joblib.Parallel(n_jobs=n, return_as="generator_unordered")
             for result in parallel(job(j) for j in rest):
                 out.add(result)
@@ -268,7 +264,7 @@ def _extra_target_statistic(
 
 
 def _train_or_resume(
-    model: Any,
+    template: Any,
     pop: Population,
     mask: np.ndarray,
     key: tuple[Hashable, ...],
@@ -285,7 +281,7 @@ def _train_or_resume(
     todo = [j for j in range(n_references) if j not in cached]
     try:
         trained, failed = train_references(
-            todo, unfitted_copy(model), pop, mask, kind, n_jobs, progress, key, stat_fn
+            todo, template, pop, mask, kind, n_jobs, progress, key, stat_fn
         )
     except KeyboardInterrupt:
         n_done = sum((*key, j) in CACHE for j in range(n_references))
@@ -324,6 +320,7 @@ def compute_references(
     model_fingerprint: str | None = None,
     statistic_fn: StatisticFn | None = None,
     target_values: np.ndarray | None = None,
+    fit: Callable[[pd.DataFrame], Any] | None = None,
 ) -> ReferenceSignals:
     """Train (or fetch from the cache) the reference models; returns their statistics.
 
@@ -349,6 +346,8 @@ def compute_references(
     target_values : ndarray of shape (n_rows,), default=None
         The target's statistic on every population row, when the caller computed it
         (default: from ``outputs``, and by querying the model on extra rows).
+    fit : callable, default=None
+        Trains each reference model instead of clone + fit (``fit(train_frame)``).
 
     Raises
     ------
@@ -360,7 +359,7 @@ def compute_references(
     mask = in_out_mask(pop.n_rows, n_references, seed, blocks=pop.blocks)
     key: tuple[Hashable, ...] = (
         "reference",
-        params_fingerprint(model),
+        params_fingerprint(model) if fit is None else fit_identity(fit),
         pop.fingerprint,
         kind,
         seed,
@@ -369,8 +368,9 @@ def compute_references(
     main_fn = StatisticSet.main_of(statistic_fn)  # extras: their own keys (cache_parts)
     if main_fn is not None:
         key = (*key, str(getattr(main_fn, "cache_key", repr(main_fn))))
+    template = FitFunction(fit, data.features, data.target) if fit else unfitted_copy(model)
     stats, failed, n_cached = _train_or_resume(
-        model, pop, mask, key, kind, n_jobs, progress or NullProgress(), statistic_fn
+        template, pop, mask, key, kind, n_jobs, progress or NullProgress(), statistic_fn
     )
     ids, full = _columns(stats, failed, n_references)
     full, extra = StatisticSet.split(full, statistic_fn)
@@ -394,7 +394,7 @@ def compute_references(
         failed=failed,
         n_trained=len(stats) - n_cached,
         n_cached=n_cached,
-        rebuilt=rebuild_note(model),
+        rebuilt=rebuild_note(model) if fit is None else fit_note(fit),
         extra={name: v[:n] for name, v in extra.items()},
         pop_extra={name: v[n:] for name, v in extra.items()},
     )
