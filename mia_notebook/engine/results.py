@@ -87,6 +87,9 @@ class AuditReport(RecordViews):
     records: Records = field(repr=False)
     #: Extra per-attack material for inspection (e.g. reference-model statistics).
     evidence: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Under ``person=``: every row's scores (``scores`` then holds one row per person,
+    #: the unit every number counts); None otherwise (the rows are ``scores``).
+    row_scores: pd.DataFrame | None = field(default=None, repr=False)
     #: Memo of computed numbers, shared by every report that :meth:`with_options` derives
     #: from this one. Numbers only: rendered output is memoized by the render layer.
     _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -117,8 +120,9 @@ class AuditReport(RecordViews):
 
     @property
     def n_members(self) -> int:
-        """Number of members (train rows)."""
-        return int(self.info.n_members)
+        """Number of members (train rows; the train's people under ``person=``)."""
+        people = self.info.n_member_people
+        return int(self.info.n_members if people is None else people)
 
     @property
     def computed_attacks(self) -> list[str]:

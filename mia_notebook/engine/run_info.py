@@ -51,6 +51,9 @@ class RunInfo:
     threat_models : dict of str to str
         Each computed attack's threat model: ``'black-box'`` (queries the model's API)
         or ``'white-box'`` (reads the model file).
+    n_member_people, n_nonmember_people : int or None
+        People of ``train`` and ``test`` under ``person=`` (None without it); the
+        report's numbers then count people.
     whitebox : dict of str to int or str
         The white-box stored-instance finding (``docs/whitebox.md``): the attribute
         holding stored rows, how many there are, how many members are stored verbatim
@@ -75,6 +78,8 @@ class RunInfo:
     utility: dict[str, float] = field(default_factory=dict)
     threat_models: dict[str, str] = field(default_factory=dict)
     whitebox: dict[str, Any] = field(default_factory=dict)
+    n_member_people: int | None = None
+    n_nonmember_people: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain Python values (tuples as lists); :meth:`from_dict` reads it back."""
