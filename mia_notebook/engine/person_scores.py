@@ -22,7 +22,14 @@ from .grouping import ValueGroups, value_groups
 from .people import People, constant_columns
 from .records import Records
 
-__all__ = ["ROWS", "VARIES", "PeopleRecords", "person_frame", "varying_note"]
+__all__ = [
+    "ROWS",
+    "VARIES",
+    "PeopleRecords",
+    "people_sentence",
+    "person_frame",
+    "varying_note",
+]
 
 #: Column of the flagged people's table: the person's number of rows.
 ROWS = "rows"
@@ -44,6 +51,24 @@ def person_frame(
     columns = {a: combine(rules[a], s, people.codes, n) for a, s in row_scores.items()}
     frame: pd.DataFrame = pd.DataFrame({"member": people.members, **columns}, index=index)
     return frame
+
+
+#: The verdict's words for a record, and for a person (``person=``).
+_PERSON_WORDS = (
+    ("of the training records", "of the people in the training set"),
+    ("no record is exposed", "no person is exposed"),
+    (" records identified", " people identified"),
+    (" record identified", " person identified"),
+    ("on the records it is surest", "on the people it is surest"),
+    ("no record can be singled out", "no person can be singled out"),
+)
+
+
+def people_sentence(reason: str) -> str:
+    """The verdict's sentence counting people instead of records."""
+    for rows, people in _PERSON_WORDS:
+        reason = reason.replace(rows, people)
+    return reason
 
 
 def varying_note(data: AuditData, col: str) -> str | None:

@@ -25,6 +25,7 @@ from .exposure import REDACTED, mask
 from .grouping import rank_equivalent_groups
 from .options import AuditOptions, check_names, view_option_names
 from .outputs import Renderer, Slot, jsonable, records
+from .person_scores import people_sentence
 from .records import Records, RecordsNotSaved
 from .report_records import RecordViews
 from .report_verdict import attack_labels
@@ -261,6 +262,8 @@ class AuditReport(RecordViews):
             )
 
         verdict: Verdict = self.memoized(("verdict", policy, flag), compute)
+        if self.options.person is not None:  # the sentence counts people
+            verdict = replace(verdict, reason=people_sentence(verdict.reason))
         return verdict
 
     def check(
@@ -354,6 +357,7 @@ class AuditReport(RecordViews):
             fingerprints=dict(self.fingerprints),
             timings=dict(self.timings),
             columns=(self.records.train_columns, self.records.test_columns),
+            row_scores=self.row_scores,
         )
         if include_data:
             return replace(base, data=self.data)
