@@ -126,7 +126,8 @@ def _records_spec(file: ReportFile, arrays: Arrays) -> dict[str, Any]:
 
 def _codes(groups: ValueGroups, arrays: Arrays) -> str:
     where = {g: i for i, g in enumerate(groups.order)}
-    codes = groups.labels.map(where).to_numpy(dtype=np.int32)
+    # -1: in no group (under person=, a column that varies within a person)
+    codes = groups.labels.map(where).fillna(-1).to_numpy(dtype=np.int32)
     return store(arrays, "groups", codes)
 
 
@@ -242,7 +243,7 @@ def _scores(spec: dict[str, Any], arrays: Arrays) -> pd.DataFrame:
 
 def _groups(spec: dict[str, Any], arrays: Arrays) -> ValueGroups:
     order = [str(g) for g in spec["order"]]
-    labels = pd.Series(np.asarray(order, dtype=object)[arrays[spec["codes"]]], dtype=object)
+    labels = pd.Series(np.asarray([*order, ""], dtype=object)[arrays[spec["codes"]]], dtype=object)
     return ValueGroups(labels, order, bool(spec["masked"]))
 
 
