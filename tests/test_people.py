@@ -225,3 +225,25 @@ def test_magic_person_flag_in_a_real_shell(wagepan, wagepan_reports):
     pd.testing.assert_frame_equal(by_magic.summary, wagepan_reports[0].summary)
     bad = ip.run_cell("%mia_audit wp_rf --train wp_train --test wp_train --target high --person nr")
     assert not bad.success and "GroupShuffleSplit" in str(bad.error_in_exec)
+
+
+def test_views_and_compare_show_the_person_level(wagepan, wagepan_reports):
+    from mia_notebook.render.mime import MIME_TYPE, report_payload
+
+    tr, te, _, rf = wagepan
+    people, _ = wagepan_reports
+    page = people.to_html()
+    assert f"{people.n_members:,} people ({len(tr):,} rows) by <code>nr</code>" in page
+    assert f"person # ({people.n_members:,} people in train)" in page
+    assert "of the people in the training set" in repr(people)
+    bundle = people._repr_mimebundle_()
+    data = bundle[MIME_TYPE]
+    assert data["settings"]["person"] == "nr"
+    assert data["settings"]["n_nonmember_people"] == te["nr"].nunique()
+    assert report_payload(people)["verdict"]["reason"] == people.verdict.reason
+    cmp = mn.compare(
+        {"forest": rf}, train=tr, test=te, target="high", options=people.options, **KW
+    )
+    report = cmp.reports["forest"]
+    assert report.options.person == "nr" and len(report.scores) == 545
+    pd.testing.assert_frame_equal(report.summary, people.summary)

@@ -126,6 +126,17 @@ class AuditReport(RecordViews):
         return int(self.info.n_members if people is None else people)
 
     @property
+    def n_nonmembers(self) -> int:
+        """Number of non-members (test rows; the test's people under ``person=``)."""
+        people = self.info.n_nonmember_people
+        return int(self.info.n_nonmembers if people is None else people)
+
+    @property
+    def units(self) -> str:
+        """What the report counts: ``'records'``, or ``'people'`` under ``person=``."""
+        return "records" if self.options.person is None else "people"
+
+    @property
     def computed_attacks(self) -> list[str]:
         return [c for c in self.scores.columns if c != "member"]
 

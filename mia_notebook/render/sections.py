@@ -154,6 +154,8 @@ def flagged_html(report: AuditReport, highlight: str | None) -> str:
         note = f"<p class='mia-note'>No records listed: {esc(reason)}</p>"
         return "<h4>Most exposed members</h4>" + note
     index_label = f"index ({report.n_members:,} train rows)"
+    if report.options.person is not None:  # person=: people, with their number of rows
+        index_label = f"person # ({report.n_members:,} people in train)"
     ranks = report.flagged_ranks(attack=ranking)
     ranks.columns = [attack_label(a) for a in ranks.columns]
     return (
