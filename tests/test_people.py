@@ -236,14 +236,28 @@ def test_views_and_compare_show_the_person_level(wagepan, wagepan_reports):
     assert f"{people.n_members:,} people ({len(tr):,} rows) by <code>nr</code>" in page
     assert f"person # ({people.n_members:,} people in train)" in page
     assert "of the people in the training set" in repr(people)
+    assert f"{people.n_members:,} member people ({len(tr):,} rows)" in repr(people)
     bundle = people._repr_mimebundle_()
     data = bundle[MIME_TYPE]
     assert data["settings"]["person"] == "nr"
     assert data["settings"]["n_nonmember_people"] == te["nr"].nunique()
     assert report_payload(people)["verdict"]["reason"] == people.verdict.reason
-    cmp = mn.compare(
-        {"forest": rf}, train=tr, test=te, target="high", options=people.options, **KW
-    )
+    cmp = mn.compare({"forest": rf}, train=tr, test=te, target="high", options=people.options, **KW)
     report = cmp.reports["forest"]
     assert report.options.person == "nr" and len(report.scores) == 545
     pd.testing.assert_frame_equal(report.summary, people.summary)
+
+
+def test_flagged_people_rows_on_expand(wagepan, wagepan_reports):
+    tr, _, _, _ = wagepan
+    people, _ = wagepan_reports
+    flagged = people.flagged()
+    rows = people.records.person_rows(flagged.index.to_numpy() - 1)
+    assert len(rows) == 8 * len(flagged)
+    assert list(pd.unique(rows["person #"])) == list(flagged.index)
+    assert set(rows["nr"]) == set(flagged["nr"])
+    pd.testing.assert_frame_equal(rows.drop(columns="person #"), tr.loc[rows.index])
+    page = people.to_html()
+    assert f"Their rows: {len(rows)} rows of these {len(flagged)} people" in page
+    hidden = people.with_options(redact=("nr",)).to_html().split("Their rows:")[1]
+    assert hidden.split("</details>")[0].count(REDACTED) == len(rows)  # every row's id

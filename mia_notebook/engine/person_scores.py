@@ -33,6 +33,8 @@ __all__ = [
 
 #: Column of the flagged people's table: the person's number of rows.
 ROWS = "rows"
+#: Most rows of flagged people a view lists on expand.
+MAX_PERSON_ROWS = 200
 #: Group label of every person for a column that varies within a person (no slices).
 VARIES = "varies within a person"
 
@@ -135,6 +137,19 @@ class PeopleRecords(Records):
         out.insert(0, people.column, people.ids[positions])
         out.insert(1, ROWS, people.counts[positions])
         out.index = pd.Index(positions + 1, name="person #")
+        return out
+
+    def person_rows(self, positions: np.ndarray, limit: int = MAX_PERSON_ROWS) -> pd.DataFrame:
+        """The train rows of the member people at ``positions`` (at most ``limit``), people
+        in that order; column ``person #`` says whose (as in :meth:`rows`)."""
+        codes = self.people.codes[: self.audited.n_train]
+        wanted = np.asarray(positions, dtype=np.intp)
+        rank = np.full(self.people.n_people, -1)
+        rank[wanted] = np.arange(wanted.size)
+        picked = np.flatnonzero(rank[codes] >= 0)
+        picked = picked[np.argsort(rank[codes[picked]], kind="stable")][:limit]
+        out = self.audited.train.iloc[picked].copy()
+        out.insert(0, "person #", codes[picked] + 1)
         return out
 
     def groups(self, col: str, *, masked: bool) -> ValueGroups:

@@ -43,10 +43,14 @@ def render_text(
     attack = highlighted(report, highlight)
     line = verdict_line(report, verdict)
     rows = attack_rows(report, report.options.fpr)
-    head = (
-        f"AuditReport: {report.info.model} — {report.info.n_members:,} members, "
-        f"{report.info.n_nonmembers:,} non-members; "
-        + (f"verdict's attack: {attack}" if attack else "no attack beats chance")
+    counts = f"{report.info.n_members:,} members, {report.info.n_nonmembers:,} non-members"
+    if report.options.person is not None:  # person=: the numbers count people
+        counts = (
+            f"{report.n_members:,} member people ({report.info.n_members:,} rows), "
+            f"{report.n_nonmembers:,} non-member people ({report.info.n_nonmembers:,} rows)"
+        )
+    head = f"AuditReport: {report.info.model} — {counts}; " + (
+        f"verdict's attack: {attack}" if attack else "no attack beats chance"
     )
     lines = [head] if line is None else [line, head]
     lines.append(_table(report, "attack", rows, NUMBERS))
