@@ -261,3 +261,36 @@ def test_flagged_people_rows_on_expand(wagepan, wagepan_reports):
     assert f"Their rows: {len(rows)} rows of these {len(flagged)} people" in page
     hidden = people.with_options(redact=("nr",)).to_html().split("Their rows:")[1]
     assert hidden.split("</details>")[0].count(REDACTED) == len(rows)  # every row's id
+
+
+def test_population_rows_regressors_and_labels_only_under_person(rng):
+    """Extra population rows (each their own person), a regressor, and a labels-only
+    API: every path that trains reference models splits by person."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    df = _synthetic(rng, n_people=150, rows=3)
+    tr, te, extra = df[df.pid < 50], df[(df.pid >= 50) & (df.pid < 100)], df[df.pid >= 100]
+    cols = ["x0", "x1", "x2", "x3"]
+    clf = RandomForestClassifier(n_estimators=20, random_state=0, n_jobs=1)
+    clf.fit(tr[cols], tr["label"])
+    kw = {"train": tr, "test": te, "person": "pid", "references": 4, **KW}
+    with_pop = mn.audit(clf, target="label", population=extra, attacks="rmia", **kw)
+    assert with_pop.info.population_rows == len(extra) and len(with_pop.scores) == 100
+    refs = with_pop.evidence["references"]
+    codes = with_pop.records.data.people.codes
+    assert all((refs.in_mask[codes == p] == refs.in_mask[codes == p][0]).all() for p in range(100))
+    labels = mn.audit(clf, target="label", outputs="label", attacks="label-robust", **kw)
+    assert list(labels.computed_attacks) == ["label-robust"] and len(labels.scores) == 100
+    reg = RandomForestRegressor(n_estimators=20, random_state=0, n_jobs=1)
+    reg.fit(tr[cols], tr["x0"] + tr["label"])
+    regressed = mn.audit(
+        reg,
+        train=tr.assign(y=tr["x0"] + tr["label"]).drop(columns="label"),
+        test=te.assign(y=te["x0"] + te["label"]).drop(columns="label"),
+        target="y",
+        person="pid",
+        attacks=("loss", "lira"),
+        references=4,
+        **KW,
+    )
+    assert regressed.summary["AUC"].gt(0.5).all() and len(regressed.scores) == 100
