@@ -163,6 +163,8 @@ def test_independent_model_audits_as_none(rng):
     report = mn.audit(model, train=tr, test=te, target="label", person="pid", references=4, **KW)
     assert report.verdict.level == "none"
     assert report.flagged().empty
+    assert "No people listed: No attack beats chance" in report.to_html()
+    assert "no person is exposed beyond chance" in report.verdict.reason
     assert report.summary["AUC"].sub(0.5).abs().max() < 0.1
 
 

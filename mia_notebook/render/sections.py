@@ -147,13 +147,13 @@ def flagged_html(report: AuditReport, highlight: str | None) -> str:
     among members; the rank under every shown attack in a collapsed second table. None
     (with the verdict's reason) when no record is exposed beyond chance."""
     if report.options.flag <= 0:
-        return "<p class='mia-note'>No records listed (flag count is 0).</p>"
+        return f"<p class='mia-note'>No {report.units} listed (flag count is 0).</p>"
     verdict = report.verdict
     ranking = None if highlight == verdict.attack else highlight  # else: the verdict's
     flagged = report.flagged(attack=ranking) if highlight else pd.DataFrame()
     if flagged.empty:
         reason = no_records_reason(report, flagged.attrs.get("reason", ""))
-        note = f"<p class='mia-note'>No records listed: {esc(reason)}</p>"
+        note = f"<p class='mia-note'>No {report.units} listed: {esc(reason)}</p>"
         return "<h4>Most exposed members</h4>" + note
     index_label = f"index ({report.n_members:,} train rows)"
     if report.options.person is not None:  # person=: people, with their number of rows

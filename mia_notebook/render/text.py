@@ -76,12 +76,12 @@ def _notes(rows: list[MetricRow]) -> list[str]:
 def _flagged(report: AuditReport, attack: str | None) -> list[str]:
     """The flagged members' index labels, as the static report lists them."""
     if report.options.flag <= 0:
-        return ["No records listed (flag count is 0)."]
+        return [f"No {report.units} listed (flag count is 0)."]
     ranking = None if attack == report.verdict.attack else attack
     positions = report.flagged_positions(attack=ranking) if attack else np.zeros(0, np.intp)
     if not positions.size:
         reason = flag_reason(report.options.flag, report.verdict) if attack else ""
-        return [f"No records listed: {no_records_reason(report, reason)}"]
+        return [f"No {report.units} listed: {no_records_reason(report, reason)}"]
     labels = ", ".join(str(x) for x in report.records.rows(positions).index)
     return [f"{flagged_heading(report, attack, len(positions))}, index: {labels}"]
 
