@@ -90,7 +90,14 @@ NON_DEFAULT: dict[str, Any] = {
     "rmia_a": 0.3,
     "fit": fit_small,
     "outputs": "round:3",
+    "person": "patient",  # a column with_patients() adds: one person per row
 }
+
+
+def with_patients(*frames: pd.DataFrame) -> list[pd.DataFrame]:
+    """The frames with a ``patient`` column (the row's index: one patient per row), for
+    NON_DEFAULT's ``person``."""
+    return [f.assign(patient=f.index) for f in frames]
 
 
 def flag_text(value: Any) -> str:

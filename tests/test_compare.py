@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import NON_DEFAULT, features, fingerprint
+from conftest import NON_DEFAULT, features, fingerprint, with_patients
 from sklearn.datasets import load_diabetes
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -287,7 +287,7 @@ def test_magic_compares_models(cancer_splits, fitted):
 
 # ------------------------------------------------------------- options and saved reports
 def test_compare_carries_every_option(cancer_splits):
-    tr, te = cancer_splits
+    tr, te = with_patients(*cancer_splits)
     cols = list(NON_DEFAULT["features"])
     small = LogisticRegression(max_iter=5000).fit(tr[cols], tr["label"])
     opts = mn.AuditOptions(**NON_DEFAULT)

@@ -12,14 +12,8 @@ from sklearn.metrics import roc_auc_score
 
 import mia_notebook as mn
 from mia_notebook.engine import metrics
-from mia_notebook.engine.grouping import (
-    MISSING,
-    auc_with_variance,
-    group_summaries,
-    inside_and_rest_aucs,
-    score_order,
-    value_groups,
-)
+from mia_notebook.engine.group_auc import inside_and_rest_aucs, score_order
+from mia_notebook.engine.grouping import MISSING, auc_with_variance, group_summaries, value_groups
 
 
 def _case(seed: int, n: int = 3000, ties: bool = False):
@@ -36,7 +30,8 @@ def _case(seed: int, n: int = 3000, ties: bool = False):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_inside_and_rest_aucs_match_per_subset_delong(seed, ties):
     scores, members, groups = _case(seed, ties=ties)
-    got = inside_and_rest_aucs(scores, members, groups)
+    every = range(len(groups.order))
+    got = inside_and_rest_aucs(scores, members, groups.codes, every)
     labels = groups.labels.to_numpy()
     for k, g in enumerate(groups.order):
         inside = labels == g
@@ -46,7 +41,7 @@ def test_inside_and_rest_aucs_match_per_subset_delong(seed, ties):
         assert got[k, 0] == pytest.approx(roc_auc_score(members[inside], scores[inside]))
     # a precomputed order gives the same numbers
     np.testing.assert_array_equal(
-        inside_and_rest_aucs(scores, members, groups, score_order(scores)), got
+        inside_and_rest_aucs(scores, members, groups.codes, every, score_order(scores)), got
     )
 
 
@@ -65,7 +60,7 @@ def test_inside_and_rest_aucs_nan_for_a_group_without_two_of_a_class():
     scores = np.array([0.1, 0.9, 0.4, 0.5, 0.7, 0.2])
     members = np.array([True, True, False, False, True, False])
     groups = value_groups(pd.Series(["x", "x", "x", "x", "y", "y"]), masked=False)
-    got = inside_and_rest_aucs(scores, members, groups)
+    got = inside_and_rest_aucs(scores, members, groups.codes, [0, 1])
     assert np.isfinite(got[0, :2]).all() and np.isnan(got[1, :2]).all()
     assert got[0, 0] == pytest.approx(roc_auc_score(members[:4], scores[:4]))
 

@@ -495,6 +495,11 @@ def _drive_command(page: Any, lab: dict[str, Any]) -> None:
     )
     assert values["train"] == "train_df" and values["test"] == "test_df"
     assert values["target"] == "label"
+    assert values["person"] == ""  # rows are the unit unless a person column is chosen
+    people = page.eval_on_selector_all(
+        ".mia-audit-form select[name=person] option", "os => os.map(o => o.value)"
+    )
+    assert people[0] == "" and "label" in people
     page.select_option(".mia-audit-form select[name=attacks]", "loss,confidence,entropy")
     page.fill(".mia-audit-form input[name=flag]", "5")
     shot(page, f"labextension-{lab['app']}-command-dialog")

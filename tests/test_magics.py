@@ -302,9 +302,10 @@ def small(ip):
     ip.run_cell(
         "from sklearn.linear_model import LogisticRegression\n"
         "small = LogisticRegression(max_iter=5000).fit("
-        "train_df[['mean radius', 'mean texture']], train_df.label)"
-    )
-    return "%mia_audit small --train train_df --test test_df --target label"
+        "train_df[['mean radius', 'mean texture']], train_df.label)\n"
+        "ptrain, ptest = (f.assign(patient=f.index) for f in (train_df, test_df))"
+    )  # 'patient': NON_DEFAULT's person column
+    return "%mia_audit small --train ptrain --test ptest --target label"
 
 
 def test_every_option_reaches_the_audit_from_its_flag(ip, small):

@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as W
 import numpy as np
 import pytest
-from conftest import NON_DEFAULT, features
+from conftest import NON_DEFAULT, features, with_patients
 from ipywidgets.widgets.widget import _instances as widget_instances
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -480,7 +480,7 @@ def test_a_panel_on_a_report_takes_no_options(base_report, fitted):
 def test_run_carries_every_option_of_the_report(cancer_splits):
     """Every option of the report reaches the Run's audit (the panel passes
     ``report.options.replace(changes)``): each set to a value other than its default."""
-    tr, te = cancer_splits
+    tr, te = with_patients(*cancer_splits)
     cols = list(NON_DEFAULT["features"])
     small = LogisticRegression(max_iter=5000).fit(tr[cols], tr["label"])
     report = mn.audit(small, train=tr, test=te, target="label", progress=False, **NON_DEFAULT)

@@ -20,6 +20,8 @@ export interface AuditOptions {
   flag: number;
   redact: string[];
   slice: string;
+  /** Column naming whose data a row is ('' : rows are the unit); `--person`. */
+  person?: string;
 }
 
 export const DEFAULTS = { attacks: 'auto', fpr: '0.001,0.01,0.1', flag: 10 };
@@ -92,6 +94,9 @@ export function buildMagic(o: AuditOptions): string {
   }
   if (o.redact.length) {
     parts.push('--redact', quoteArg(o.redact.join(',')));
+  }
+  if (o.person) {
+    parts.push('--person', quoteArg(o.person));
   }
   return parts.join(' ');
 }

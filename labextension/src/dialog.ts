@@ -75,6 +75,7 @@ export class AuditForm extends Widget {
   private test: HTMLSelectElement;
   private target: HTMLSelectElement;
   private slice: HTMLSelectElement;
+  private person: HTMLSelectElement;
   private attacks: HTMLSelectElement;
   private fpr = input('fpr', DEFAULTS.fpr);
   private flag = input('flag', String(DEFAULTS.flag), 'number');
@@ -90,6 +91,7 @@ export class AuditForm extends Widget {
     this.test = select('test', frames, guess(frames, /test|valid|holdout/i, 1), rows);
     this.target = select('target', [], '');
     this.slice = select('slice', [], '');
+    this.person = select('person', [], '');
     this.attacks = document.createElement('select');
     this.attacks.name = 'attacks';
     for (const [value, text] of ATTACKS) {
@@ -107,6 +109,11 @@ export class AuditForm extends Widget {
       field('Train (members)', this.train),
       field('Test (non-members)', this.test),
       field('Target column', this.target),
+      field(
+        'Person column',
+        this.person,
+        'whose data a row is (a patient, a customer); none: rows',
+      ),
       field('Attacks', this.attacks),
       field('FPR targets', this.fpr, 'comma-separated, in (0, 1)'),
       field('Records to flag', this.flag),
@@ -140,6 +147,7 @@ export class AuditForm extends Widget {
     const cols = sharedColumns(this.candidates, this.train.value, this.test.value);
     fill(this.target, cols, guessTarget(cols));
     fill(this.slice, ['', ...cols], '');
+    fill(this.person, ['', ...cols], '');
   }
 
   getValue(): AuditOptions {
@@ -156,6 +164,7 @@ export class AuditForm extends Widget {
         .map((s) => s.trim())
         .filter(Boolean),
       slice: this.slice.value,
+      person: this.person.value,
     };
   }
 }

@@ -69,23 +69,29 @@ function metricTable(className: string, head: string[], body: string[][]): HTMLT
   return table;
 }
 
+/** What the report counts: 'people' when it was audited with a person column. */
+export function units(p: ReportPayload): string {
+  return p.settings['person'] ? 'people' : 'records';
+}
+
 /** Why the records listed at the chosen target are (or are not) accused. */
 export function flagSummary(p: ReportPayload, c: Claim | undefined, listed: number): string {
   const v = p.verdict;
+  const none = `No ${units(p)} listed`;
   const at = c ? `≤ ${pct(c.fpr)} FPR` : 'this FPR target';
   if (v.level === 'none' || !v.attack || !c || c.why === 'none') {
-    return `No records listed: ${v.reason}`;
+    return `${none}: ${v.reason}`;
   }
   if (c.why === 'unresolvable') {
     return (
-      `No records listed: ${at} cannot be resolved with the non-members held out ` +
+      `${none}: ${at} cannot be resolved with the non-members held out ` +
       `(${needsNote(c.fpr)}); choose a larger FPR target.`
     );
   }
   const test = `p = ${formatG(c.p_value ?? 1, 2)}, corrected α = ${formatG(c.alpha ?? 0, 2)}`;
   if (!c.claim) {
     return (
-      `No records listed: at ${at} the ${v.attack} attack does not single out members ` +
+      `${none}: at ${at} the ${v.attack} attack does not single out members ` +
       `beyond chance (${test}).`
     );
   }
@@ -315,7 +321,7 @@ export class ReportView {
     const f = p.flagged;
     const claim = claimAt(p, this.state.target);
     const listed = flaggedRows(p, this.state.target);
-    const box = el('div', { className: 'mia-flagged' }, el('h4', { text: 'Flagged records' }));
+    const box = el('div', { className: 'mia-flagged' }, el('h4', { text: `Flagged ${units(p)}` }));
     box.appendChild(
       el('div', { className: 'mia-flag-summary', text: flagSummary(p, claim, listed.length) }),
     );

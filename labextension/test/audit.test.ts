@@ -47,6 +47,14 @@ test('options and awkward column names are written so arg_split reads them back'
   assert.equal(quoteArg('a\\b c'), '"a\\\\b c"');
 });
 
+test('a person column is written as --person', () => {
+  assert.equal(
+    buildMagic({ ...base, person: 'patient id' }),
+    '%mia_audit clf --train train_df --test test_df --target label --person "patient id"',
+  );
+  assert.equal(buildMagic({ ...base, person: '' }), buildMagic(base));
+});
+
 test("the kernel's hex-encoded JSON repr is decoded, non-ASCII included", () => {
   const data = { models: ['forest'], frames: { tr: { columns: ['âge', 'label'], rows: 3 } } };
   const hex = Buffer.from(JSON.stringify(data), 'utf-8').toString('hex');

@@ -26,11 +26,12 @@ from .attacks.whitebox import PROVIDER as WHITEBOX
 from .attacks.whitebox import REFERENCES as WHITEBOX_REFERENCES
 from .attacks.whitebox import WhiteboxStage
 from .cache import CACHE
-from .data import AuditData, check_view_columns, fingerprint_frame, prepare_data
+from .data import AuditData, fingerprint_frame, prepare_data
 from .errors import MiaTypeError
 from .options import AuditOptions, options_doc
+from .person_scores import PeopleRecords, person_frame, varying_note
 from .progress import Progress, make_progress
-from .records import LiveRecords
+from .records import LiveRecords, Records
 from .references import ReferenceSignals, check_population
 from .references.statistics import TransformedStatistic
 from .references.training import ReferencesFailed, clone_problem
@@ -181,15 +182,15 @@ def _report(
     ctx: AttackContext,
     results: dict[str, AttackResult],
     skipped: dict[str, str],
-    provenance: tuple[list[Attack], dict[str, str], dict[str, float], dict[str, str]],
+    provenance: tuple[list[Attack], dict[str, str], dict[str, float], dict[str, Attack]],
 ) -> AuditReport:
     """Assemble the :class:`AuditReport` of a finished audit.
 
     ``provenance`` is (attack instances given, fingerprints, timings, each computed
-    attack's threat model).
+    attack by name).
     """
     refs = ctx.signals
-    instances, fps, timings, threats = provenance
+    instances, fps, timings, ran = provenance
     population = None
     if refs is not None:
         assert isinstance(ctx.references, _ReferenceStage)
@@ -199,23 +200,42 @@ def _report(
     stage_notes = [n for v in values for n in getattr(v, "notes", [])]
     stage_facts = {k: v for value in values for k, v in getattr(value, "run_info", {}).items()}
     info = _run_info(model, data, (raw, ctx.outputs), instances, (refs, population), results)
-    info = replace(info, threat_models={n: threats[n] for n in results}, **stage_facts)
+    info = replace(info, threat_models={n: ran[n].threat_model for n in results}, **stage_facts)
     robust = [v for v in values if getattr(v, "references", None) is not None]
     trained = info.references_ok is not None or bool(robust)
     if ctx.options.fit is not None and trained:  # (label-robust's references count too)
         info = replace(info, fit_function=callable_name(ctx.options.fit))
+    row_scores = _scores_frame(data, {name: r.scores for name, r in results.items()})
+    scores, people_notes = row_scores, []
+    if data.people is not None:  # the report counts people; the rows stay in row_scores
+        rules = {n: ran[n].person_rule for n in results}
+        scores = person_frame(data.people, {n: r.scores for n, r in results.items()}, rules)
+        people_notes = [n for n in [varying_note(data, data.target)] if n is not None]
+        info = replace(
+            info,
+            n_member_people=data.people.n_member_people,
+            n_nonmember_people=data.people.n_nonmember_people,
+        )
     return AuditReport(
-        scores=_scores_frame(data, {name: r.scores for name, r in results.items()}),
+        scores=scores,
         options=ctx.options,
         info=info,
         skipped=skipped,
-        notes=tuple([*ctx.outputs.notes, *(refs.notes() if refs else []), *stage_notes]),
+        notes=tuple(
+            [*ctx.outputs.notes, *(refs.notes() if refs else []), *stage_notes, *people_notes]
+        ),
         versions=versions(),
         fingerprints=fps,
         timings=timings,
-        records=LiveRecords(data),
+        records=audit_records(data),
         evidence={} if refs is None else {"references": refs},
+        row_scores=None if data.people is None else row_scores,
     )
+
+
+def audit_records(data: AuditData) -> Records:
+    """The records of a report on ``data``: its rows, or its people under ``person=``."""
+    return LiveRecords(data) if data.people is None else PeopleRecords(data)
 
 
 def _execute(
@@ -260,8 +280,7 @@ def _execute(
         "references_s": stage.elapsed,
         "total_s": t3 - t0,
     }
-    threats = {a.name: a.threat_model for a in runnable}
-    provenance = (instances, fps, timings, threats)
+    provenance = (instances, fps, timings, {a.name: a for a in runnable})
     return _report(model, data, raw, ctx, results, skipped, provenance)
 
 
@@ -339,8 +358,8 @@ def audit(
     """
     t0 = time.perf_counter()
     opts, instances = audit_options(options, overrides)
-    data = prepare_data(model, train, test, target, opts.features)
-    check_view_columns(opts.slice, opts.redact, data.train.columns, data.test.columns)
+    data = prepare_data(model, train, test, target, opts.features, opts.person)
+    audit_records(data).check_view(opts.slice, opts.redact, opts.flag)
     extra = check_population(population, data)
     bar = make_progress(progress)
     return _execute(model, data, opts, extra, bar, instances, t0)

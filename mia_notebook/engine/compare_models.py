@@ -132,7 +132,9 @@ def precheck(
         return entry.report.info.features
     train, test, target = frames
     try:
-        data = prepare_data(entry.model, train, test, target, features_of(features, entry.name))
+        data = prepare_data(
+            entry.model, train, test, target, features_of(features, entry.name), opts.person
+        )
     except MiaError as e:
         hint = ""
         if "features" in str(e) and not isinstance(features, Mapping):

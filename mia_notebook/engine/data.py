@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import MiaTypeError, MiaValueError
+from .people import People, check_people, people_of
 
 __all__ = [
     "AuditData",
@@ -36,6 +37,7 @@ class AuditData:
     target: str
     features: tuple[str, ...]
     pass_frame: bool  # query the model with a DataFrame (True) or a numpy array
+    people: People | None = None  # whose data each row is (the ``person`` option)
 
     @property
     def n_train(self) -> int:
@@ -106,9 +108,16 @@ def _model_feature_names(model: Any, train: pd.DataFrame) -> list[str] | None:
 
 
 def _resolve_features(
-    model: Any, train: pd.DataFrame, target: str, features: Sequence[str] | None
+    model: Any,
+    train: pd.DataFrame,
+    target: str,
+    features: Sequence[str] | None,
+    person: str | None = None,
 ) -> tuple[tuple[str, ...], bool]:
-    """Feature columns, in model order, and whether to pass a DataFrame to the model."""
+    """Feature columns, in model order, and whether to pass a DataFrame to the model.
+
+    The ``person`` column is never a default feature (only when the model was fitted on
+    it, or ``features`` names it)."""
     fitted = _model_feature_names(model, train)
     if features is not None:
         feats = [str(f) for f in features]
@@ -132,7 +141,7 @@ def _resolve_features(
     elif fitted is not None:
         feats = fitted
     else:
-        feats = [str(c) for c in train.columns if c != target]
+        feats = [str(c) for c in train.columns if c not in (target, person)]
     n_in = getattr(model, "n_features_in_", None)
     if fitted is None and n_in is not None and int(n_in) != len(feats):
         raise MiaValueError(
@@ -176,8 +185,10 @@ def prepare_data(
     test: object,
     target: object,
     features: Sequence[str] | None = None,
+    person: str | None = None,
 ) -> AuditData:
-    """Validate ``train``/``test``/``target``/``features`` against ``model``."""
+    """Validate ``train``/``test``/``target``/``features`` against ``model``, and with
+    ``person``, that no person has rows in both frames."""
     train_df = check_frame("train", train)
     test_df = check_frame("test", test)
     if not isinstance(target, str) or not target:
@@ -186,7 +197,9 @@ def prepare_data(
         )
     check_columns("train", train_df, [target])
     check_columns("test", test_df, [target])
-    feats, pass_frame = _resolve_features(model, train_df, target, features)
+    if person is not None:
+        check_people(train_df, test_df, person)
+    feats, pass_frame = _resolve_features(model, train_df, target, features, person)
     check_columns("train", train_df, feats)
     check_columns("test", test_df, feats)
     for name, df in (("train", train_df), ("test", test_df)):
@@ -197,7 +210,8 @@ def prepare_data(
                 "Drop those rows first."
             )
     _check_no_shared_rows(train_df, test_df, [*feats, target])
-    return AuditData(train_df, test_df, target, feats, pass_frame)
+    people = None if person is None else people_of(train_df, test_df, person)
+    return AuditData(train_df, test_df, target, feats, pass_frame, people)
 
 
 def as_float_array(values: Any) -> np.ndarray:

@@ -26,7 +26,8 @@ from scipy.stats import norm
 from . import metrics
 from .data import AuditData
 from .errors import MiaValueError
-from .sorted_scores import SortedScores, clean_scores, finite_scores
+from .group_auc import inside_and_rest_aucs, score_order
+from .sorted_scores import SortedScores, clean_scores
 
 __all__ = [
     "MISSING",
@@ -35,10 +36,8 @@ __all__ = [
     "auc_with_variance",
     "exposed_group",
     "group_summaries",
-    "inside_and_rest_aucs",
     "mask_groups",
     "rank_equivalent_groups",
-    "score_order",
     "slice_groups",
     "value_groups",
 ]
@@ -102,7 +101,8 @@ class ValueGroups:
         The labels sorted by the column's value (numeric bins from low to high, other
         values sorted, ``missing`` last); every label occurs.
     codes : ndarray of int, shape (n_records,)
-        Every record's group as a position in ``order``, ordered like the report's scores.
+        Every record's group as a position in ``order`` (-1: in no group, e.g. under
+        ``person=`` a column that varies within a person), ordered like the scores.
     masked : bool
         Whether labels were replaced by ``group 1``, ``group 2``... (a redacted column).
     """
@@ -120,12 +120,13 @@ class ValueGroups:
 
     @property
     def labels(self) -> pd.Series:
-        """The group label (str) of every record, ordered like the report's scores."""
-        return pd.Series(np.asarray(self.order, dtype=object)[self.codes], dtype=object)
+        """The group label (str) of every record, ordered like the report's scores
+        (``""`` for a record in no group)."""
+        return pd.Series(np.asarray([*self.order, ""], dtype=object)[self.codes], dtype=object)
 
     def counts(self) -> np.ndarray:
         """Records per group, in ``order``."""
-        return np.bincount(self.codes, minlength=len(self.order))
+        return np.bincount(self.codes[self.codes >= 0], minlength=len(self.order))
 
 
 def _present(codes: np.ndarray, order: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -301,76 +302,6 @@ class ExposedGroup:
     n_tested: int
 
 
-def _tie_bounds(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For ascending ``s``: where each entry's run of equal values starts and ends
-    (exclusive)."""
-    new = np.ones(s.size, dtype=bool)
-    np.not_equal(s[1:], s[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    run = np.cumsum(new) - 1
-    return starts[run], np.append(starts[1:], s.size)[run]
-
-
-def _placement_auc(
-    m: np.ndarray,
-    chosen: np.ndarray,
-    bounds: tuple[np.ndarray, np.ndarray],
-    below_neg: np.ndarray,
-    below_pos: np.ndarray,
-) -> tuple[float, float]:
-    """:func:`auc_with_variance` of the ``chosen`` sorted records, given how many chosen
-    non-members / members precede each position (``below_*``, length n + 1)."""
-    pos, neg = np.flatnonzero(chosen & m), np.flatnonzero(chosen & ~m)
-    if pos.size < 2 or neg.size < 2:
-        return math.nan, math.nan
-    lo, hi = bounds
-    v10 = (below_neg[lo[pos]] + below_neg[hi[pos]]) / (2.0 * neg.size)
-    v01 = 1.0 - (below_pos[lo[neg]] + below_pos[hi[neg]]) / (2.0 * pos.size)
-    return float(v10.mean()), float(v10.var(ddof=1) / pos.size + v01.var(ddof=1) / neg.size)
-
-
-def score_order(scores: np.ndarray) -> np.ndarray:
-    """The positions of ``scores`` from lowest to highest (NaN lowest), one sort that
-    the group metrics of every column can share."""
-    return np.argsort(finite_scores(scores))
-
-
-def inside_and_rest_aucs(
-    scores: np.ndarray,
-    members: np.ndarray,
-    groups: ValueGroups,
-    ranked: np.ndarray | None = None,
-    which: Sequence[int] | None = None,
-) -> np.ndarray:
-    """Per group: AUC and DeLong variance inside it and on all other records.
-
-    The same numbers as :func:`auc_with_variance` on each subset (NaN scores rank
-    lowest), from one sort: the placement values come from running counts of each
-    group's members and non-members along the sorted scores.
-
-    ``which`` picks the groups (positions in ``groups.order``; default all).
-
-    Returns
-    -------
-    ndarray of shape (n_groups, 4)
-        ``auc, variance, auc_rest, variance_rest`` per group of ``which``.
-    """
-    s, m = clean_scores(scores, members)
-    ranked = score_order(s) if ranked is None else ranked
-    s, m, codes = s[ranked], m[ranked], groups.codes[ranked]
-    bounds = _tie_bounds(s)
-    cum = lambda x: np.concatenate([[0], np.cumsum(x, dtype=np.int32)])  # noqa: E731
-    neg_all, pos_all = cum(~m), cum(m)
-    which = range(len(groups.order)) if which is None else which
-    out = np.empty((len(which), 4))
-    for i, k in enumerate(which):
-        inside = codes == k
-        neg_k, pos_k = cum(inside & ~m), cum(inside & m)
-        out[i, :2] = _placement_auc(m, inside, bounds, neg_k, pos_k)
-        out[i, 2:] = _placement_auc(m, ~inside, bounds, neg_all - neg_k, pos_all - pos_k)
-    return out
-
-
 def exposed_group(
     scores: np.ndarray,
     members: np.ndarray,
@@ -389,10 +320,10 @@ def exposed_group(
     only the ``limit`` largest groups are compared (those :func:`group_summaries` keeps).
     """
     tested: list[tuple[float, ExposedGroup]] = []
-    n_members = np.bincount(groups.codes[np.asarray(members, dtype=bool)],
-                            minlength=len(groups.order))  # fmt: skip
+    in_members = np.asarray(members, dtype=bool) & (groups.codes >= 0)
+    n_members = np.bincount(groups.codes[in_members], minlength=len(groups.order))
     which = _largest(groups, limit)
-    aucs = inside_and_rest_aucs(scores, members, groups, ranked, which)
+    aucs = inside_and_rest_aucs(scores, members, groups.codes, which, ranked)
     for k, (auc, var, rest, var_rest) in zip(which, aucs, strict=True):
         if math.isnan(auc + rest) or var + var_rest <= 0:
             continue

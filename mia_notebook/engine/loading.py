@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from .errors import MiaError, MiaValueError
 from .options import AuditOptions
+from .people import people_of
+from .person_scores import PeopleRecords
 from .records import LiveRecords, Records, SavedRecords
 from .results import AuditReport
 from .run_info import RunInfo
@@ -16,6 +19,10 @@ __all__ = ["load"]
 
 def _records(file: ReportFile) -> Records:
     if file.data is not None:
+        person = file.options.get("person")
+        if person:  # the people behind a person-level report, from the saved frames
+            train, test = file.data.train, file.data.test
+            return PeopleRecords(replace(file.data, people=people_of(train, test, person)))
         return LiveRecords(file.data)
     assert file.rows is not None and file.positions is not None
     return SavedRecords(
@@ -86,4 +93,5 @@ def load(path: str | Path) -> AuditReport:
         fingerprints=dict(file.fingerprints),
         timings=dict(file.timings),
         records=_records(file),
+        row_scores=file.row_scores,
     )

@@ -40,6 +40,7 @@ from .validators import (
     validate_lira_variance,
     validate_n_jobs,
     validate_outputs,
+    validate_person,
     validate_policy,
     validate_redact,
     validate_references,
@@ -252,6 +253,18 @@ class AuditOptions:
             "what it returns).",
             validate=validate_outputs,
             kind="text",
+        ),
+    )
+
+    person: str | None = field(
+        default=None,
+        metadata=spec_of(
+            help="Column naming whose data a row is (a patient, a customer, a device): "
+            "membership, reference splits and every number count people, not rows "
+            "(docs/people.md).",
+            validate=validate_person,
+            kind="text",
+            nullable=True,
         ),
     )
 

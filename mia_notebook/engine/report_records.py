@@ -19,7 +19,8 @@ import pandas as pd
 from . import metrics
 from .errors import MiaValueError
 from .exposure import AttackColumn, flagged_table, member_order, ranks_table, record_table
-from .grouping import ExposedGroup, ValueGroups, exposed_group, group_summaries, score_order
+from .group_auc import score_order
+from .grouping import ExposedGroup, ValueGroups, exposed_group, group_summaries
 from .options import AuditOptions
 from .records import Records
 from .report_verdict import flag_reason, verdict_positions
@@ -61,9 +62,21 @@ class RecordViews(ABC):
         """Supplied by the report."""
 
     @property
-    @abstractmethod
     def n_members(self) -> int:
-        """Supplied by the report."""
+        """Number of members (train rows; the train's people under ``person=``)."""
+        people = self.info.n_member_people
+        return int(self.info.n_members if people is None else people)
+
+    @property
+    def n_nonmembers(self) -> int:
+        """Number of non-members (test rows; the test's people under ``person=``)."""
+        people = self.info.n_nonmember_people
+        return int(self.info.n_nonmembers if people is None else people)
+
+    @property
+    def units(self) -> str:
+        """What the report counts: ``'records'``, or ``'people'`` under ``person=``."""
+        return "records" if self.options.person is None else "people"
 
     @property
     @abstractmethod

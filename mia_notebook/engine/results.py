@@ -25,6 +25,7 @@ from .exposure import REDACTED, mask
 from .grouping import rank_equivalent_groups
 from .options import AuditOptions, check_names, view_option_names
 from .outputs import Renderer, Slot, jsonable, records
+from .person_scores import count_people
 from .records import Records, RecordsNotSaved
 from .report_records import RecordViews
 from .report_verdict import attack_labels, judge_by_setting
@@ -88,6 +89,9 @@ class AuditReport(RecordViews):
     records: Records = field(repr=False)
     #: Extra per-attack material for inspection (e.g. reference-model statistics).
     evidence: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Under ``person=``: every row's scores (``scores`` then holds one row per person,
+    #: the unit every number counts); None otherwise (the rows are ``scores``).
+    row_scores: pd.DataFrame | None = field(default=None, repr=False)
     #: Memo of computed numbers, shared by every report that :meth:`with_options` derives
     #: from this one. Numbers only: rendered output is memoized by the render layer.
     _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -115,11 +119,6 @@ class AuditReport(RecordViews):
     @property
     def members(self) -> np.ndarray:
         return self.scores["member"].to_numpy(dtype=bool)
-
-    @property
-    def n_members(self) -> int:
-        """Number of members (train rows)."""
-        return int(self.info.n_members)
 
     @property
     def computed_attacks(self) -> list[str]:
@@ -268,6 +267,8 @@ class AuditReport(RecordViews):
 
         key = ("verdict", *opts.verdict_key)
         verdict: Verdict = self.memoized(key, compute)
+        if self.options.person is not None:  # the sentences count people
+            verdict = count_people(verdict)
         return verdict
 
     def check(
@@ -361,6 +362,7 @@ class AuditReport(RecordViews):
             fingerprints=dict(self.fingerprints),
             timings=dict(self.timings),
             columns=(self.records.train_columns, self.records.test_columns),
+            row_scores=self.row_scores,
         )
         if include_data:
             return replace(base, data=self.data)

@@ -55,6 +55,9 @@ class RunInfo:
         The user's ``fit=`` function that trained the reference models, as
         ``module.qualname`` (None: clone + fit, or no reference model). A saved report
         keeps the name only (``options.fit`` of a loaded report is None).
+    n_member_people, n_nonmember_people : int or None
+        People of ``train`` and ``test`` under ``person=`` (None without it); the
+        report's numbers then count people.
     whitebox : dict of str to int or str
         The white-box stored-instance finding (``docs/whitebox.md``): the attribute
         holding stored rows, how many there are, how many members are stored verbatim
@@ -80,6 +83,8 @@ class RunInfo:
     threat_models: dict[str, str] = field(default_factory=dict)
     whitebox: dict[str, Any] = field(default_factory=dict)
     fit_function: str | None = None
+    n_member_people: int | None = None
+    n_nonmember_people: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain Python values (tuples as lists); :meth:`from_dict` reads it back."""

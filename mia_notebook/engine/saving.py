@@ -64,6 +64,8 @@ class ReportFile:
         Columns redacted when saving.
     flag : int
         Rows saved per attack.
+    row_scores : DataFrame or None
+        Under ``person=``: every row's scores (``scores`` then holds one per person).
     """
 
     scores: pd.DataFrame
@@ -81,6 +83,7 @@ class ReportFile:
     groups: dict[str, ValueGroups] = field(default_factory=dict)
     redacted: tuple[str, ...] = ()
     flag: int = 0
+    row_scores: pd.DataFrame | None = None
 
 
 def _json_safe(obj: Any) -> Any:
@@ -125,8 +128,21 @@ def _codes(groups: ValueGroups, arrays: Arrays) -> str:
     return store(arrays, "groups", groups.codes.astype(np.int32))
 
 
+def _scores_spec(scores: pd.DataFrame, arrays: Arrays, prefix: str) -> dict[str, Any]:
+    attacks = [c for c in scores.columns if c != "member"]
+    return {
+        "index": encode_index(scores.index, arrays, f"{prefix}_index"),
+        "member": store(arrays, "member", scores["member"].to_numpy(dtype=bool)),
+        "attacks": {a: store(arrays, "score", scores[a].to_numpy()) for a in attacks},
+    }
+
+
 def _manifest(file: ReportFile, arrays: Arrays) -> dict[str, Any]:
-    attacks = [c for c in file.scores.columns if c != "member"]
+    rows = (
+        {}
+        if file.row_scores is None
+        else {"row_scores": _scores_spec(file.row_scores, arrays, "row_scores")}
+    )
     return {
         "format": FORMAT,
         "version": FORMAT_VERSION,
@@ -138,16 +154,13 @@ def _manifest(file: ReportFile, arrays: Arrays) -> dict[str, Any]:
         "versions": dict(file.versions),
         "fingerprints": dict(file.fingerprints),
         "timings": _json_safe(file.timings),
-        "scores": {
-            "index": encode_index(file.scores.index, arrays, "scores_index"),
-            "member": store(arrays, "member", file.scores["member"].to_numpy(dtype=bool)),
-            "attacks": {a: store(arrays, "score", file.scores[a].to_numpy()) for a in attacks},
-        },
+        "scores": _scores_spec(file.scores, arrays, "scores"),
         "columns": {
             "train": encode_index(file.columns[0], arrays, "columns"),
             "test": encode_index(file.columns[1], arrays, "columns"),
         },
         "records": _records_spec(file, arrays),
+        **rows,
     }
 
 
@@ -248,6 +261,7 @@ def read_report(path: Path) -> ReportFile:
         fingerprints=manifest["fingerprints"],
         timings=manifest["timings"],
         columns=columns,
+        row_scores=_scores(manifest["row_scores"], arrays) if "row_scores" in manifest else None,
     )
     if rec["kind"] == "data":
         train, test = decode_frame(rec["train"], arrays), decode_frame(rec["test"], arrays)

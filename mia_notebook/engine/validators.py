@@ -202,6 +202,16 @@ def validate_slice(value: Any) -> str | None:
     return value
 
 
+def validate_person(value: Any) -> str | None:
+    """The column naming whose data a row is (a patient, a customer, a device), or None
+    ('' also means none)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise MiaTypeError(f"The 'person' parameter must be a column name. Got {value!r} instead.")
+    return value
+
+
 def validate_attack_names(value: Any) -> tuple[str, ...]:
     """Attack names: 'auto', 'all' or registered names (checked against the registry)."""
     names = parse_names(value, "attacks")

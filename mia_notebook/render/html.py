@@ -27,10 +27,15 @@ def _head_html(report: AuditReport, verdict: str | None, level: str | None) -> s
     info = report.info
     badge = f" mia-level-{esc(level)}" if level else ""
     line = f"<p class='mia-verdict{badge}'>{esc(verdict)}</p>" if verdict else ""
+    members, nonmembers = f"{info.n_members:,} members", f"{info.n_nonmembers:,} non-members"
+    if report.options.person is not None:  # person=: the numbers count people
+        members = f"{report.n_members:,} people ({info.n_members:,} rows)"
+        nonmembers = f"{report.n_nonmembers:,} people ({info.n_nonmembers:,} rows)"
+        members += f" by <code>{esc(report.options.person)}</code>"
     return (
         f"{line}<h3>{esc(report_title(report))}</h3>"
-        f"<p class='mia-note'>{info.n_members:,} members (train) vs "
-        f"{info.n_nonmembers:,} non-members (test); target "
+        f"<p class='mia-note'>{members} (train) vs "
+        f"{nonmembers} (test); target "
         f"<code>{esc(info.target)}</code>; model output: "
         f"{esc(info.model_kind)}.</p>"
     )
@@ -114,7 +119,7 @@ def render_record(report: AuditReport, position: int) -> str:
     parts = [
         f"<div class='mia-report mia-record'><style>{CSS}</style>"
         f"<h4>Record {esc(split)}[{esc(label)}]</h4>"
-        f"<p class='mia-note'>Rank 1 is the most member-like of all {n:,} records; "
+        f"<p class='mia-note'>Rank 1 is the most member-like of all {n:,} {report.units}; "
         "'above non-members' is the share of non-members with a lower score.</p>",
         table,
     ]

@@ -165,7 +165,7 @@ def report_payload(
 def fpr_choices(report: AuditReport) -> list[float]:
     """The FPR targets the renderer offers: the report's and the policy's own, and those
     of :data:`FPR_CHOICES` that the non-members resolve, ascending."""
-    n_neg = report.info.n_nonmembers
+    n_neg = report.n_nonmembers
     offered = (f for f in FPR_CHOICES if resolves(n_neg, f))
     return sorted({*offered, *(float(t) for t in (*report.options.fpr, *_policy_fpr(report)))})
 
@@ -192,7 +192,7 @@ def _parts(report: AuditReport, choices: list[float], points: int) -> dict[str, 
     flagged_key = ("flagged", *verdict_key, opts.redact, tuple(report.attacks), most)
     attack = highlighted(report)
     slice_key = ("slices", opts.slice, opts.redact, tuple(choices), attack, opts.confidence)
-    n_neg = report.info.n_nonmembers
+    n_neg = report.n_nonmembers
     lo = roc_floor(n_neg)
     parts = _sized(
         version=VERSION,
@@ -277,8 +277,12 @@ def payload_size(payload: dict[str, Any]) -> int:
 
 
 def _settings(report: AuditReport) -> dict[str, Any]:
-    keep = ("model", "attacks", "n_members", "n_nonmembers", "target", "seed", "references")
+    keep: tuple[str, ...] = (
+        *("model", "attacks", "n_members", "n_nonmembers", "target", "seed", "references"),
+    )
     settings = report.settings
+    if report.options.person is not None:  # the people the numbers count
+        keep = (*keep, "person", "n_member_people", "n_nonmember_people")
     return {k: settings[k] for k in (*keep, "fpr", "flag", "redact") if k in settings}
 
 

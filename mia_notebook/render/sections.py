@@ -10,10 +10,12 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ..engine.exposure import REDACTED
+from ..engine.exposure import REDACTED, mask
 from ..engine.metrics import AUC
+from ..engine.person_scores import MAX_PERSON_ROWS
 from ..engine.results import AuditReport
 from . import memo
 from .format import HTMLTable, attack_label, esc, plain_cell, title
@@ -157,15 +159,17 @@ def flagged_html(report: AuditReport, highlight: str | None) -> str:
     among members; the rank under every shown attack in a collapsed second table. None
     (with the verdict's reason) when no record is exposed beyond chance."""
     if report.options.flag <= 0:
-        return "<p class='mia-note'>No records listed (flag count is 0).</p>"
+        return f"<p class='mia-note'>No {report.units} listed (flag count is 0).</p>"
     verdict = report.verdict
     ranking = None if highlight == verdict.attack else highlight  # else: the verdict's
     flagged = report.flagged(attack=ranking) if highlight else pd.DataFrame()
     if flagged.empty:
         reason = no_records_reason(report, flagged.attrs.get("reason", ""))
-        note = f"<p class='mia-note'>No records listed: {esc(reason)}</p>"
+        note = f"<p class='mia-note'>No {report.units} listed: {esc(reason)}</p>"
         return "<h4>Most exposed members</h4>" + note
     index_label = f"index ({report.n_members:,} train rows)"
+    if report.options.person is not None:  # person=: people, with their number of rows
+        index_label = f"person # ({report.n_members:,} people in train)"
     ranks = report.flagged_ranks(attack=ranking)
     ranks.columns = [attack_label(a) for a in ranks.columns]
     return (
@@ -173,6 +177,25 @@ def flagged_html(report: AuditReport, highlight: str | None) -> str:
         + HTMLTable(cell=_record_cell, sticky_index=True).render(flagged, index_label=index_label)
         + "<details><summary>Rank among the members under every attack</summary>"
         + HTMLTable().render(ranks, index_label=index_label)
+        + "</details>"
+        + _person_rows_html(report, flagged.index.to_numpy())
+    )
+
+
+def _person_rows_html(report: AuditReport, numbers: np.ndarray) -> str:
+    """Under ``person=``, with the frames at hand: the flagged people's rows, collapsed
+    (``numbers``: their ``person #``, 1-based); '' otherwise."""
+    person_rows = getattr(report.records, "person_rows", None)
+    if report.options.person is None or person_rows is None:
+        return ""
+    rows = mask(person_rows(np.asarray(numbers, dtype=np.intp) - 1), report.options.redact)
+    n = len(numbers)
+    shown = f"{len(rows):,} rows of these {n} people" + (
+        f" (the first {MAX_PERSON_ROWS})" if len(rows) >= MAX_PERSON_ROWS else ""
+    )
+    return (
+        f"<details><summary>Their rows: {esc(shown)}</summary>"
+        + HTMLTable().render(rows, index_label="index (train)")
         + "</details>"
     )
 

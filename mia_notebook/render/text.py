@@ -51,10 +51,14 @@ def render_text(
     attack = highlighted(report, highlight)
     line = verdict_line(report, verdict)
     rows = attack_rows(report, report.options.fpr)
-    head = (
-        f"AuditReport: {report.info.model} — {report.info.n_members:,} members, "
-        f"{report.info.n_nonmembers:,} non-members; "
-        + (f"verdict's attack: {attack}" if attack else "no attack beats chance")
+    counts = f"{report.info.n_members:,} members, {report.info.n_nonmembers:,} non-members"
+    if report.options.person is not None:  # person=: the numbers count people
+        counts = (
+            f"{report.n_members:,} member people ({report.info.n_members:,} rows), "
+            f"{report.n_nonmembers:,} non-member people ({report.info.n_nonmembers:,} rows)"
+        )
+    head = f"AuditReport: {report.info.model} — {counts}; " + (
+        f"verdict's attack: {attack}" if attack else "no attack beats chance"
     )
     lines = [head] if line is None else [line, head]
     lines.append(_table(report, "attack", rows, NUMBERS))
@@ -80,12 +84,12 @@ def _notes(rows: list[MetricRow]) -> list[str]:
 def _flagged(report: AuditReport, attack: str | None) -> list[str]:
     """The flagged members' index labels, as the static report lists them."""
     if report.options.flag <= 0:
-        return ["No records listed (flag count is 0)."]
+        return [f"No {report.units} listed (flag count is 0)."]
     ranking = None if attack == report.verdict.attack else attack
     positions = report.flagged_positions(attack=ranking) if attack else np.zeros(0, np.intp)
     if not positions.size:
         reason = flag_reason(report.options.flag, report.verdict) if attack else ""
-        return [f"No records listed: {no_records_reason(report, reason)}"]
+        return [f"No {report.units} listed: {no_records_reason(report, reason)}"]
     labels = ", ".join(str(x) for x in report.records.rows(positions).index)
     return [f"{flagged_heading(report, attack, len(positions))}, index: {labels}"]
 

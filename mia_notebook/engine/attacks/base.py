@@ -173,6 +173,9 @@ class Attack(ABC):
     #: What the attacker holds: 'black-box' (the model's outputs through an API) or
     #: 'white-box' (the model file itself: its parameters); recorded in the run info.
     threat_model: ClassVar[str] = "black-box"
+    #: How row scores combine into one score per person under ``person=``
+    #: (:mod:`.combine`): derived from what the score is; any score can use the default.
+    person_rule: ClassVar[str] = "rank-stouffer"
 
     @classmethod
     def in_auto(cls, ctx: AttackContext) -> bool:
@@ -248,6 +251,7 @@ class StageInputs:
             statistic_fn=statistic_fn,
             target_values=target_values,
             fit=self.options.fit,
+            people=self.data.people,
         )
         return signals
 

@@ -151,6 +151,7 @@ class LiraAttack(_Lira):
     title = "LiRA (online)"
     min_references = 2
     online = True
+    person_rule = "llr-sum"  # log-likelihood ratios add up over independent rows
 
 
 @register_attack
@@ -166,3 +167,4 @@ class LiraOfflineAttack(_Lira):
     name = "lira-offline"
     title = "LiRA (offline)"
     online = False
+    person_rule = "p-stouffer"  # the score is -log p of a one-sided test

@@ -200,6 +200,7 @@ def rmia_scores(
 
 
 class _Rmia(ReferenceAttack):
+    person_rule = "cdf-stouffer"  # the score is the CDF of LR(x) over the z samples
     online: bool = True
     kinds = frozenset({"proba", "decision"})
 

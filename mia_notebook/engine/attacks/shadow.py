@@ -106,6 +106,7 @@ class ShadowAttack(ReferenceAttack):
 
     name = "shadow"
     title = "Shadow models (Shokri)"
+    person_rule = "logit-sum"  # a membership probability: log-odds add up
     kinds = frozenset({"proba", "decision", "regression"})
 
     def score(self, ctx: AttackContext) -> np.ndarray:

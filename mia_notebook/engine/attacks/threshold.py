@@ -122,6 +122,7 @@ class LabelOnlyAttack(Attack):
 
     name = "gap"
     title = "Label-only gap"
+    person_rule = "mean"  # share of the person's rows the model gets right
     kinds = frozenset({"proba", "decision", "label"})
 
     def score(self, ctx: AttackContext) -> np.ndarray:

@@ -25,8 +25,17 @@ import pandas as pd
 
 from ..data import AuditData, as_float_array, check_columns, check_frame, fingerprint_frame
 from ..errors import MiaValueError
+from ..people import People
 
-__all__ = ["Population", "check_population", "in_out_mask", "make_population", "take_rows"]
+__all__ = [
+    "Population",
+    "check_population",
+    "in_out_mask",
+    "make_population",
+    "person_in_out_mask",
+    "reference_mask",
+    "take_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -158,6 +167,44 @@ def in_out_mask(
         _fill_block(mask[start : start + size], rng)
         start += size
     return mask
+
+
+def person_in_out_mask(
+    codes: np.ndarray, n_member_people: int, n_extra: int, n_references: int, seed: int
+) -> np.ndarray:
+    """:func:`in_out_mask` drawn per person: every reference model trains on all of a
+    person's rows or on none of them.
+
+    The people are split as rows are (balanced within the members' people, the
+    non-members' people and the extra rows, each extra row its own person), and every
+    row takes its person's pattern. A split that separated a person's rows would leak
+    the person's membership into the OUT models.
+
+    Parameters
+    ----------
+    codes : ndarray of int, shape (n_records,)
+        Each audited row's person (``0 .. n_people - 1``; members' people first).
+    n_member_people, n_extra, n_references, seed : int
+
+    Returns
+    -------
+    ndarray of bool, shape (n_records + n_extra, n_references)
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    n_people = int(codes.max()) + 1 if codes.size else 0
+    blocks = (n_member_people, n_people - n_member_people, n_extra)
+    by_person = in_out_mask(n_people + n_extra, n_references, seed, blocks=blocks)
+    return np.concatenate([by_person[codes], by_person[n_people:]])
+
+
+def reference_mask(
+    pop: Population, n_references: int, seed: int, people: People | None
+) -> np.ndarray:
+    """The IN/OUT split of ``pop``: per row (:func:`in_out_mask`), or per person when
+    ``people`` is given (:func:`person_in_out_mask`)."""
+    if people is None:
+        return in_out_mask(pop.n_rows, n_references, seed, blocks=pop.blocks)
+    return person_in_out_mask(people.codes, people.n_member_people, pop.n_extra, n_references, seed)
 
 
 def _n_pairs(n_references: int) -> int:

@@ -3,7 +3,8 @@
 Each reference model is an unfitted copy of the model (``sklearn.base.clone``, else
 ``type(model)(**get_params())`` for e.g. ``CatBoostClassifier(cat_features=[...])``), or
 the model the user's ``fit=`` function returns (:mod:`.user_fit`), fitted on its IN rows
-of the :class:`~.population.Population`, then queried on every row for one statistic.
+of the :class:`~.population.Population` (split by person under ``person=``), then
+queried on every row for one statistic. Nothing of the user's changes.
 
 Training runs through :class:`joblib.Parallel` (``joblib.parallel_config(backend="dask")``
 sends it to a Dask cluster). Every finished model's statistics go into the cache at once
@@ -27,10 +28,11 @@ from sklearn.base import clone
 from ..cache import CACHE
 from ..data import AuditData
 from ..errors import MiaValueError, ModelPredictionError
+from ..people import People
 from ..progress import NullProgress, Progress
 from ..target import TargetOutputs, fingerprint_model
 from ..validators import validate_n_jobs
-from .population import Population, in_out_mask, make_population, take_rows
+from .population import Population, make_population, reference_mask, take_rows
 from .signals import ReferenceSignals
 from .statistics import StatisticFn, StatisticSet, statistic, target_statistic
 from .user_fit import FitFunction, check_shippable, error_text, fit_identity, fit_note
@@ -49,9 +51,8 @@ __all__ = [
     "unfitted_copy",
 ]
 
-#: With the default n_jobs, the first reference model is fitted in-process; when the
-#: rest would take less than this many seconds in-process, they stay there too, since
-#: starting worker processes costs seconds (much more on a busy machine).
+#: With the default n_jobs, the first reference model is fitted in-process; when the rest
+#: would take less than this many seconds, they stay there (workers cost seconds to start).
 SEQUENTIAL_BELOW_S = 3.0
 
 
@@ -153,8 +154,8 @@ def fit_reference(
 
 
 def resolve_n_jobs(n_jobs: int | None) -> int | None:
-    """``n_jobs`` for joblib: None defers to the n_jobs of an active
-    ``joblib.parallel_config``, else means every core (or Dask worker)."""
+    """``n_jobs`` for joblib: None defers to an active ``joblib.parallel_config``, else
+    means every core (or Dask worker)."""
     if n_jobs is not None:
         return validate_n_jobs(n_jobs)
     _, configured = get_active_backend()
@@ -321,6 +322,7 @@ def compute_references(
     statistic_fn: StatisticFn | None = None,
     target_values: np.ndarray | None = None,
     fit: Callable[[pd.DataFrame], Any] | None = None,
+    people: People | None = None,
 ) -> ReferenceSignals:
     """Train (or fetch from the cache) the reference models; returns their statistics.
 
@@ -329,7 +331,7 @@ def compute_references(
     model : fitted estimator
         The target model; only unfitted copies of it are fitted.
     data, outputs : AuditData, TargetOutputs
-        The audited records, and the target model's outputs on them.
+        The audited records (their ``people`` split by person), and the target's outputs.
     n_references, seed : int
         Reference models to train, and the seed of their IN/OUT split.
     population : DataFrame, default=None
@@ -338,29 +340,29 @@ def compute_references(
         joblib ``n_jobs``; None: the active ``joblib.parallel_config`` or all cores.
     progress : Progress, default=None
     model_fingerprint : str, default=None
-        Fingerprint of the fitted target (for the cached population statistic).
+        Fingerprint of the fitted target (the cached population statistic's key).
     statistic_fn : callable, default=None
-        Replaces :func:`statistic` (same signature), e.g. the output what-ifs'
-        :class:`~.statistics.TransformedStatistic`; its ``cache_key`` joins the cache
-        keys (None: keys as without it).
+        Replaces :func:`statistic` (e.g. :class:`~.statistics.TransformedStatistic`);
+        its ``cache_key`` joins the cache keys.
     target_values : ndarray of shape (n_rows,), default=None
         The target's statistic on every population row, when the caller computed it
         (default: from ``outputs``, and by querying the model on extra rows).
     fit : callable, default=None
         Trains each reference model instead of clone + fit (``fit(train_frame)``).
+    people : People, default=None
+        Whose data each row is: the IN/OUT split is then per person (None: per row).
 
     Raises
     ------
     ReferencesFailed
         When every fit failed. After a KeyboardInterrupt, finished models stay cached.
     """
-    kind = outputs.kind
-    pop = make_population(data, population, kind)
-    mask = in_out_mask(pop.n_rows, n_references, seed, blocks=pop.blocks)
+    kind, pop = outputs.kind, make_population(data, population, outputs.kind)
+    mask = reference_mask(pop, n_references, seed, people)
     key: tuple[Hashable, ...] = (
         "reference",
         params_fingerprint(model) if fit is None else fit_identity(fit),
-        pop.fingerprint,
+        pop.fingerprint if people is None else f"{pop.fingerprint}/{people.fingerprint}",
         kind,
         seed,
         n_references,
