@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import NON_DEFAULT, flag_text
+from IPython import get_ipython
 from IPython.core.error import UsageError
 from IPython.testing.globalipapp import start_ipython
 
@@ -31,7 +32,7 @@ clf = RandomForestClassifier(n_estimators=20, random_state=0).fit(
 
 @pytest.fixture(scope="module")
 def ip():
-    shell = start_ipython()
+    shell = start_ipython() or get_ipython()
     shell.run_cell(SETUP)
     shell.run_line_magic("load_ext", "mia_notebook")
     yield shell

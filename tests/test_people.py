@@ -211,10 +211,11 @@ def test_people_of_orders_members_first(wagepan):
 
 
 def test_magic_person_flag_in_a_real_shell(wagepan, wagepan_reports):
+    from IPython import get_ipython
     from IPython.testing.globalipapp import start_ipython
 
     tr, te, _, rf = wagepan
-    ip = start_ipython()
+    ip = start_ipython() or get_ipython()
     ip.run_line_magic("load_ext", "mia_notebook")
     ip.user_ns.update(wp_train=tr, wp_test=te, wp_rf=rf)
     res = ip.run_cell(

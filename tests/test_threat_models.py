@@ -17,6 +17,7 @@ from pathlib import Path
 import jsonschema
 import pandas as pd
 import pytest
+from IPython import get_ipython
 from IPython.testing.globalipapp import start_ipython
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
@@ -197,7 +198,7 @@ def test_compare_rows_use_the_setting_named(frames, knn_report) -> None:
 
 @pytest.fixture(scope="module")
 def ip(frames):
-    shell = start_ipython()
+    shell = start_ipython() or get_ipython()
     train, test = frames
     shell.user_ns.update(
         train_df=train,

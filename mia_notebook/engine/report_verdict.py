@@ -116,4 +116,5 @@ def flag_reason(flag: int, verdict: Verdict) -> str:
         return "The flag count is 0."
     if verdict.identified.size:
         return ""
-    return verdict.reason
+    # the chosen setting's own sentence: the list is that setting's, not led by both levels
+    return verdict.settings.get(verdict.setting or "", verdict).reason

@@ -16,6 +16,7 @@ import pandas as pd
 from ..engine.exposure import REDACTED, mask
 from ..engine.metrics import AUC
 from ..engine.person_scores import MAX_PERSON_ROWS
+from ..engine.report_verdict import flag_reason
 from ..engine.results import AuditReport
 from . import memo
 from .format import HTMLTable, attack_label, esc, plain_cell, title
@@ -151,7 +152,9 @@ def no_records_reason(report: AuditReport, reason: str) -> str:
     """Why no record is listed: ``reason`` (an empty :meth:`AuditReport.flagged`'s), else
     the verdict's (level ``none``) or the lack of a highlighted attack."""
     verdict = report.verdict
-    return reason or (verdict.reason if verdict.attack is None else "no attack is highlighted.")
+    if reason or verdict.attack is not None:
+        return reason or "no attack is highlighted."
+    return flag_reason(report.options.flag, verdict)
 
 
 def flagged_html(report: AuditReport, highlight: str | None) -> str:
