@@ -226,6 +226,18 @@ def test_fail_on_gates_the_setting_named_in_a_shell(ip, knn_report) -> None:
                       "--fail-on high")  # fmt: skip
     assert res.success, res.error_in_exec  # the white-box line moved: 'elevated' now
     assert ip.user_ns["r"].verdict.level == "elevated"
+    # %config defaults: the setting and a per-setting policy, as traits
+    ip.run_line_magic("config", "MiaAudit.setting = 'black-box'")
+    ip.run_line_magic("config", "MiaAudit.policy = {'white-box': {'tpr_high': 1.0}}")
+    try:
+        res = ip.run_cell(line + " --fail-on elevated")
+        assert res.success, res.error_in_exec
+        r = ip.user_ns["r"]
+        assert r.verdict.setting == "black-box"
+        assert r.verdict.settings["white-box"].policy.tpr_high == 1.0
+    finally:
+        ip.run_line_magic("config", "MiaAudit.setting = 'worst'")
+        ip.run_line_magic("config", "MiaAudit.policy = {}")
     # a comparison gates on its riskiest row in the setting named
     cmp_line = (
         "%mia_audit knn,knn:label --train train_df --test test_df --target label "
