@@ -204,8 +204,8 @@ class AuditOptions:
     lira_variance: str = field(
         default="auto",
         metadata=spec_of(
-            help="LiRA's variance: auto (per-record from 64 reference models), per-record "
-            "or global.",
+            help="LiRA's variance: auto (per-record from 64 reference models), per-record, "
+            "global or bayes (pooled-variance prior, Student-t).",
             validate=validate_lira_variance,
             kind="text",
             choices=LIRA_VARIANCES,
@@ -214,8 +214,8 @@ class AuditOptions:
     rmia_a: float | str = field(
         default="auto",
         metadata=spec_of(
-            help="Offline RMIA's correction a in [0, 1], or auto (calibrated on the "
-            "reference models).",
+            help="Offline RMIA's correction a in [0, 1], auto (calibrated on the "
+            "reference models) or fit (fitted on them).",
             validate=validate_rmia_a,
             kind="number_or_text",
         ),

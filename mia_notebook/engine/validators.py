@@ -52,7 +52,7 @@ DEFAULT_FPR: tuple[float, ...] = (0.001, 0.01, 0.1)
 #: for online LiRA with a global variance and for RMIA, which is strong with 1-4.
 DEFAULT_REFERENCES = 16
 MAX_REFERENCES = 1024
-LIRA_VARIANCES = ("auto", "per-record", "global")
+LIRA_VARIANCES = ("auto", "per-record", "global", "bayes")
 
 
 # ------------------------------------------------------------------ single validators
@@ -175,14 +175,15 @@ def validate_lira_variance(value: Any) -> str:
 
 
 def validate_rmia_a(a: Any) -> float | str:
-    """``rmia_a`` as 'auto' or a float in [0, 1]."""
-    if isinstance(a, str) and a == "auto":
+    """``rmia_a`` as 'auto', 'fit' or a float in [0, 1]."""
+    if isinstance(a, str) and a in ("auto", "fit"):
         return a
     try:
         value = float(a)
     except (TypeError, ValueError):
         raise MiaValueError(
-            f"The 'rmia_a' parameter must be 'auto' or a number in [0, 1]. Got {a!r} instead."
+            f"The 'rmia_a' parameter must be 'auto', 'fit' or a number in [0, 1]. "
+            f"Got {a!r} instead."
         ) from None
     if not 0.0 <= value <= 1.0:
         raise MiaValueError(f"The 'rmia_a' parameter must be in [0, 1]. Got {value} instead.")
