@@ -141,3 +141,101 @@ def test_null_model_stays_at_none_with_the_new_options():
         progress=False,
     )
     assert rep.verdict.level == "none"
+
+
+# ------------------------------------------------------------------ adaptive rounds
+def test_nested_design_is_nested_and_balanced():
+    from mia_notebook.engine.references.population import nested_in_out_mask
+
+    full = nested_in_out_mask(1001, 16, 5, blocks=[500, 501])
+    for k in (1, 2, 3, 4, 8):
+        np.testing.assert_array_equal(
+            nested_in_out_mask(1001, k, 5, blocks=[500, 501]), full[:, :k]
+        )
+    # every model trains on half of the members and half of the non-members (+- 1 row)
+    assert np.all(np.abs(full[:500].sum(axis=0) - 250) <= 1)
+    assert np.all(np.abs(full[500:].sum(axis=0) - 250.5) <= 1)
+    # pairs are complementary: each row IN for exactly k / 2 of the first k models
+    for k in (2, 4, 16):
+        assert np.all(full[:, :k].sum(axis=1) == k // 2)
+    # the 2^(8/2) patterns of the first 8 models are equally common within each block
+    for rows in (slice(0, 500), slice(500, 1001)):
+        codes = full[rows, 0:8:2] @ (1 << np.arange(4))
+        counts = np.bincount(codes, minlength=16)
+        assert counts.max() - counts.min() <= 1
+
+
+def test_round_sizes_never_exceed_the_cap():
+    from mia_notebook.engine.adaptive import round_sizes
+
+    assert round_sizes(16) == [2, 4, 8, 16]
+    assert round_sizes(12) == [2, 4, 8, 12]
+    assert round_sizes(3) == [2, 3]
+    for cap in range(3, 70):
+        sizes = round_sizes(cap)
+        assert max(sizes) == cap and sizes == sorted(set(sizes))
+
+
+@pytest.fixture(scope="module")
+def leaky_case():
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 5))
+    y = (X[:, 0] + rng.normal(size=600) > 0).astype(int)
+    frame = pd.DataFrame(X, columns=list("abcde")).assign(y=y)
+    model = RandomForestClassifier(30, random_state=0).fit(X[:300], y[:300])
+    return model, frame.iloc[:300], frame.iloc[300:]
+
+
+def _audit(model, train, test, attacks="rmia", **kw):
+    import mia_notebook
+
+    mia_notebook.clear_cache()
+    return mia_notebook.audit(
+        model,
+        train=train,
+        test=test,
+        target="y",
+        attacks=attacks,
+        seed=0,
+        progress=False,
+        n_jobs=1,
+        **kw,
+    )
+
+
+def test_adaptive_stops_early_on_a_clear_case_and_reuses_its_models(leaky_case):
+    model, train, test = leaky_case
+    rep = _audit(model, train, test, references=16)
+    assert rep.options.reference_rounds == "adaptive"
+    used = rep.info.references_ok
+    assert used < 16  # a fully grown forest: the verdict is clear from the start
+    assert any(f"stopped at {used} of 16" in n for n in rep.notes)
+    # the last round trained only the models the previous one lacked
+    assert rep.info.references_cached == used // 2
+    assert rep.info.references_trained == used - used // 2
+    assert rep.verdict.level != "none"
+
+
+def test_adaptive_never_exceeds_the_cap(leaky_case, monkeypatch):
+    from mia_notebook.engine import adaptive
+
+    model, train, test = leaky_case
+    monkeypatch.setattr(adaptive, "settled", lambda previous, current: False)
+    rep = _audit(model, train, test, references=6)
+    assert rep.info.references_ok == 6
+    assert any("used all 6 reference models" in n for n in rep.notes)
+
+
+def test_settled_compares_levels_and_tpr_intervals(leaky_case):
+    from mia_notebook.engine.adaptive import settled
+
+    model, train, test = leaky_case
+    a = _audit(model, train, test, references=2)
+    assert settled(a, a)
+    # the same records audited against a model that saw neither half: level 'none'
+    other = LogisticRegression().fit(test[list("abcde")], test["y"])
+    null = _audit(other, train.iloc[:150], train.iloc[150:], references=2)
+    assert a.verdict.level != null.verdict.level
+    assert not settled(a, null) and not settled(null, a)

@@ -30,6 +30,7 @@ from .validators import (
     DEFAULT_FPR,
     DEFAULT_REFERENCES,
     LIRA_VARIANCES,
+    REFERENCE_ROUNDS,
     parse_policy_text,
     validate_attack_names,
     validate_confidence,
@@ -42,6 +43,7 @@ from .validators import (
     validate_outputs,
     validate_policy,
     validate_redact,
+    validate_reference_rounds,
     validate_references,
     validate_rmia_a,
     validate_seed,
@@ -186,9 +188,21 @@ class AuditOptions:
     references: int = field(
         default=DEFAULT_REFERENCES,
         metadata=spec_of(
-            help="Reference models for the LiRA, RMIA and shadow attacks.",
+            help="Reference models for the LiRA, RMIA and shadow attacks (at most, "
+            "when reference_rounds is adaptive).",
             validate=validate_references,
             kind="int",
+        ),
+    )
+    reference_rounds: str = field(
+        default="adaptive",
+        metadata=spec_of(
+            help="How reference models are trained: adaptive (2, 4, 8, ... up to references, "
+            "stopping once the verdict and the TPR intervals stop changing) or fixed (all "
+            "at once).",
+            validate=validate_reference_rounds,
+            kind="text",
+            choices=REFERENCE_ROUNDS,
         ),
     )
     n_jobs: int | None = field(

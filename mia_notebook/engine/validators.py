@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_REFERENCES",
     "LIRA_VARIANCES",
     "MAX_REFERENCES",
+    "REFERENCE_ROUNDS",
     "parse_names",
     "parse_policy_text",
     "validate_attack_names",
@@ -38,6 +39,7 @@ __all__ = [
     "validate_outputs",
     "validate_policy",
     "validate_redact",
+    "validate_reference_rounds",
     "validate_references",
     "validate_rmia_a",
     "validate_seed",
@@ -53,6 +55,10 @@ DEFAULT_FPR: tuple[float, ...] = (0.001, 0.01, 0.1)
 DEFAULT_REFERENCES = 16
 MAX_REFERENCES = 1024
 LIRA_VARIANCES = ("auto", "per-record", "global", "bayes")
+#: ``reference_rounds``: 'adaptive' trains 2, 4, 8, ... up to ``references`` reference
+#: models and stops once the verdict and the TPR intervals stop changing; 'fixed' trains
+#: ``references`` at once.
+REFERENCE_ROUNDS = ("adaptive", "fixed")
 
 
 # ------------------------------------------------------------------ single validators
@@ -169,6 +175,16 @@ def validate_lira_variance(value: Any) -> str:
     if value not in LIRA_VARIANCES:
         raise MiaValueError(
             f"The 'lira_variance' parameter must be one of {list(LIRA_VARIANCES)}. "
+            f"Got {value!r} instead."
+        )
+    return str(value)
+
+
+def validate_reference_rounds(value: Any) -> str:
+    """``reference_rounds``: one of :data:`REFERENCE_ROUNDS`."""
+    if value not in REFERENCE_ROUNDS:
+        raise MiaValueError(
+            f"The 'reference_rounds' parameter must be one of {list(REFERENCE_ROUNDS)}. "
             f"Got {value!r} instead."
         )
     return str(value)

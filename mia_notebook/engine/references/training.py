@@ -33,7 +33,7 @@ from ..errors import MiaValueError, ModelPredictionError
 from ..progress import NullProgress, Progress
 from ..target import TargetOutputs, fingerprint_model
 from ..validators import validate_n_jobs
-from .population import Population, in_out_mask, make_population, take_rows
+from .population import Population, in_out_mask, make_population, nested_in_out_mask, take_rows
 from .signals import ReferenceSignals
 from .statistics import StatisticFn, StatisticSet, statistic, target_statistic
 
@@ -324,6 +324,7 @@ def compute_references(
     model_fingerprint: str | None = None,
     statistic_fn: StatisticFn | None = None,
     target_values: np.ndarray | None = None,
+    nested: bool = False,
 ) -> ReferenceSignals:
     """Train (or fetch from the cache) the reference models; returns their statistics.
 
@@ -349,6 +350,9 @@ def compute_references(
     target_values : ndarray of shape (n_rows,), default=None
         The target's statistic on every population row, when the caller computed it
         (default: from ``outputs``, and by querying the model on extra rows).
+    nested : bool, default=False
+        Use :func:`nested_in_out_mask` (model j the same for any ``n_references``, so an
+        adaptive audit's later rounds reuse the cached earlier models).
 
     Raises
     ------
@@ -357,15 +361,11 @@ def compute_references(
     """
     kind = outputs.kind
     pop = make_population(data, population, kind)
-    mask = in_out_mask(pop.n_rows, n_references, seed, blocks=pop.blocks)
-    key: tuple[Hashable, ...] = (
-        "reference",
-        params_fingerprint(model),
-        pop.fingerprint,
-        kind,
-        seed,
-        n_references,
-    )
+    design = nested_in_out_mask if nested else in_out_mask
+    mask = design(pop.n_rows, n_references, seed, blocks=pop.blocks)
+    size: Hashable = "nested" if nested else n_references  # nested: ids shared across n
+    key: tuple[Hashable, ...] = ("reference", params_fingerprint(model), pop.fingerprint)
+    key = (*key, kind, seed, size)
     main_fn = StatisticSet.main_of(statistic_fn)  # extras: their own keys (cache_parts)
     if main_fn is not None:
         key = (*key, str(getattr(main_fn, "cache_key", repr(main_fn))))
