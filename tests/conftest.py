@@ -75,7 +75,7 @@ NON_DEFAULT: dict[str, Any] = {
     "delta": 0.01,
     "policy": {"tpr_high": 0.3},
     "references": 2,
-    "reference_rounds": "fixed",
+    "reference_rounds": "adaptive",
     "n_jobs": 1,
     "lira_variance": "global",
     "rmia_a": 0.3,

@@ -207,8 +207,7 @@ def _audit(model, train, test, attacks="rmia", **kw):
 
 def test_adaptive_stops_early_on_a_clear_case_and_reuses_its_models(leaky_case):
     model, train, test = leaky_case
-    rep = _audit(model, train, test, references=16)
-    assert rep.options.reference_rounds == "adaptive"
+    rep = _audit(model, train, test, references=16, reference_rounds="adaptive")
     used = rep.info.references_ok
     assert used < 16  # a fully grown forest: the verdict is clear from the start
     assert any(f"stopped at {used} of 16" in n for n in rep.notes)
@@ -223,7 +222,7 @@ def test_adaptive_never_exceeds_the_cap(leaky_case, monkeypatch):
 
     model, train, test = leaky_case
     monkeypatch.setattr(adaptive, "settled", lambda previous, current: False)
-    rep = _audit(model, train, test, references=6)
+    rep = _audit(model, train, test, references=6, reference_rounds="adaptive")
     assert rep.info.references_ok == 6
     assert any("used all 6 reference models" in n for n in rep.notes)
 

@@ -195,7 +195,7 @@ class AuditOptions:
         ),
     )
     reference_rounds: str = field(
-        default="adaptive",
+        default="fixed",
         metadata=spec_of(
             help="How reference models are trained: adaptive (2, 4, 8, ... up to references, "
             "stopping once the verdict and the TPR intervals stop changing) or fixed (all "
