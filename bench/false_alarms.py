@@ -92,11 +92,23 @@ def null_setup(seed: int, kind: str) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
     return model.fit(X, y), train, test
 
 
+#: Audit options of these runs (``--set key=value`` overrides; 4 reference models).
+AUDIT_OPTIONS: dict[str, Any] = {"references": 4}
+
+
 def small_audit(model: Any, train: pd.DataFrame, test: pd.DataFrame) -> Any:
-    """The audit of these runs: default attacks, 4 reference models, one process."""
+    """The audit of these runs: default attacks, :data:`AUDIT_OPTIONS`, one process."""
     return mia_notebook.audit(
-        model, train=train, test=test, target="label", references=4, n_jobs=1, progress=False
+        model, train=train, test=test, target="label", n_jobs=1, progress=False, **AUDIT_OPTIONS
     )
+
+
+def _option(text: str) -> tuple[str, Any]:
+    key, _, value = text.partition("=")
+    try:
+        return key, int(value)
+    except ValueError:
+        return key, value
 
 
 def null_audit(seed: int, kind: str) -> Any:
@@ -306,7 +318,12 @@ def render(trials: list[Trial], elapsed: float, n_seeds: int) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--seeds", type=int, default=500, help="seeds per setup kind")
+    parser.add_argument(
+        "--set", type=_option, action="append", default=[], help="audit option key=value"
+    )
+    parser.add_argument("--no-write", action="store_true", help="print the alarm table only")
     args = parser.parse_args(argv)
+    AUDIT_OPTIONS.update(dict(args.set))
     t0 = time.perf_counter()
     trials = []
     for seed in range(args.seeds):
@@ -316,6 +333,9 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"seed {seed} {kind}: {trials[-1].verdict.level}", flush=True)
         if seed % 25 == 24:
             print(f"{seed + 1} seeds, {time.perf_counter() - t0:.0f} s", flush=True)
+    if args.no_write:
+        print(f"options {AUDIT_OPTIONS}\n" + alarms_table(trials))
+        return
     RESULTS.write_text(render(trials, time.perf_counter() - t0, args.seeds))
     print(f"wrote {RESULTS}")
 

@@ -19,7 +19,8 @@ from mia_notebook.engine.cache import CACHE
 from mia_notebook.engine.progress import TextProgress, bar_text, format_eta
 from mia_notebook.engine.references import in_out_mask
 
-FAST = {"n_jobs": 1, "progress": False}
+#: These tests count the models one fixed-size audit trains (adaptive rounds: test_few_references).
+FAST = {"n_jobs": 1, "progress": False, "reference_rounds": "fixed"}
 
 
 @pytest.fixture(autouse=True)
@@ -169,6 +170,7 @@ def test_interrupt_keeps_finished_models_and_rerun_resumes(small, logreg):
         "attacks": "lira,rmia",
         "references": 6,
         "n_jobs": 1,
+        "reference_rounds": "fixed",
     }
     stop = InterruptAfter(2)
     with pytest.raises(KeyboardInterrupt, match="2 of 6 are trained and cached"):
@@ -329,6 +331,7 @@ def test_text_progress_draws_a_bar_with_eta_and_erases_it():
 def test_progress_goes_to_stderr_by_default_and_can_be_silenced(small, logreg, capsys):
     tr, te = small
     args = {"train": tr, "test": te, "target": "label", "attacks": "rmia", "n_jobs": 1}
+    args["reference_rounds"] = "fixed"
     mn.audit(logreg, references=2, **args)
     assert "Training reference models" in capsys.readouterr().err
     mn.audit(logreg, references=3, progress=False, **args)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ._version import __version__
+from .adaptive import run_adaptive
 from .attacks import Attack, AttackContext, AttackUnavailable
 from .attacks.base import AttackResult, StageInputs
 from .attacks.label_robust import PROVIDER as LABEL_ROBUST
@@ -246,8 +247,12 @@ def _execute(
     progress: Progress,
     instances: list[Attack],
     t0: float,
+    n_use: int | None = None,
 ) -> AuditReport:
-    """Query the model, run the attacks (training reference models on first need)."""
+    """Query the model, run the attacks (training reference models on first need).
+
+    ``n_use``: the first ``n_use`` models of the nested design (an adaptive round).
+    """
     fps = {
         "model": fingerprint_model(model),
         "train": fingerprint_frame(data.train),
@@ -258,7 +263,9 @@ def _execute(
     opts = opts.replace(outputs=resolve_outputs(opts.outputs, raw))
     seen = apply_outputs(raw, opts.outputs)  # what the attacker sees (the what-if)
     t2 = time.perf_counter()
-    stage = _ReferenceStage(model, data, seen, fps["model"], opts, population, progress)
+    stage = _ReferenceStage(
+        model, data, seen, fps["model"], opts, population, progress, n_use=n_use
+    )
     inputs = (model, data, seen, fps["model"], opts, population, progress)
     stages: dict[str, Any] = {LABEL_ROBUST: RobustStage(*inputs), WHITEBOX: WhiteboxStage(*inputs)}
     ctx = AttackContext(
@@ -362,6 +369,11 @@ def audit(
     audit_records(data).check_view(opts.slice, opts.redact, opts.flag)
     extra = check_population(population, data)
     bar = make_progress(progress)
+    if opts.reference_rounds == "adaptive" and opts.references > 2:
+        return run_adaptive(
+            lambda k: _execute(model, data, opts, extra, bar, instances, t0, n_use=k),
+            opts.references,
+        )
     return _execute(model, data, opts, extra, bar, instances, t0)
 
 

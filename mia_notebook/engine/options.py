@@ -30,6 +30,7 @@ from .validators import (
     DEFAULT_FPR,
     DEFAULT_REFERENCES,
     LIRA_VARIANCES,
+    REFERENCE_ROUNDS,
     validate_attack_names,
     validate_confidence,
     validate_delta,
@@ -43,6 +44,7 @@ from .validators import (
     validate_person,
     validate_policy,
     validate_redact,
+    validate_reference_rounds,
     validate_references,
     validate_rmia_a,
     validate_seed,
@@ -201,9 +203,21 @@ class AuditOptions:
     references: int = field(
         default=DEFAULT_REFERENCES,
         metadata=spec_of(
-            help="Reference models for the LiRA, RMIA and shadow attacks.",
+            help="Reference models for the LiRA, RMIA and shadow attacks (at most, "
+            "when reference_rounds is adaptive).",
             validate=validate_references,
             kind="int",
+        ),
+    )
+    reference_rounds: str = field(
+        default="fixed",
+        metadata=spec_of(
+            help="How reference models are trained: adaptive (2, 4, 8, ... up to references, "
+            "stopping once the verdict and the TPR intervals stop changing) or fixed (all "
+            "at once).",
+            validate=validate_reference_rounds,
+            kind="text",
+            choices=REFERENCE_ROUNDS,
         ),
     )
     n_jobs: int | None = field(
@@ -219,8 +233,8 @@ class AuditOptions:
     lira_variance: str = field(
         default="auto",
         metadata=spec_of(
-            help="LiRA's variance: auto (per-record from 64 reference models), per-record "
-            "or global.",
+            help="LiRA's variance: auto (per-record from 64 reference models), per-record, "
+            "global or bayes (pooled-variance prior, Student-t).",
             validate=validate_lira_variance,
             kind="text",
             choices=LIRA_VARIANCES,
@@ -229,8 +243,8 @@ class AuditOptions:
     rmia_a: float | str = field(
         default="auto",
         metadata=spec_of(
-            help="Offline RMIA's correction a in [0, 1], or auto (calibrated on the "
-            "reference models).",
+            help="Offline RMIA's correction a in [0, 1], auto (calibrated on the "
+            "reference models) or fit (fitted on them).",
             validate=validate_rmia_a,
             kind="number_or_text",
         ),

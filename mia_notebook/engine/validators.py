@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_REFERENCES",
     "LIRA_VARIANCES",
     "MAX_REFERENCES",
+    "REFERENCE_ROUNDS",
     "callable_name",
     "parse_names",
     "parse_policy_text",
@@ -41,6 +42,7 @@ __all__ = [
     "validate_outputs",
     "validate_policy",
     "validate_redact",
+    "validate_reference_rounds",
     "validate_references",
     "validate_rmia_a",
     "validate_seed",
@@ -56,7 +58,11 @@ DEFAULT_FPR: tuple[float, ...] = (0.001, 0.01, 0.1)
 #: for online LiRA with a global variance and for RMIA, which is strong with 1-4.
 DEFAULT_REFERENCES = 16
 MAX_REFERENCES = 1024
-LIRA_VARIANCES = ("auto", "per-record", "global")
+LIRA_VARIANCES = ("auto", "per-record", "global", "bayes")
+#: ``reference_rounds``: 'adaptive' trains 2, 4, 8, ... up to ``references`` reference
+#: models and stops once the verdict and the TPR intervals stop changing; 'fixed' trains
+#: ``references`` at once.
+REFERENCE_ROUNDS = ("adaptive", "fixed")
 
 
 # ------------------------------------------------------------------ single validators
@@ -178,15 +184,26 @@ def validate_lira_variance(value: Any) -> str:
     return str(value)
 
 
+def validate_reference_rounds(value: Any) -> str:
+    """``reference_rounds``: one of :data:`REFERENCE_ROUNDS`."""
+    if value not in REFERENCE_ROUNDS:
+        raise MiaValueError(
+            f"The 'reference_rounds' parameter must be one of {list(REFERENCE_ROUNDS)}. "
+            f"Got {value!r} instead."
+        )
+    return str(value)
+
+
 def validate_rmia_a(a: Any) -> float | str:
-    """``rmia_a`` as 'auto' or a float in [0, 1]."""
-    if isinstance(a, str) and a == "auto":
+    """``rmia_a`` as 'auto', 'fit' or a float in [0, 1]."""
+    if isinstance(a, str) and a in ("auto", "fit"):
         return a
     try:
         value = float(a)
     except (TypeError, ValueError):
         raise MiaValueError(
-            f"The 'rmia_a' parameter must be 'auto' or a number in [0, 1]. Got {a!r} instead."
+            f"The 'rmia_a' parameter must be 'auto', 'fit' or a number in [0, 1]. "
+            f"Got {a!r} instead."
         ) from None
     if not 0.0 <= value <= 1.0:
         raise MiaValueError(f"The 'rmia_a' parameter must be in [0, 1]. Got {value} instead.")

@@ -229,6 +229,9 @@ class StageInputs:
     #: More statistics every reference model gives in the same pass, by name (the
     #: white-box ones); they come back in ``ReferenceSignals.extra``.
     extras: tuple[tuple[str, references.StatisticFn], ...] = ()
+    #: Train only the first ``n_use`` models of a nested design of ``options.references``
+    #: (an adaptive audit's round); None: all of them, the usual design.
+    n_use: int | None = None
 
     def train_references(
         self,
@@ -242,7 +245,7 @@ class StageInputs:
             self.model,
             self.data,
             self.outputs,
-            n_references=self.options.references,
+            n_references=self.options.references if self.n_use is None else self.n_use,
             seed=self.options.seed,
             population=self.population,
             n_jobs=self.options.n_jobs,
@@ -252,6 +255,7 @@ class StageInputs:
             target_values=target_values,
             fit=self.options.fit,
             people=self.data.people,
+            nested=self.n_use is not None,
         )
         return signals
 

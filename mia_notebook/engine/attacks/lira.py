@@ -12,7 +12,12 @@ for regressors) of the reference models trained WITH the record (IN) and WITHOUT
 Higher = more likely a member in both. Variance: ``'per-record'`` fits sigma per record
 (needs many reference models), ``'global'`` uses one pooled within-record sigma for all
 records (Carlini et al.'s "fixed variance", better below ~64 models), ``'auto'`` picks
-per-record from 64 reference models on.
+per-record from 64 reference models on. ``'bayes'`` is the Bayesian middle ground for few
+reference models: each record's variance has the pooled variance as an inverse-gamma
+prior worth :data:`PRIOR_DOF` observations (a flat prior on its mean), so the statistic of
+a new model is Student-t distributed (the posterior predictive): per-record spreads where
+the data show them, the pooled one where they are too few, and heavier tails than a
+Gaussian when a side has 1 or 2 models.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy.special import log_ndtr
+from scipy.special import gammaln, log_ndtr
+from scipy.stats import t as student_t
 
 from ..validators import LIRA_VARIANCES, validate_lira_variance
 from .base import AttackContext, register_attack
@@ -31,6 +37,8 @@ __all__ = [
     "LiraOfflineAttack",
     "lira_scores",
     "resolve_variance",
+    "student_t_logpdf",
+    "student_t_predictive",
 ]
 
 Variance = Literal["auto", "per-record", "global"]
@@ -41,6 +49,9 @@ PER_RECORD_FROM = 64
 #: reference models all agree exactly would otherwise get sigma = 0).
 MIN_STD_FRACTION = 0.1
 _MIN_STD = 1e-3
+#: ``variance='bayes'``: the pooled variance's weight as a prior, in observations
+#: (degrees of freedom of the inverse-gamma prior).
+PRIOR_DOF = 4.0
 
 
 def resolve_variance(variance: str, n_refs: int) -> str:
@@ -76,6 +87,56 @@ def _gauss_logpdf(x: np.ndarray, mu: np.ndarray, std: np.ndarray | float) -> np.
     return np.asarray(-0.5 * np.square((x - mu) / std) - np.log(std))
 
 
+def student_t_logpdf(
+    x: np.ndarray, df: np.ndarray, loc: np.ndarray, scale: np.ndarray
+) -> np.ndarray:
+    """log density of Student's t (``scipy.stats.t.logpdf(x, df, loc, scale)``), vectorised."""
+    z = (x - loc) / scale
+    half = (df + 1.0) / 2.0
+    return np.asarray(
+        gammaln(half)
+        - gammaln(df / 2.0)
+        - 0.5 * np.log(df * np.pi)
+        - np.log(scale)
+        - half * np.log1p(z * z / df)
+    )
+
+
+def student_t_predictive(
+    count: np.ndarray, var: np.ndarray, pooled_var: float, prior_dof: float = PRIOR_DOF
+) -> tuple[np.ndarray, np.ndarray]:
+    """(degrees of freedom, scale) of the posterior predictive of one new statistic.
+
+    Normal model with a flat prior on the mean and an inverse-gamma prior on the variance,
+    ``sigma^2 ~ IG(prior_dof / 2, prior_dof * pooled_var / 2)``, updated with ``count``
+    observations of sample variance ``var`` (ddof=1; NaN when ``count`` < 2). A side
+    without observations (``count`` 0: its mean was filled in) counts as one.
+    """
+    n = np.maximum(count, 1).astype(np.float64)
+    ss = np.where(count >= 2, np.nan_to_num(var) * (n - 1.0), 0.0)
+    alpha = (prior_dof + n - 1.0) / 2.0
+    beta = (prior_dof * pooled_var + ss) / 2.0
+    scale = np.sqrt(beta / alpha * (1.0 + 1.0 / n))
+    return 2.0 * alpha, np.maximum(scale, _MIN_STD)
+
+
+def _bayes_scores(
+    t: np.ndarray,
+    sides: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...],
+    pooled: float,
+    online: bool,
+) -> np.ndarray:
+    """Student-t LiRA: ``sides`` holds (count, mean, var) of IN then OUT models."""
+    (n_in, mu_in, var_in), (n_out, mu_out, var_out) = sides
+    df_out, sc_out = student_t_predictive(n_out, var_out, pooled**2)
+    if online:
+        df_in, sc_in = student_t_predictive(n_in, var_in, pooled**2)
+        return student_t_logpdf(t, df_in, mu_in, sc_in) - student_t_logpdf(
+            t, df_out, mu_out, sc_out
+        )
+    return np.asarray(-student_t.logsf(t, df_out, loc=mu_out, scale=sc_out))
+
+
 def lira_scores(
     signal: np.ndarray,
     in_mask: np.ndarray,
@@ -96,7 +157,7 @@ def lira_scores(
         The target model's statistic.
     online : bool, default=True
         Use IN and OUT models (likelihood ratio) or only OUT models (one-sided test).
-    variance : {'per-record', 'global'}, default='global'
+    variance : {'per-record', 'global', 'bayes'}, default='global'
 
     Returns
     -------
@@ -107,6 +168,9 @@ def lira_scores(
     mu_in, mu_out = fill_missing_means(mu_in, mu_out)
     sigma = pooled_std([(n_in, var_in), (n_out, var_out)] if online else [(n_out, var_out)], signal)
     t = np.asarray(target, dtype=np.float64)
+    if variance == "bayes":
+        sides = ((n_in, mu_in, var_in), (n_out, mu_out, var_out))
+        return _bayes_scores(t, sides, sigma, online)
     if variance == "per-record":
         s_in: np.ndarray | float = _record_std(var_in, sigma)
         s_out: np.ndarray | float = _record_std(var_out, sigma)
@@ -143,7 +207,7 @@ class LiraAttack(_Lira):
 
     Parameters
     ----------
-    variance : {'auto', 'per-record', 'global'}, default=None
+    variance : {'auto', 'per-record', 'global', 'bayes'}, default=None
         None: the audit's ``lira_variance`` (default 'auto').
     """
 
@@ -160,7 +224,7 @@ class LiraOfflineAttack(_Lira):
 
     Parameters
     ----------
-    variance : {'auto', 'per-record', 'global'}, default=None
+    variance : {'auto', 'per-record', 'global', 'bayes'}, default=None
         None: the audit's ``lira_variance`` (default 'auto').
     """
 

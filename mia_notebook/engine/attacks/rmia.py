@@ -18,8 +18,16 @@ the number of z samples.
 
 ``a='auto'`` (offline) picks ``a`` on the reference models alone: each of a few
 reference models in turn plays the target, scored with the others, and the ``a`` with
-the best AUC on its known IN/OUT split is used. The target's membership is never looked
-at.
+the best AUC on its known IN/OUT split is used; with a single reference model, which
+cannot play the target and be scored by others, ``a`` is fitted instead (``a='fit'``
+always fits): the paper's relation ``p_IN = a * p_OUT + (1 - a)`` is matched, by least
+squares through (1, 1), between the quantiles of the records' mean confidence under
+reference models that trained on them and under those that did not (the same
+reference models; see :func:`fit_a`). The target's membership is never looked at.
+
+Offline, a record with no OUT model (half of them with one reference model) gets its
+OUT confidence from the same relation read backwards, ``p_OUT = (p_IN - (1 - a)) / a``,
+so ``p(x)`` is the mean of its IN and estimated OUT confidence.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ __all__ = [
     "RmiaOfflineAttack",
     "calibrate_a",
     "dominance_scores",
+    "fit_a",
     "log_likelihood_ratio",
     "rmia_scores",
 ]
@@ -49,6 +58,9 @@ A_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)
 CALIBRATION_MODELS = 3
 #: Records (a seeded sample) used to calibrate ``a``.
 CALIBRATION_RECORDS = 20_000
+#: Quantile levels matched by :func:`fit_a`.
+FIT_QUANTILES = 999
+_MIN_A = 1e-3
 
 
 def _mean_prob(signal: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
@@ -78,8 +90,9 @@ def log_likelihood_ratio(
     else:
         p_out = _mean_prob(signal, ~in_mask)
         missing = ~np.isfinite(p_out)
-        if missing.any():
-            p_out[missing] = _mean_prob(signal[missing], None)
+        if missing.any():  # p_OUT = (p_IN - (1 - a)) / a, from the IN models
+            p_in = _mean_prob(signal[missing], None)
+            p_out[missing] = np.clip((p_in - (1.0 - a)) / max(a, _MIN_A), 0.0, 1.0)
         p_x = (1.0 + a) / 2.0 * p_out + (1.0 - a) / 2.0
     log_p_target = log_expit(np.asarray(target, dtype=np.float64))
     return np.asarray(log_p_target - np.log(np.maximum(p_x, 1e-300)))
@@ -127,6 +140,28 @@ def _auc(member: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[member].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def fit_a(signal: np.ndarray, in_mask: np.ndarray) -> float:
+    """``a`` fitted to ``1 - p_IN = a * (1 - p_OUT)`` on the reference models alone.
+
+    ``p_IN`` (``p_OUT``) is a record's mean confidence under the reference models that
+    trained (did not train) on it; records lacking a side are left out of that side.
+    The :data:`FIT_QUANTILES` quantiles of the two are matched (the records on each side
+    are random halves of the same rows) and ``a`` is their least-squares slope through
+    the origin, clipped to [0, 1]; :data:`DEFAULT_A` when a side is empty.
+    """
+    p = expit(signal)
+    _, p_in, _ = masked_moments(p, in_mask)
+    _, p_out, _ = masked_moments(p, ~in_mask)
+    p_in, p_out = p_in[np.isfinite(p_in)], p_out[np.isfinite(p_out)]
+    if not (p_in.size and p_out.size):
+        return DEFAULT_A
+    levels = (np.arange(FIT_QUANTILES) + 0.5) / FIT_QUANTILES
+    y = 1.0 - np.quantile(p_in, levels)
+    x = 1.0 - np.quantile(p_out, levels)
+    sxx = float(np.dot(x, x))
+    return float(np.clip(np.dot(x, y) / sxx, 0.0, 1.0)) if sxx > 0 else DEFAULT_A
+
+
 def calibrate_a(signal: np.ndarray, in_mask: np.ndarray, *, random_state: int = 0) -> float:
     """Offline ``a`` with the best mean AUC when reference models play the target.
 
@@ -136,7 +171,7 @@ def calibrate_a(signal: np.ndarray, in_mask: np.ndarray, *, random_state: int = 
     """
     n, n_refs = signal.shape
     if n_refs < 2:
-        return DEFAULT_A
+        return fit_a(signal, in_mask)
     if n > CALIBRATION_RECORDS:
         rows = np.random.default_rng(random_state).choice(n, CALIBRATION_RECORDS, replace=False)
         signal, in_mask = signal[rows], in_mask[rows]
@@ -217,6 +252,8 @@ class _Rmia(ReferenceAttack):
         a = ctx.options.rmia_a if self.a is None else self.a
         if a == "auto":
             return calibrate_a(signal, in_mask, random_state=ctx.random_state)
+        if a == "fit":
+            return fit_a(signal, in_mask)
         return float(a)
 
     def run(self, ctx: AttackContext) -> AttackResult:
@@ -261,8 +298,9 @@ class RmiaOfflineAttack(_Rmia):
 
     Parameters
     ----------
-    a : float in [0, 1] or 'auto', default=None
-        None: the audit's ``rmia_a`` (default 'auto': calibrated on reference models).
+    a : float in [0, 1], 'auto' or 'fit', default=None
+        None: the audit's ``rmia_a`` (default 'auto': calibrated on reference models,
+        fitted with one); 'fit': fitted on reference models (:func:`fit_a`).
     gamma : float > 0, default=None
         The dominance threshold of LR(x) / LR(z); None: 1.
     """

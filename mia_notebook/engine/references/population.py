@@ -32,6 +32,7 @@ __all__ = [
     "check_population",
     "in_out_mask",
     "make_population",
+    "nested_in_out_mask",
     "person_in_out_mask",
     "reference_mask",
     "take_rows",
@@ -198,12 +199,14 @@ def person_in_out_mask(
 
 
 def reference_mask(
-    pop: Population, n_references: int, seed: int, people: People | None
+    pop: Population, n_references: int, seed: int, people: People | None, *, nested: bool = False
 ) -> np.ndarray:
-    """The IN/OUT split of ``pop``: per row (:func:`in_out_mask`), or per person when
-    ``people`` is given (:func:`person_in_out_mask`)."""
+    """The IN/OUT split of ``pop``: per row (:func:`in_out_mask`, or
+    :func:`nested_in_out_mask` when ``nested``), or per person when ``people`` is given
+    (:func:`person_in_out_mask`; never nested)."""
     if people is None:
-        return in_out_mask(pop.n_rows, n_references, seed, blocks=pop.blocks)
+        design = nested_in_out_mask if nested else in_out_mask
+        return design(pop.n_rows, n_references, seed, blocks=pop.blocks)
     return person_in_out_mask(people.codes, people.n_member_people, pop.n_extra, n_references, seed)
 
 
@@ -250,3 +253,58 @@ def _fill_block(block: np.ndarray, rng: np.random.Generator) -> None:
         _random_patterns(block[:half], rng)
     np.logical_not(block[: n_rows - half], out=block[half:])
     block[:] = block[rng.permutation(n_rows)]
+
+
+def _alternate(odd: np.ndarray, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """1 for every other odd group of each block (in a random order), else 0."""
+    extra = np.zeros(odd.size, dtype=np.int64)
+    for b in np.unique(block):
+        idx = np.flatnonzero((block == b) & (odd == 1))
+        extra[idx[rng.permutation(idx.size)[: (idx.size + rng.integers(2)) // 2]]] = 1
+    return extra
+
+
+def nested_in_out_mask(
+    n_rows: int, n_references: int, seed: int, *, blocks: Sequence[int] | None = None
+) -> np.ndarray:
+    """A nested IN/OUT design: its first k columns are the design for k models.
+
+    Models come in complementary pairs (model 2j + 1 trains on the rows model 2j left
+    out), so for even k every row is IN for exactly k / 2 of the first k models. Pair j's
+    half is drawn within each block (members, non-members, extra rows) and within each
+    group of rows sharing the same pattern over the earlier pairs, half of each group
+    (the odd row at random) IN: every model trains on half of every block, and the
+    2^(k/2) patterns of the first k models are equally common (up to rounding) among the
+    members and among the non-members, as :func:`in_out_mask` balances them. Column j
+    depends only on (n_rows, seed, blocks) and j, never on ``n_references``, so adaptive
+    audits reuse the models they trained in earlier rounds.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_rows, n_references)
+    """
+    sizes = [n_rows] if blocks is None else [int(b) for b in blocks]
+    if sum(sizes) != n_rows or min(sizes, default=0) < 0:
+        raise ValueError(
+            f"The 'blocks' parameter must be sizes >= 0 summing to n_rows={n_rows}. "
+            f"Got {blocks!r} instead."
+        )
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x4E4553]))
+    block_id = np.repeat(np.arange(len(sizes)), sizes)
+    n_pairs = -(-n_references // 2)
+    mask = np.zeros((n_rows, 2 * n_pairs), dtype=bool)
+    group = block_id.astype(np.int64)  # rows sharing block and pattern so far
+    for j in range(n_pairs):
+        order = np.lexsort((rng.random(n_rows), group))  # groups, shuffled within
+        starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
+        counts = np.diff(np.r_[starts, n_rows])
+        rank = np.arange(n_rows) - np.repeat(starts, counts)
+        # half of each group IN; the odd groups' middle rows IN and OUT alternately
+        # within each block (random order), so a block stays balanced to one row
+        limit = np.repeat(
+            counts // 2 + _alternate(counts % 2, block_id[order[starts]], rng), counts
+        )
+        mask[order, 2 * j] = rank < limit
+        mask[:, 2 * j + 1] = ~mask[:, 2 * j]
+        group = group * 2 + mask[:, 2 * j]
+    return mask[:, :n_references].copy()

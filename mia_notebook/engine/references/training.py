@@ -1,16 +1,13 @@
-"""Train the reference models: unfitted copies of the user's model, fitted on IN halves.
+"""Train the reference models: copies of the user's model, fitted on IN halves.
 
-Each reference model is an unfitted copy of the model (``sklearn.base.clone``, else
-``type(model)(**get_params())`` for e.g. ``CatBoostClassifier(cat_features=[...])``), or
-the model the user's ``fit=`` function returns (:mod:`.user_fit`), fitted on its IN rows
-of the :class:`~.population.Population` (split by person under ``person=``), then
-queried on every row for one statistic. Nothing of the user's changes.
-
-Training runs through :class:`joblib.Parallel` (``joblib.parallel_config(backend="dask")``
-sends it to a Dask cluster). Every finished model's statistics go into the cache at once
-(one entry per model, keyed by the model's parameters or fit function, the data, the
-seed and the settings): an interrupted run resumes, and a failing fit costs its column.
-"""
+Each is ``sklearn.base.clone`` of the model (else ``type(model)(**get_params())``), or
+what the user's ``fit=`` function returns (:mod:`.user_fit`), fitted on its IN rows of
+the :class:`~.population.Population` (split by person under ``person=``), then queried
+for one statistic per row. Training runs through :class:`joblib.Parallel` (a Dask
+cluster under ``joblib.parallel_config(backend="dask")``); every finished model's
+statistics are cached at once (keyed by the model's parameters or fit function, the
+data, the seed and the settings): an interrupted run resumes, a failing fit costs its
+column. Nothing of the user's changes."""
 
 from __future__ import annotations
 
@@ -323,6 +320,7 @@ def compute_references(
     target_values: np.ndarray | None = None,
     fit: Callable[[pd.DataFrame], Any] | None = None,
     people: People | None = None,
+    nested: bool = False,
 ) -> ReferenceSignals:
     """Train (or fetch from the cache) the reference models; returns their statistics.
 
@@ -351,6 +349,9 @@ def compute_references(
         Trains each reference model instead of clone + fit (``fit(train_frame)``).
     people : People, default=None
         Whose data each row is: the IN/OUT split is then per person (None: per row).
+    nested : bool, default=False
+        The nested design (model j the same for any count: adaptive rounds reuse the
+        cached models); not under ``people``.
 
     Raises
     ------
@@ -358,15 +359,12 @@ def compute_references(
         When every fit failed. After a KeyboardInterrupt, finished models stay cached.
     """
     kind, pop = outputs.kind, make_population(data, population, outputs.kind)
-    mask = reference_mask(pop, n_references, seed, people)
-    key: tuple[Hashable, ...] = (
-        "reference",
-        params_fingerprint(model) if fit is None else fit_identity(fit),
-        pop.fingerprint if people is None else f"{pop.fingerprint}/{people.fingerprint}",
-        kind,
-        seed,
-        n_references,
-    )
+    nested = nested and people is None  # a split by person is drawn for each count
+    mask = reference_mask(pop, n_references, seed, people, nested=nested)
+    size: Hashable = "nested" if nested else n_references  # nested: ids shared across n
+    maker = params_fingerprint(model) if fit is None else fit_identity(fit)
+    rows = pop.fingerprint if people is None else f"{pop.fingerprint}/{people.fingerprint}"
+    key: tuple[Hashable, ...] = ("reference", maker, rows, kind, seed, size)
     main_fn = StatisticSet.main_of(statistic_fn)  # extras: their own keys (cache_parts)
     if main_fn is not None:
         key = (*key, str(getattr(main_fn, "cache_key", repr(main_fn))))
