@@ -66,8 +66,7 @@ def judge_by_setting(
         )
         for name, attacks in split_attacks(list(scores), known).items()
     }
-    verdict: Verdict = combine(per_setting, setting, api)
-    return verdict
+    return combine(per_setting, setting, api)
 
 
 def attack_labels(attacks: Iterable[str], n_references: int | None) -> dict[str, str]:

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import MiaTypeError, MiaValueError
 from .policy import Policy, level_index
+
+if TYPE_CHECKING:
+    from . import Verdict
 
 __all__ = [
     "BLACK_BOX",
@@ -154,7 +157,7 @@ def chosen_setting(levels: Mapping[str, str], setting: str) -> str:
     return max(levels, key=lambda s: (level_index(levels[s]), -SETTINGS.index(s)))
 
 
-def combine(per_setting: Mapping[str, Any], setting: str, api: str) -> Any:
+def combine(per_setting: Mapping[str, Verdict], setting: str, api: str) -> Verdict:
     """The report's verdict from each setting's :class:`~.Verdict`: the chosen
     setting's, its reason led by every setting's level when there are two, and every
     setting kept in ``settings``."""
