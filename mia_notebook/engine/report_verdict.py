@@ -9,6 +9,7 @@ identifies at the verdict's FPR, never a plain "top k" at chance.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from .errors import MiaValueError
 from .verdict import SortedScores, Verdict, judge
 from .verdict.evidence import identify
 from .verdict.policy import Policy
-from .verdict.settings import BLACK_BOX, combine, split_attacks
+from .verdict.settings import BLACK_BOX, chosen_setting, setting_sentence, split_attacks
 
 __all__ = [
     "attack_labels",
@@ -53,7 +54,7 @@ def judge_by_setting(
 ) -> Verdict:
     """The verdict of each threat model (black-box: the black-box attacks; white-box:
     every attack; each under ``policies[setting]``), combined by
-    :func:`~.verdict.settings.combine` into the one the report shows for ``setting``."""
+    :func:`combine_settings` into the one the report shows for ``setting``."""
     known = {a: threat_model(a, threats) for a in scores}
     per_setting = {
         name: judge(
@@ -66,7 +67,7 @@ def judge_by_setting(
         )
         for name, attacks in split_attacks(list(scores), known).items()
     }
-    return combine(per_setting, setting, api)
+    return combine_settings(per_setting, setting, api)
 
 
 def attack_labels(attacks: Iterable[str], n_references: int | None) -> dict[str, str]:
@@ -117,3 +118,17 @@ def flag_reason(flag: int, verdict: Verdict) -> str:
         return ""
     # the chosen setting's own sentence: the list is that setting's, not led by both levels
     return verdict.settings.get(verdict.setting or "", verdict).reason
+
+
+def combine_settings(per_setting: Mapping[str, Verdict], setting: str, api: str) -> Verdict:
+    """The report's verdict from each setting's :class:`~.Verdict`: the chosen
+    setting's, its reason led by every setting's level when there are two, and every
+    setting kept in ``settings``."""
+    levels = {s: v.level for s, v in per_setting.items()}
+    name = chosen_setting(levels, setting)
+    chosen = per_setting[name]
+    settings = {s: replace(v, setting=s) for s, v in per_setting.items()}
+    reason = chosen.reason
+    if len(per_setting) > 1:
+        reason = f"{setting_sentence(levels, api)} {reason}"
+    return replace(chosen, reason=reason, setting=name, settings=settings)

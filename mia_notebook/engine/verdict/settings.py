@@ -12,14 +12,11 @@ the user names (``setting=``), by default the worse of the two, and keeps both i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from ..errors import MiaTypeError, MiaValueError
 from .policy import Policy, level_index
-
-if TYPE_CHECKING:
-    from . import Verdict
 
 __all__ = [
     "BLACK_BOX",
@@ -27,7 +24,6 @@ __all__ = [
     "SETTING_CHOICES",
     "WHITE_BOX",
     "SettingPolicies",
-    "combine",
     "split_attacks",
 ]
 
@@ -155,17 +151,3 @@ def chosen_setting(levels: Mapping[str, str], setting: str) -> str:
     if setting in levels:
         return setting
     return max(levels, key=lambda s: (level_index(levels[s]), -SETTINGS.index(s)))
-
-
-def combine(per_setting: Mapping[str, Verdict], setting: str, api: str) -> Verdict:
-    """The report's verdict from each setting's :class:`~.Verdict`: the chosen
-    setting's, its reason led by every setting's level when there are two, and every
-    setting kept in ``settings``."""
-    levels = {s: v.level for s, v in per_setting.items()}
-    name = chosen_setting(levels, setting)
-    chosen = per_setting[name]
-    settings = {s: replace(v, setting=s) for s, v in per_setting.items()}
-    reason = chosen.reason
-    if len(per_setting) > 1:
-        reason = f"{setting_sentence(levels, api)} {reason}"
-    return replace(chosen, reason=reason, setting=name, settings=settings)
