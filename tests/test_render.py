@@ -165,6 +165,42 @@ def test_roc_draws_the_points_the_tables_read_as_steps(report):
     assert roc_png(report) is roc_png(report.with_options(fpr=[0.05]))  # one image
 
 
+def test_roc_png_legend_composed_from_tiles_is_the_drawn_legend(report):
+    """The PNG's legend is stacked from entries rasterised once per audit: for every
+    subset of shown attacks and highlighted attack it is, pixel for pixel, the legend
+    matplotlib draws whole, and a subset shown again reuses every entry."""
+    import io
+
+    from PIL import Image
+
+    from mia_notebook.render.plots import _roc_canvas, verdict_fpr
+
+    def pixels(png: bytes) -> np.ndarray:
+        return np.asarray(Image.open(io.BytesIO(png)))
+
+    canvas = _roc_canvas(report)
+    shown = report.computed_attacks
+    for k, highlight in ((len(shown), "gap"), (3, None), (2, shown[0]), (1, shown[0])):
+        view = report.with_options(show=tuple(shown[:k]))
+        marker = verdict_fpr(view)
+        composed = pixels(canvas.png(view, highlight, marker))
+        drawn = pixels(canvas.png(view, highlight, marker, tiles=False))
+        assert composed.shape == drawn.shape
+        assert np.array_equal(composed, drawn), (k, highlight)
+        # the legend is there: dark pixels right of the axes, none of them over the curves
+        right = int(report_axes_right(canvas))
+        assert (composed[:, right + 5 :, :3].min(axis=-1) < 100).sum() > 200
+    tiles = len(canvas.tiles)
+    view = report.with_options(show=tuple(shown[:3]))
+    canvas.png(view, None, verdict_fpr(view))
+    assert len(canvas.tiles) == tiles
+
+
+def report_axes_right(canvas) -> float:
+    """Pixel column of the ROC axes' right edge."""
+    return float(canvas.ax.bbox.x1)
+
+
 # ------------------------------------------------------------------ flagged records
 def test_flagged_values_first_then_score_and_rank_among_members(report):
     flagged = report.flagged(attack="gap")
