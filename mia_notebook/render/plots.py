@@ -20,7 +20,6 @@ from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
-from PIL import Image
 
 from ..engine.metrics import RocCurve
 from ..engine.results import AuditReport
@@ -28,6 +27,7 @@ from . import memo
 from .curves import COLOURS, TPR_TOP, curve_colours, drawn_indices, roc_floor
 from .format import pct, title
 from .headline import AUTO, Highlight, highlighted
+from .pngenc import encode_png
 from .tables import threat_text
 
 __all__ = [
@@ -125,11 +125,9 @@ def _add_curves(
     return lines
 
 
-def _add_legend(ax: Axes, lines: list[Line2D], *, animated: bool, down: float = 0.0) -> Legend:
-    """The legend right of the axes, its top ``down`` pixels below the axes' top."""
-    top = 1.0 - down / ax.bbox.height if down else 1.0
+def _add_legend(ax: Axes, lines: list[Line2D], *, animated: bool) -> Legend:
     legend = ax.legend(
-        handles=lines, loc="upper left", bbox_to_anchor=(1.03, top), borderaxespad=0.0,
+        handles=lines, loc="upper left", bbox_to_anchor=(1.03, 1.0), borderaxespad=0.0,
         fontsize=_LEGEND_FONTSIZE, frameon=False, handlelength=3.2, labelspacing=_LABELSPACING,
     )  # fmt: skip
     legend.set_animated(animated)
@@ -262,38 +260,33 @@ class _RocCanvas:
                 self._compose_legend(rgb, lines)
             for artist in artists:
                 artist.remove()
-        buf = io.BytesIO()
-        # compress_level=1: ~3x faster to encode than the default, ~1.5x the bytes.
-        Image.fromarray(rgb).save(buf, format="png", compress_level=1)
-        return buf.getvalue()
+        return encode_png(rgb)
 
     def _compose_legend(self, rgb: np.ndarray, lines: list[Line2D]) -> None:
-        """Stack the entries' tiles into ``rgb`` where the legend would draw them
-        (darkest pixel wins: entries are drawn on the figure's white background, their
-        boxes may touch). The caller holds the lock."""
+        """Stack the entries' tiles into ``rgb`` where the legend would draw them, to
+        the nearest pixel (darkest pixel wins: entries are drawn on the figure's white
+        background, their boxes may touch). The caller holds the lock."""
         sep = _LABELSPACING * _legend_em(self.canvas)
         offset = 0.0
         for line in lines:
-            down = int(np.floor(offset))
-            top, pixels, entry_height = self._tile(line, offset - down)
-            row = top + down
+            top, pixels, entry_height = self._tile(line)
+            row = top + round(offset)
             rows = min(pixels.shape[0], rgb.shape[0] - row)
             if rows > 0:
                 region = rgb[row : row + rows]
                 np.minimum(region, pixels[:rows], out=region)
             offset += entry_height + sep
 
-    def _tile(self, line: Line2D, phase: float) -> tuple[int, np.ndarray, float]:
-        """(first row, pixels, height in pixels) of ``line``'s legend entry drawn alone,
-        ``phase`` (< 1) pixels below the legend's top: text is snapped to whole pixels
-        as in the whole legend, so the composed legend is the drawn one."""
-        key = (line.get_label(), line.get_color(), line.get_linewidth(),
-               repr(line.get_linestyle()), repr(getattr(line, "_unscaled_dash_pattern", None)),
-               round(phase, 4))  # fmt: skip
+    def _tile(self, line: Line2D) -> tuple[int, np.ndarray, float]:
+        """(first row, pixels, height in pixels) of ``line``'s legend entry drawn alone
+        at the top of the legend."""
+        dashes = getattr(line, "_unscaled_dash_pattern", None)  # get_linestyle() says "--"
+        style = (line.get_color(), line.get_linewidth(), line.get_linestyle(), repr(dashes))
+        key = (line.get_label(), *style)
         tile = self.tiles.get(key)
         if tile is None:
             self.canvas.restore_region(self.axes_layer)
-            legend = _add_legend(self.ax, [line], animated=True, down=phase)
+            legend = _add_legend(self.ax, [line], animated=True)
             self.ax.draw_artist(legend)
             box = legend.get_window_extent()
             legend.remove()
