@@ -165,57 +165,6 @@ def test_roc_draws_the_points_the_tables_read_as_steps(report):
     assert roc_png(report) is roc_png(report.with_options(fpr=[0.05]))  # one image
 
 
-def test_roc_png_legend_composed_from_tiles_is_the_drawn_legend(report):
-    """The PNG's legend is stacked from entries rasterised once per audit: for every
-    subset of shown attacks and highlighted attack it is the legend matplotlib draws
-    whole, each entry at most one pixel higher or lower (entries are placed on whole
-    pixels); the curves are untouched, and a subset shown again reuses every entry."""
-    from mia_notebook.render.plots import _roc_canvas, verdict_fpr
-
-    canvas = _roc_canvas(report)
-    right = int(np.ceil(canvas.ax.bbox.x1)) + 2  # pixel columns of the legend
-    shown = report.computed_attacks
-    for k, highlight in ((len(shown), "gap"), (3, None), (2, shown[0]), (1, shown[0])):
-        view = report.with_options(show=tuple(shown[:k]))
-        marker = verdict_fpr(view)
-        composed = png_pixels(canvas.png(view, highlight, marker))
-        drawn = png_pixels(canvas.png(view, highlight, marker, tiles=False))
-        assert composed.shape == drawn.shape
-        assert np.array_equal(composed[:, :right], drawn[:, :right]), (k, highlight)
-        # Text is rendered at sub-pixel positions: a tile shifted by under half a pixel
-        # shades glyph edges differently, never a glyph's core (a missing, misplaced or
-        # overlapping entry differs by ~255 there).
-        diff = np.abs(composed[:, right:].astype(int) - drawn[:, right:]).max(axis=-1)
-        assert diff.max() <= 128 and diff.mean() < 2, (k, highlight, diff.max(), diff.mean())
-        ink, want = (255 - px[:, right:].min(axis=-1).astype(int) for px in (composed, drawn))
-        assert want.sum() > 100_000 and abs(ink.sum() / want.sum() - 1) < 0.01, (k, highlight)
-    tiles = len(canvas.tiles)
-    view = report.with_options(show=tuple(shown[:3]))
-    canvas.png(view, None, verdict_fpr(view))
-    assert len(canvas.tiles) == tiles
-
-
-def png_pixels(png: bytes) -> np.ndarray:
-    import io
-
-    from PIL import Image
-
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-
-
-def test_png_encoder_round_trips_through_pillow():
-    from mia_notebook.render.pngenc import encode_png
-
-    rng = np.random.default_rng(0)
-    rgb = np.full((37, 53, 3), 255, dtype=np.uint8)
-    rgb[5:30, 7:40] = rng.integers(0, 256, size=(25, 33, 3), dtype=np.uint8)
-    for level in (1, 9):
-        assert np.array_equal(png_pixels(encode_png(rgb, level)), rgb)
-    assert np.array_equal(png_pixels(encode_png(rgb[:, ::2])), rgb[:, ::2])  # strided view
-    with pytest.raises(ValueError):
-        encode_png(rgb[..., 0])
-
-
 # ------------------------------------------------------------------ flagged records
 def test_flagged_values_first_then_score_and_rank_among_members(report):
     flagged = report.flagged(attack="gap")

@@ -14,7 +14,13 @@ from . import memo
 from .format import CSS, HTMLTable, esc, fmt_number, inline_styles, report_title
 from .headline import AUTO, Highlight, highlighted, verdict_level, verdict_line
 from .plots import plot_record, png_bytes, roc_png
-from .sections import flagged_html, footer_html, risk_table_html, slices_html
+from .sections import (
+    flagged_ranks_html,
+    flagged_table_html,
+    footer_html,
+    risk_table_html,
+    slices_html,
+)
 
 __all__ = ["render_html", "render_page", "render_record"]
 
@@ -76,9 +82,15 @@ def render_html(
     line = verdict_line(report, verdict)
     png = roc if roc is not None else roc_png(report, highlight=attack)
     opts = report.options
-    # The flagged records do not depend on the FPR targets: rendered once per view of them.
-    flagged_key = ("flagged_html", opts.flag, opts.redact, *opts.verdict_key, attack,
-                   tuple(report.attacks))  # fmt: skip
+    # The flagged records do not depend on the FPR targets nor on the other shown attacks
+    # (the verdict judges every computed one): rendered once per view of them; their ranks
+    # under every shown attack are a small table.
+    flagged_key = ("flagged_html", opts.flag, opts.redact, *opts.verdict_key, attack)
+    flagged, rows = memo.memoized(
+        report, flagged_key, lambda: _styled(flagged_table_html(report, attack))
+    )
+    if rows is not None:
+        flagged += inline_styles(flagged_ranks_html(report, attack)) + rows
     body = (
         inline_styles(
             _head_html(report, line, verdict_level(report) if line and verdict is AUTO else None)
@@ -87,10 +99,15 @@ def render_html(
             + "<h4>ROC curves</h4><img class='mia-roc' alt='ROC curves of each attack, log-log' "
             f"src='{_data_uri(png)}'/>"
         )
-        + memo.memoized(report, flagged_key, lambda: inline_styles(flagged_html(report, attack)))
+        + flagged
         + inline_styles(slices_html(report, attack) + footer_html(report))
     )
     return f"<div class='mia-report'><style>{CSS}</style>{body}</div>"
+
+
+def _styled(parts: tuple[str, str | None]) -> tuple[str, str | None]:
+    table, rows = parts
+    return inline_styles(table), None if rows is None else inline_styles(rows)
 
 
 def render_page(report: AuditReport, *, highlight: Highlight = AUTO) -> str:

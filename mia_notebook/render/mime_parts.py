@@ -18,6 +18,7 @@ import numpy as np
 from ..engine.metrics import RocCurve, threshold_index
 from ..engine.report_verdict import flag_reason
 from ..engine.results import AuditReport
+from . import memo
 from .curves import curve_colours, drawn_indices
 from .format import fmt_number
 from .sections import exposed_sentence, slice_columns, slice_heading
@@ -144,22 +145,37 @@ def flagged_part(report: AuditReport, most: int) -> dict[str, Any]:
         "ranks": {},
         "dropped": 0,
     }
-    frame = report.flagged(k=k, attack=attack) if attack and k else None
-    if frame is None or frame.empty:
+    rows = _flagged_rows(report, attack, k) if attack and k else None
+    if rows is None:
         return out
     ranks = report.flagged_ranks(k=k, attack=attack)
-    # The score and rank columns come last and always stay; wide data loses its tail.
-    n = frame.shape[1]
-    shown = frame.iloc[:, [*range(min(n - 2, _MAX_COLUMNS - 2)), n - 2, n - 1]]
-    labels, values = shown.index.tolist(), shown.to_numpy(dtype=object).tolist()
-    out.update(
-        columns=[str(c) for c in shown.columns],
-        rows=[[_cell(x), *map(_cell, row)] for x, row in zip(labels, values, strict=True)],
-        text=[_texts_of(x, row) for x, row in zip(labels, values, strict=True)],
-        ranks={str(a): [int(r) for r in ranks[a]] for a in ranks.columns},
-        dropped=n - shown.shape[1],
-    )
+    out.update(rows, ranks={str(a): [int(r) for r in ranks[a]] for a in ranks.columns})
     return out
+
+
+def _flagged_rows(report: AuditReport, attack: str, k: int) -> dict[str, Any] | None:
+    """The columns, rows and texts of ``attack``'s top ``k`` members (None when there
+    are none): memoized per attack, not per subset of shown attacks (only the ranks
+    under every shown attack depend on that)."""
+
+    def build() -> dict[str, Any] | None:
+        frame = report.flagged(k=k, attack=attack)
+        if frame.empty:
+            return None
+        # The score and rank columns come last and always stay; wide data loses its tail.
+        n = frame.shape[1]
+        shown = frame.iloc[:, [*range(min(n - 2, _MAX_COLUMNS - 2)), n - 2, n - 1]]
+        labels, values = shown.index.tolist(), shown.to_numpy(dtype=object).tolist()
+        return {
+            "columns": [str(c) for c in shown.columns],
+            "rows": [[_cell(x), *map(_cell, row)] for x, row in zip(labels, values, strict=True)],
+            "text": [_texts_of(x, row) for x, row in zip(labels, values, strict=True)],
+            "dropped": n - shown.shape[1],
+        }
+
+    key = ("mime_flagged_rows", attack, k, report.options.redact)
+    found: dict[str, Any] | None = memo.memoized(report, key, build)
+    return found
 
 
 def _texts_of(label: Any, row: list[Any]) -> list[str]:

@@ -34,6 +34,8 @@ __all__ = [
     "exposed_sentence",
     "flagged_heading",
     "flagged_html",
+    "flagged_ranks_html",
+    "flagged_table_html",
     "footer_html",
     "no_records_reason",
     "risk_table_html",
@@ -161,28 +163,50 @@ def flagged_html(report: AuditReport, highlight: str | None) -> str:
     """The members the verdict identifies: their own values first, one score and rank
     among members; the rank under every shown attack in a collapsed second table. None
     (with the verdict's reason) when no record is exposed beyond chance."""
+    table, rows = flagged_table_html(report, highlight)
+    return table if rows is None else table + flagged_ranks_html(report, highlight) + rows
+
+
+def flagged_table_html(report: AuditReport, highlight: str | None) -> tuple[str, str | None]:
+    """:func:`flagged_html` but the ranks under every shown attack: the heading and the
+    table (or the note saying why none is listed, then None), and the people's rows
+    (under ``person=``, else ''). It does not depend on the other shown attacks."""
     if report.options.flag <= 0:
-        return f"<p class='mia-note'>No {report.units} listed (flag count is 0).</p>"
-    verdict = report.verdict
-    ranking = None if highlight == verdict.attack else highlight  # else: the verdict's
-    flagged = report.flagged(attack=ranking) if highlight else pd.DataFrame()
+        return f"<p class='mia-note'>No {report.units} listed (flag count is 0).</p>", None
+    flagged = report.flagged(attack=_ranking(report, highlight)) if highlight else pd.DataFrame()
     if flagged.empty:
         reason = no_records_reason(report, flagged.attrs.get("reason", ""))
         note = f"<p class='mia-note'>No {report.units} listed: {esc(reason)}</p>"
-        return "<h4>Most exposed members</h4>" + note
-    index_label = f"index ({report.n_members:,} train rows)"
-    if report.options.person is not None:  # person=: people, with their number of rows
-        index_label = f"person # ({report.n_members:,} people in train)"
-    ranks = report.flagged_ranks(attack=ranking)
-    ranks.columns = [attack_label(a) for a in ranks.columns]
+        return "<h4>Most exposed members</h4>" + note, None
     return (
         f"<h4>{esc(flagged_heading(report, highlight, len(flagged)))}</h4>"
-        + HTMLTable(cell=_record_cell, sticky_index=True).render(flagged, index_label=index_label)
-        + "<details><summary>Rank among the members under every attack</summary>"
-        + HTMLTable().render(ranks, index_label=index_label)
-        + "</details>"
-        + _person_rows_html(report, flagged.index.to_numpy())
+        + HTMLTable(cell=_record_cell, sticky_index=True).render(
+            flagged, index_label=_index_label(report)
+        ),
+        _person_rows_html(report, flagged.index.to_numpy()),
     )
+
+
+def flagged_ranks_html(report: AuditReport, highlight: str | None) -> str:
+    """The collapsed table of the flagged members' rank under every shown attack."""
+    ranks = report.flagged_ranks(attack=_ranking(report, highlight))
+    ranks.columns = [attack_label(a) for a in ranks.columns]
+    return (
+        "<details><summary>Rank among the members under every attack</summary>"
+        + HTMLTable().render(ranks, index_label=_index_label(report))
+        + "</details>"
+    )
+
+
+def _ranking(report: AuditReport, highlight: str | None) -> str | None:
+    """The attack whose top members are listed: None for the verdict's own list."""
+    return None if highlight == report.verdict.attack else highlight
+
+
+def _index_label(report: AuditReport) -> str:
+    if report.options.person is not None:  # person=: people, with their number of rows
+        return f"person # ({report.n_members:,} people in train)"
+    return f"index ({report.n_members:,} train rows)"
 
 
 def _person_rows_html(report: AuditReport, numbers: np.ndarray) -> str:
