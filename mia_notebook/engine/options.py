@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -317,7 +318,7 @@ class AuditOptions:
     def policy_for(self, setting: str) -> Policy:
         """The policy of threat model ``setting`` ('black-box' or 'white-box')."""
         pol = self.policy.get(setting) if isinstance(self.policy, SettingPolicies) else self.policy
-        return pol if pol is not None else Policy(confidence=self.confidence, delta=self.delta)
+        return pol if pol is not None else _default_policy(self.confidence, self.delta)
 
     def changed(self, other: AuditOptions) -> dict[str, Any]:
         """The fields whose value differs from ``other``'s, with this object's value."""
@@ -390,3 +391,10 @@ def validate_option(name: str, value: Any) -> Any:
     """
     check_names({name: value})
     return _spec(AuditOptions.__dataclass_fields__[name]).validate(value)
+
+
+@functools.lru_cache(maxsize=64)
+def _default_policy(confidence: float, delta: float) -> Policy:
+    """The default policy at ``confidence`` and ``delta`` (immutable, so one object is
+    shared: the verdict's memo key asks for it on every view change)."""
+    return Policy(confidence=confidence, delta=delta)
