@@ -148,8 +148,9 @@ def flagged_part(report: AuditReport, most: int) -> dict[str, Any]:
     rows = _flagged_rows(report, attack, k) if attack and k else None
     if rows is None:
         return out
-    ranks = report.flagged_ranks(k=k, attack=attack)
-    out.update(rows, ranks={str(a): [int(r) for r in ranks[a]] for a in ranks.columns})
+    order = report.flagged_positions(k, attack)  # the rows of report.flagged_ranks(k, attack)
+    ranks = {str(a): report.member_ranks(a)[order].astype(int).tolist() for a in report.attacks}
+    out.update(rows, ranks=ranks)
     return out
 
 

@@ -8,6 +8,7 @@ points joined by steps, the chance diagonal and the verdict's FPR marker.
 
 from __future__ import annotations
 
+import functools
 import io
 import textwrap
 import threading
@@ -112,7 +113,8 @@ def _add_curves(
         curve = curves.get(group[0])
         if curve is None:
             continue
-        fpr, tpr = plot_points(curve, lo)
+        points = functools.partial(plot_points, curve, lo)  # once per curve and audit
+        fpr, tpr = memo.memoized(report, ("plot_points", group[0]), points)
         lines += ax.plot(
             fpr, np.maximum(tpr, lo), lw=_LW, ls=style.dash, color=style.colour,
             label=style.label, gid=",".join(group), animated=animated, drawstyle="steps-post",

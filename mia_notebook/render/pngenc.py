@@ -30,7 +30,9 @@ def encode_png(rgb: np.ndarray, level: int = 1) -> bytes:
         raise ValueError(f"expected an (h, w, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
     height, width, _ = rgb.shape
     raw = np.zeros((height, width * 3 + 1), dtype=np.uint8)  # column 0: filter type
-    raw[:, 1:] = rgb.reshape(height, width * 3)
+    pixels = raw[:, 1:].view()
+    pixels.shape = (height, width, 3)  # a view (raises rather than copy): filled in place
+    pixels[...] = rgb
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"".join(
         (
