@@ -92,3 +92,24 @@ def test_views_rendered_after_other_subsets_equal_fresh_renders(report):
         assert json.dumps(report_payload(view)) == payload, view.attacks
     assert any("Rank among the members" in html for html, _ in warm)
     assert any("top 5 by Label-only gap" in html for html, _ in warm)
+
+
+def test_warmed_legend_entries_serve_every_subset_and_draw_the_same(report):
+    """After :func:`warm_roc_legend`, showing any subset of attacks draws no new legend
+    entry, and its PNG is the one drawn from an empty memo."""
+    from mia_notebook.render.plots import _roc_canvas, roc_png, warm_roc_legend
+
+    memo.clear()
+    assert warm_roc_legend(report, lambda: False) == 0
+    parts = warm_roc_legend(report)
+    groups = report.rank_groups(shown=False)
+    assert parts == sum(2 ** len(g) - 1 for g in groups)  # every group has <= 4 attacks
+    canvas = _roc_canvas(report)
+    tiles = len(canvas.tiles)
+    shown = report.computed_attacks
+    subsets = [s for k in (1, 2, 4) for s in itertools.combinations(shown, k)]
+    pngs = {s: roc_png(report.with_options(show=s)) for s in subsets}
+    assert len(canvas.tiles) == tiles
+    for s in subsets[::5]:
+        memo.clear()
+        assert roc_png(report.with_options(show=s)) == pngs[s], s

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from ..engine.results import AuditReport
+from ..render.plots import warm_roc_legend
 
 __all__ = ["warm_report", "warm_slices"]
 
@@ -20,14 +21,13 @@ def warm_report(report: AuditReport) -> None:
 
 def warm_slices(
     report: AuditReport, columns: Sequence[str], current: Callable[[], bool]
-) -> threading.Thread | None:
+) -> threading.Thread:
     """Start computing, in a daemon thread, the slice metrics of ``columns`` for the
     verdict's attack (numbers only, memoized on the report), so that choosing a slice
-    column the first time costs what a seen one costs. The thread stops early once
-    ``current()`` is false (a Run replaced the report). Returns the thread (None when
-    there is nothing to compute)."""
-    if not columns:
-        return None
+    column the first time costs what a seen one costs; then the ROC legend entries that
+    a new subset of shown attacks may need (:func:`~..render.plots.warm_roc_legend`).
+    The thread stops early once ``current()`` is false (a Run replaced the report).
+    Returns the thread."""
 
     def warm() -> None:
         for col in columns:
@@ -38,6 +38,7 @@ def warm_slices(
                 report.exposed_group(col)
             except Exception:  # choosing the column shows the error
                 continue
+        warm_roc_legend(report, current)
 
     thread = threading.Thread(target=warm, name="mia-slice-warm", daemon=True)
     thread.start()

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import textwrap
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,6 +45,7 @@ __all__ = [
     "roc_png",
     "style_roc_axes",
     "verdict_fpr",
+    "warm_roc_legend",
 ]
 
 #: Log-spaced FPR values at which a drawn ROC curve is sampled (see plot_points).
@@ -220,6 +223,37 @@ def _roc_canvas(report: AuditReport) -> _RocCanvas:
     return memo.memoized(report, ("roc_canvas",), lambda: _RocCanvas(report))
 
 
+def warm_roc_legend(report: AuditReport, current: Callable[[], bool] = lambda: True) -> int:
+    """Rasterise ahead the ROC legend entries a new subset of shown attacks may need:
+    per group of rank-equivalent attacks, the entry of each part of it that can be shown
+    (every part of a group of up to :data:`_WARM_ALL_PARTS` attacks; of a larger one,
+    the whole group, the group less one attack, and each attack alone). Stops once
+    ``current()`` is false; returns the number of parts drawn."""
+    canvas = _roc_canvas(report)
+    marker = verdict_fpr(report)
+    done = 0
+    for group in report.rank_groups(shown=False):
+        for part in _parts_of(group):
+            if not current():
+                return done
+            view = report.with_options(show=part)
+            canvas.warm(view, highlighted(view, AUTO), marker)
+            done += 1
+    return done
+
+
+#: Groups of rank-equivalent attacks up to this size have every part's legend warmed.
+_WARM_ALL_PARTS = 4
+
+
+def _parts_of(group: tuple[str, ...]) -> list[tuple[str, ...]]:
+    if len(group) <= _WARM_ALL_PARTS:
+        sizes = range(len(group), 0, -1)
+        return [p for k in sizes for p in itertools.combinations(group, k)]
+    less_one = [tuple(a for a in group if a != b) for b in group]
+    return [group, *less_one, *((a,) for a in group)]
+
+
 class _RocCanvas:
     """The ROC axes of one audit, rasterised once; curves blitted on top (Agg).
 
@@ -263,6 +297,17 @@ class _RocCanvas:
             for artist in artists:
                 artist.remove()
         return encode_png(rgb)
+
+    def warm(self, report: AuditReport, attack: str | None, marker: float | None) -> None:
+        """Rasterise the legend entries of ``report``'s shown attacks (no PNG)."""
+        with self.lock:
+            lines = _add_curves(self.ax, report, self.lo, marker, animated=True)
+            for line in lines:
+                if _is_highlighted(line, attack):
+                    line.set_linewidth(_HIGHLIGHT_LW)
+                self._tile(line)
+                line.remove()
+            self.canvas.restore_region(self.axes_layer)
 
     def _compose_legend(self, rgb: np.ndarray, lines: list[Line2D]) -> None:
         """Stack the entries' tiles into ``rgb`` where the legend would draw them, to
