@@ -36,7 +36,7 @@ def main() -> None:
         prof.disable()
         parts = {k: round(v * 1e3, 1) for k, v in panel.timings.items()}
         print(len(subset), f"{(time.perf_counter() - t) * 1e3:.1f} ms", parts)
-    pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
+    pstats.Stats(prof).sort_stats(sys.argv[2] if len(sys.argv) > 2 else "cumulative").print_stats(45)
 
 
 if __name__ == "__main__":

@@ -231,9 +231,9 @@ class RecordViews(ABC):
         if attack is None:
             return {}
         groups = self.value_groups(col := col or self.info.target)
-        conf, delta, scores = self.options.confidence, self.options.delta, self.scores[attack]
+        conf, delta = self.options.confidence, self.options.delta
         compute = lambda: group_summaries(  # noqa: E731
-            scores.to_numpy(), self.members, groups, confidence=conf, delta=delta,
+            self.scores[attack].to_numpy(), self.members, groups, confidence=conf, delta=delta,
             limit=_MAX_GROUPS, ranked=self.score_order(attack),
         )  # fmt: skip
         return self.memoized(("slices", col, groups.masked, attack, conf, delta), compute)
@@ -249,10 +249,9 @@ class RecordViews(ABC):
         if attack is None:
             return None
         groups, conf = self.value_groups(col), self.options.confidence
-        scores = self.scores[attack].to_numpy()
         key = ("exposed_group", col, groups.masked, attack, conf)
         find = lambda: exposed_group(  # noqa: E731
-            scores, self.members, groups, confidence=conf,
+            self.scores[attack].to_numpy(), self.members, groups, confidence=conf,
             ranked=self.score_order(attack), limit=_MAX_GROUPS,
         )  # fmt: skip
         return self.memoized(key, find)

@@ -118,11 +118,16 @@ class AuditReport(RecordViews):
 
     @property
     def members(self) -> np.ndarray:
-        return self.scores["member"].to_numpy(dtype=bool)
+        """Whether each row of :attr:`scores` is a member (read-only, computed once)."""
+        column = lambda: self.scores["member"].to_numpy(dtype=bool, copy=True)  # noqa: E731
+        out: np.ndarray = self.memoized(("members",), column)
+        out.flags.writeable = False
+        return out
 
     @property
     def computed_attacks(self) -> list[str]:
-        return [c for c in self.scores.columns if c != "member"]
+        names = lambda: tuple(c for c in self.scores.columns if c != "member")  # noqa: E731
+        return list(self.memoized(("computed_attacks",), names))
 
     @property
     def attacks(self) -> list[str]:
