@@ -273,7 +273,7 @@ class _RocCanvas:
         self.canvas.draw()
         self.axes_layer = self.canvas.copy_from_bbox(fig.bbox)
         self.lock = threading.Lock()
-        self.tiles: dict[tuple[Any, ...], tuple[int, np.ndarray, float]] = {}
+        self.tiles: dict[tuple[Any, ...], tuple[tuple[int, int], np.ndarray, float]] = {}
 
     def png(
         self, report: AuditReport, attack: str | None, marker: float | None, *, tiles: bool = True
@@ -316,17 +316,17 @@ class _RocCanvas:
         sep = _LABELSPACING * _legend_em(self.canvas)
         offset = 0.0
         for line in lines:
-            top, pixels, entry_height = self._tile(line)
+            (top, left), pixels, entry_height = self._tile(line)
             row = top + round(offset)
             rows = min(pixels.shape[0], rgb.shape[0] - row)
             if rows > 0:
-                region = rgb[row : row + rows]
+                region = rgb[row : row + rows, left : left + pixels.shape[1]]
                 np.minimum(region, pixels[:rows], out=region)
             offset += entry_height + sep
 
-    def _tile(self, line: Line2D) -> tuple[int, np.ndarray, float]:
-        """(first row, pixels, height in pixels) of ``line``'s legend entry drawn alone
-        at the top of the legend."""
+    def _tile(self, line: Line2D) -> tuple[tuple[int, int], np.ndarray, float]:
+        """((row, column) of its top left pixel, pixels, height in pixels) of ``line``'s
+        legend entry drawn alone at the top of the legend."""
         dashes = getattr(line, "_unscaled_dash_pattern", None)  # get_linestyle() says "--"
         style = (line.get_color(), line.get_linewidth(), line.get_linestyle(), repr(dashes))
         key = (line.get_label(), *style)
@@ -341,10 +341,9 @@ class _RocCanvas:
             height = rgb.shape[0]
             top, bottom = int(height - box.y1), int(np.ceil(height - box.y0))
             left, right = int(box.x0), int(np.ceil(box.x1))
-            pixels = np.full((bottom - top, rgb.shape[1], 3), 255, dtype=np.uint8)
-            pixels[:, left:right] = rgb[top:bottom, left:right]
+            pixels = rgb[top:bottom, left:right].copy()
             pad = 2 * legend.borderpad * _legend_em(self.canvas)
-            tile = self.tiles[key] = (top, pixels, box.height - pad)
+            tile = self.tiles[key] = ((top, left), pixels, box.height - pad)
         return tile
 
 
