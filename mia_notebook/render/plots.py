@@ -230,15 +230,15 @@ def warm_roc_legend(report: AuditReport, current: Callable[[], bool] = lambda: T
     the whole group, the group less one attack, and each attack alone). Stops once
     ``current()`` is false; returns the number of parts drawn."""
     canvas = _roc_canvas(report)
-    marker = verdict_fpr(report)
-    done = 0
-    for group in report.rank_groups(shown=False):
-        for part in _parts_of(group):
-            if not current():
-                return done
-            view = report.with_options(show=part)
-            canvas.warm(view, highlighted(view, AUTO), marker)
-            done += 1
+    marker, done = verdict_fpr(report), 0
+    parts = [p for g in report.rank_groups(shown=False) for p in _parts_of(g)]
+    for part in [] if canvas.warmed else parts:
+        if not current():
+            return done
+        view = report.with_options(show=part)
+        canvas.warm(view, highlighted(view, AUTO), marker)
+        done += 1
+    canvas.warmed = True  # a second panel on the audit has nothing to draw
     return done
 
 
@@ -273,6 +273,7 @@ class _RocCanvas:
         self.canvas.draw()
         self.axes_layer = self.canvas.copy_from_bbox(fig.bbox)
         self.lock = threading.Lock()
+        self.warmed = False
         self.tiles: dict[tuple[Any, ...], tuple[tuple[int, int], np.ndarray, float]] = {}
 
     def png(
