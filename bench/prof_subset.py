@@ -1,7 +1,7 @@
 """Profile the panel's "attacks shown, new subset (cold)" change on the bench's 100k forest.
 
-Run: ``python -m bench.prof_subset [N]``: times each cold subset (as bench.widgets does),
-then prints the cProfile of the whole sequence (cumulative)."""
+Run: ``python -m bench.prof_subset [N [ORDER]]``: times each cold subset (as bench.widgets
+does), then prints the cProfile of the whole sequence (sorted by ORDER, e.g. tottime)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def main() -> None:
         prof.disable()
         parts = {k: round(v * 1e3, 1) for k, v in panel.timings.items()}
         print(len(subset), f"{(time.perf_counter() - t) * 1e3:.1f} ms", parts)
-    pstats.Stats(prof).sort_stats(sys.argv[2] if len(sys.argv) > 2 else "cumulative").print_stats(45)
+    order = sys.argv[2] if len(sys.argv) > 2 else "cumulative"
+    pstats.Stats(prof).sort_stats(order).print_stats(45)
 
 
 if __name__ == "__main__":
