@@ -24,6 +24,7 @@ from .records import Records
 from .verdict import Verdict
 
 __all__ = [
+    "PERSON_NUMBER",
     "ROWS",
     "VARIES",
     "PeopleRecords",
@@ -35,6 +36,8 @@ __all__ = [
 
 #: Column of the flagged people's table: the person's number of rows.
 ROWS = "rows"
+#: The flagged people's number (1-based position among the people), their index.
+PERSON_NUMBER = "person #"
 #: Most rows of flagged people a view lists on expand.
 MAX_PERSON_ROWS = 200
 #: Group label of every person for a column that varies within a person (no slices).
@@ -146,7 +149,7 @@ class PeopleRecords(Records):
         out = train.iloc[first][constant].reset_index(drop=True)
         out.insert(0, people.column, people.ids[positions])
         out.insert(1, ROWS, people.counts[positions])
-        out.index = pd.Index(positions + 1, name="person #")
+        out.index = pd.Index(positions + 1, name=PERSON_NUMBER)
         return out
 
     def person_rows(self, positions: np.ndarray, limit: int = MAX_PERSON_ROWS) -> pd.DataFrame:
@@ -159,7 +162,7 @@ class PeopleRecords(Records):
         picked = np.flatnonzero(rank[codes] >= 0)
         picked = picked[np.argsort(rank[codes[picked]], kind="stable")][:limit]
         out = self.audited.train.iloc[picked].copy()
-        out.insert(0, "person #", codes[picked] + 1)
+        out.insert(0, PERSON_NUMBER, codes[picked] + 1)
         return out
 
     def groups(self, col: str, *, masked: bool) -> ValueGroups:
