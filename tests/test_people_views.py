@@ -4,10 +4,8 @@ package) with a hostile column (markup in its name and values)."""
 
 from __future__ import annotations
 
-import html
-import re
-
 import pytest
+from _static_rows import static_person_rows
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import GroupShuffleSplit
 
@@ -39,16 +37,6 @@ def hostile_people():
     return tr, report
 
 
-def static_person_rows(page: str) -> list[list[str]]:
-    """The cells' texts of the static report's "Their rows" table, index first."""
-    table = page.split("<summary>Their rows:")[1].split("</details>")[0]
-    body = table.split("<tbody>")[1]
-    return [
-        [html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, flags=re.S)]
-        for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S)
-    ]
-
-
 def test_payload_lists_each_flagged_persons_rows_as_the_static_report(hostile_people):
     tr, report = hostile_people
     flagged = report.flagged()
@@ -70,7 +58,8 @@ def test_payload_lists_each_flagged_persons_rows_as_the_static_report(hostile_pe
     assert shown[: MAX_PERSON_ROWS // 8] == [8] * min(len(listed), MAX_PERSON_ROWS // 8)
     # the static report's rows of its flagged people: the payload's first people's, cell
     # for cell (the hostile values as text, escaped in the HTML)
-    static = static_person_rows(report.to_html())
+    head, static = static_person_rows(report.to_html())
+    assert head[: 1 + len(part["columns"])] == [part["index_name"], *part["columns"]]
     ours = [row for rows in part["text"][: len(flagged)] for row in rows]
     assert len(static) == min(MAX_PERSON_ROWS, 8 * len(flagged))
     width = 1 + len(part["columns"])  # wide data: the payload keeps the first columns
