@@ -94,3 +94,18 @@ def test_size_cap_drops_the_persons_rows_before_the_flagged_rows(hostile_people)
 def test_no_person_listed_no_rows(hostile_people):
     _, report = hostile_people
     assert "people" not in report_payload(report.with_options(flag=0))["flagged"]
+
+
+def test_panel_offers_only_columns_constant_per_person(hostile_people):
+    from mia_notebook.panel import AuditPanel
+
+    tr, report = hostile_people
+    panel = AuditPanel(report)
+    offered = [v for _, v in panel.slice.options if v]
+    varies = tr.drop(columns="nr").groupby(tr["nr"]).nunique().max() > 1
+    assert offered == ["nr", *(c for c in tr.columns if c in varies.index and not varies[c])]
+    assert {"educ", "black", "hisp"} <= set(offered)
+    assert not {"year", "exper", HOSTILE, "high"} & set(offered)
+    for col in offered:  # every column offered slices without an error
+        panel.slice.value = col
+        assert panel.report.options.slice == col

@@ -165,6 +165,20 @@ class PeopleRecords(Records):
         out.insert(0, PERSON_NUMBER, codes[picked] + 1)
         return out
 
+    def slice_choices(self) -> list[str]:
+        """The columns in both frames that are constant within every person (slices
+        group people; a column that varies within one cannot slice)."""
+        if "choices" not in self._memo:
+            train, test = self.audited.train, self.audited.test
+            both = [c for c in train.columns if c in set(test.columns)]
+            frame = pd.concat([train[both], test[both]], ignore_index=True)
+            n_unique = frame.groupby(self.people.codes).nunique(dropna=False)
+            self._memo["choices"] = [
+                str(c) for c in both if n_unique.empty or int(n_unique[c].max()) <= 1
+            ]
+        found: list[str] = self._memo["choices"]  # type: ignore[assignment]
+        return list(found)
+
     def groups(self, col: str, *, masked: bool) -> ValueGroups:
         if varying_note(self.audited, col) is not None:
             return ValueGroups(np.full(self.people.n_people, -1), [], masked)  # no group
