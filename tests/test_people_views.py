@@ -4,6 +4,8 @@ package) with a hostile column (markup in its name and values)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from _static_rows import static_person_rows
 from sklearn.ensemble import RandomForestClassifier
@@ -109,3 +111,30 @@ def test_panel_offers_only_columns_constant_per_person(hostile_people):
     for col in offered:  # every column offered slices without an error
         panel.slice.value = col
         assert panel.report.options.slice == col
+
+
+def test_saved_without_data_shows_the_persons_rows_as_the_original(hostile_people, tmp_path):
+    from mia_notebook.engine.saving import SCHEMA, read_manifest
+
+    jsonschema = pytest.importorskip("jsonschema")
+
+    tr, report = hostile_people
+    redacted = report.with_options(redact=("married",))
+    for original in (report, redacted, report.with_options(flag=3)):
+        path = original.save(tmp_path / "people.mia")
+        manifest, _ = read_manifest(path)
+        jsonschema.validate(manifest, json.loads(SCHEMA.read_text()))
+        assert "person_rows" in manifest["records"]
+        loaded = mn.load(path)
+        assert loaded.to_html() == original.to_html()
+        assert report_payload(loaded) == report_payload(original)
+        head, rows = static_person_rows(loaded.to_html())
+        assert len(rows) == min(MAX_PERSON_ROWS, 8 * len(original.flagged())) > 0
+        assert "married" in head
+    # the file keeps the redaction: the masked values are not in it
+    again = mn.load(redacted.save(tmp_path / "redacted.mia"))
+    saved = again.records.saved_rows_of_people
+    assert set(saved["married"]) == {REDACTED} and len(saved) < len(tr)
+    # a view within what was saved: a smaller flag count
+    loaded = mn.load(report.save(tmp_path / "v.mia"))
+    assert loaded.with_options(flag=5).to_html() == report.with_options(flag=5).to_html()

@@ -20,7 +20,7 @@ from .data import AuditData
 from .errors import MiaValueError
 from .grouping import ValueGroups, value_groups
 from .people import People, constant_columns
-from .records import Records
+from .records import Records, SavedRecords
 from .verdict import Verdict
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "ROWS",
     "VARIES",
     "PeopleRecords",
+    "SavedPeopleRecords",
     "count_people",
     "people_sentence",
     "person_frame",
@@ -102,6 +103,36 @@ def varying_note(data: AuditData, col: str) -> str | None:
     )
 
 
+def rows_of(codes: np.ndarray, positions: np.ndarray, limit: int) -> np.ndarray:
+    """Positions in ``codes`` (each row's person, rows in train order) of the rows of the
+    people at ``positions``, people in that order and each one's rows in train order, at
+    most ``limit``."""
+    wanted = np.asarray(positions, dtype=np.intp)
+    rank = np.full(int(codes.max(initial=-1)) + 1, -1)
+    rank[wanted[wanted < rank.size]] = np.flatnonzero(wanted < rank.size)
+    picked = np.flatnonzero(rank[codes] >= 0)
+    out: np.ndarray = picked[np.argsort(rank[codes[picked]], kind="stable")][:limit]
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class SavedPeopleRecords(SavedRecords):
+    """A person-level report saved without its data: the saved people (:attr:`rows`) and
+    their rows the views list on expand (``saved_rows_of_people``: train rows with a
+    ``person #`` column, redacted columns masked, in train order)."""
+
+    saved_rows_of_people: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def person_rows(self, positions: np.ndarray, limit: int = MAX_PERSON_ROWS) -> pd.DataFrame:
+        """As :meth:`PeopleRecords.person_rows`, from the saved rows."""
+        saved = self.saved_rows_of_people
+        codes = saved[PERSON_NUMBER].to_numpy(dtype=np.intp) - 1
+        return saved.iloc[rows_of(codes, positions, limit)]
+
+    def saved_person_rows(self, tops: Sequence[np.ndarray]) -> pd.DataFrame:
+        return self.saved_rows_of_people
+
+
 @dataclass(frozen=True, eq=False)
 class PeopleRecords(Records):
     """The people behind a person-level report, read from the caller's frames.
@@ -156,13 +187,20 @@ class PeopleRecords(Records):
         """The train rows of the member people at ``positions`` (at most ``limit``), people
         in that order; column ``person #`` says whose (as in :meth:`rows`)."""
         codes = self.people.codes[: self.audited.n_train]
-        wanted = np.asarray(positions, dtype=np.intp)
-        rank = np.full(self.people.n_people, -1)
-        rank[wanted] = np.arange(wanted.size)
-        picked = np.flatnonzero(rank[codes] >= 0)
-        picked = picked[np.argsort(rank[codes[picked]], kind="stable")][:limit]
+        picked = rows_of(codes, positions, limit)
         out = self.audited.train.iloc[picked].copy()
         out.insert(0, PERSON_NUMBER, codes[picked] + 1)
+        return out
+
+    def saved_person_rows(self, tops: Sequence[np.ndarray]) -> pd.DataFrame:
+        """What a file saved without the data keeps of the people's rows: for each list of
+        people in ``tops`` (each attack's most exposed, in order) the rows
+        :meth:`person_rows` lists, all of them once, in train order."""
+        codes = self.people.codes[: self.audited.n_train]
+        picked = [rows_of(codes, top, MAX_PERSON_ROWS) for top in tops]
+        union = np.unique(np.concatenate([np.zeros(0, np.intp), *picked]))
+        out = self.audited.train.iloc[union].copy()
+        out.insert(0, PERSON_NUMBER, codes[union] + 1)
         return out
 
     def slice_choices(self) -> list[str]:
