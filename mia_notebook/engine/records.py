@@ -155,6 +155,10 @@ class SavedRecords(Records):
             raise RecordsNotSaved(_redacted_message([col]))
         return mask_groups(found) if masked else found
 
+    def slice_choices(self) -> list[str]:
+        """The columns whose groups the file holds (the target and the saved slice)."""
+        return [c for c in super().slice_choices() if c in self.saved_groups]
+
     def check_view(self, slice: str | None, redact: Sequence[str], flag: int) -> None:
         super().check_view(slice, redact, flag)
         lifted = [c for c in self.redacted if c not in redact]
