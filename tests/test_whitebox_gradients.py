@@ -112,6 +112,8 @@ def _away_from_kinks(model: Any, X: np.ndarray, y: np.ndarray) -> np.ndarray:
     differences straddling a kink measure neither side's derivative)."""
     est = final_step(model)
     kink = KINKS.get(str(getattr(est, "loss", "")))
+    if kink is not None and "epsilon" in str(est.loss):  # the tube's edge: the model's own
+        kink = float(est.epsilon)
     if kink is None:
         return np.ones(len(X), dtype=bool)
     if not hasattr(est, "classes_"):
@@ -241,7 +243,7 @@ MODELS = {
         )
         for loss in ("squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive")
     },
-    "linear-svr": (LinearSVR(epsilon=0.05, max_iter=5000), 0),
+    "linear-svr": (LinearSVR(epsilon=0.05, max_iter=5000, random_state=0), 0),
     "mlp-regressor": (MLPRegressor(hidden_layer_sizes=(6,), max_iter=300, random_state=0), 0),
     "mlp-regressor-poisson": (
         MLPRegressor(loss="poisson", hidden_layer_sizes=(4,), max_iter=300),

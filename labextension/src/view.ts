@@ -28,6 +28,7 @@ import {
   tprCell,
 } from './compute';
 import { el, fprControl, pct } from './dom';
+import { flaggedBody, peopleRows } from './people';
 import { threatText, withThreat } from './threat';
 import { rocRange } from './geometry';
 import { sortOrder } from './sort';
@@ -114,6 +115,8 @@ export class ReportView {
     perAttack: false,
   };
   private colors = new Map<string, string>();
+  /** Flagged people (indices into `flagged.rows`) whose rows are expanded. */
+  private expanded = new Set<number>();
   private body = el('div', { className: 'mia-lab-body' });
   private readout = el('div', { className: 'mia-roc-readout', text: '' });
 
@@ -345,7 +348,7 @@ export class ReportView {
     const scroll = el(
       'div',
       { className: 'mia-table-scroll' },
-      this.flaggedTable(head, rows, texts),
+      this.flaggedTable(head, rows, texts, listed),
     );
     scroll.tabIndex = 0; // keyboard users can scroll it too
     box.appendChild(scroll);
@@ -357,7 +360,12 @@ export class ReportView {
     return box;
   }
 
-  private flaggedTable(head: string[], rows: Cell[][], texts: string[][]): HTMLElement {
+  private flaggedTable(
+    head: string[],
+    rows: Cell[][],
+    texts: string[][],
+    listed: number[],
+  ): HTMLElement {
     const { sortCol, descending } = this.state;
     const order = sortCol >= 0 ? sortOrder(rows, sortCol, descending) : rows.map((_, i) => i);
     const table = el('table', { className: 'mia-table mia-flagged-table' });
@@ -376,12 +384,13 @@ export class ReportView {
       );
       return th;
     });
-    table.appendChild(el('thead', {}, el('tr', {}, ...ths)));
-    const tbody = el('tbody');
-    for (const i of order) {
-      tbody.appendChild(el('tr', {}, ...texts[i].map((c) => el('td', { text: c }))));
-    }
-    table.appendChild(tbody);
+    const people = this.payload ? peopleRows(this.payload.flagged) : undefined;
+    table.appendChild(el('thead', {}, el('tr', {}, ...(people ? [el('th')] : []), ...ths)));
+    const toggle = (i: number): void => {
+      this.expanded.has(i) ? this.expanded.delete(i) : this.expanded.add(i);
+      this.update();
+    };
+    table.appendChild(flaggedBody(texts, order, listed, people, this.expanded, toggle));
     return table;
   }
 }

@@ -8,7 +8,7 @@ from pathlib import Path
 from .errors import MiaError, MiaValueError
 from .options import AuditOptions
 from .people import people_of
-from .person_scores import PeopleRecords
+from .person_scores import PeopleRecords, SavedPeopleRecords
 from .records import LiveRecords, Records, SavedRecords
 from .results import AuditReport
 from .run_info import RunInfo
@@ -25,7 +25,7 @@ def _records(file: ReportFile) -> Records:
             return PeopleRecords(replace(file.data, people=people_of(train, test, person)))
         return LiveRecords(file.data)
     assert file.rows is not None and file.positions is not None
-    return SavedRecords(
+    saved = SavedRecords(
         saved_rows=file.rows,
         positions=file.positions,
         columns=file.columns,
@@ -33,6 +33,9 @@ def _records(file: ReportFile) -> Records:
         redacted=file.redacted,
         flag=file.flag,
     )
+    if file.person_rows is not None:  # person=: the saved people's rows too
+        return SavedPeopleRecords(**saved.__dict__, saved_rows_of_people=file.person_rows)
+    return saved
 
 
 def _options(file: ReportFile, path: Path) -> AuditOptions:

@@ -20,13 +20,15 @@ from .data import AuditData
 from .errors import MiaValueError
 from .grouping import ValueGroups, value_groups
 from .people import People, constant_columns
-from .records import Records
+from .records import Records, SavedRecords
 from .verdict import Verdict
 
 __all__ = [
+    "PERSON_NUMBER",
     "ROWS",
     "VARIES",
     "PeopleRecords",
+    "SavedPeopleRecords",
     "count_people",
     "people_sentence",
     "person_frame",
@@ -35,6 +37,8 @@ __all__ = [
 
 #: Column of the flagged people's table: the person's number of rows.
 ROWS = "rows"
+#: The flagged people's number (1-based position among the people), their index.
+PERSON_NUMBER = "person #"
 #: Most rows of flagged people a view lists on expand.
 MAX_PERSON_ROWS = 200
 #: Group label of every person for a column that varies within a person (no slices).
@@ -99,6 +103,36 @@ def varying_note(data: AuditData, col: str) -> str | None:
     )
 
 
+def rows_of(codes: np.ndarray, positions: np.ndarray, limit: int) -> np.ndarray:
+    """Positions in ``codes`` (each row's person, rows in train order) of the rows of the
+    people at ``positions``, people in that order and each one's rows in train order, at
+    most ``limit``."""
+    wanted = np.asarray(positions, dtype=np.intp)
+    rank = np.full(int(codes.max(initial=-1)) + 1, -1)
+    rank[wanted[wanted < rank.size]] = np.flatnonzero(wanted < rank.size)
+    picked = np.flatnonzero(rank[codes] >= 0)
+    out: np.ndarray = picked[np.argsort(rank[codes[picked]], kind="stable")][:limit]
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class SavedPeopleRecords(SavedRecords):
+    """A person-level report saved without its data: the saved people (:attr:`rows`) and
+    their rows the views list on expand (``saved_rows_of_people``: train rows with a
+    ``person #`` column, redacted columns masked, in train order)."""
+
+    saved_rows_of_people: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def person_rows(self, positions: np.ndarray, limit: int = MAX_PERSON_ROWS) -> pd.DataFrame:
+        """As :meth:`PeopleRecords.person_rows`, from the saved rows."""
+        saved = self.saved_rows_of_people
+        codes = saved[PERSON_NUMBER].to_numpy(dtype=np.intp) - 1
+        return saved.iloc[rows_of(codes, positions, limit)]
+
+    def saved_person_rows(self, tops: Sequence[np.ndarray]) -> pd.DataFrame:
+        return self.saved_rows_of_people
+
+
 @dataclass(frozen=True, eq=False)
 class PeopleRecords(Records):
     """The people behind a person-level report, read from the caller's frames.
@@ -146,21 +180,42 @@ class PeopleRecords(Records):
         out = train.iloc[first][constant].reset_index(drop=True)
         out.insert(0, people.column, people.ids[positions])
         out.insert(1, ROWS, people.counts[positions])
-        out.index = pd.Index(positions + 1, name="person #")
+        out.index = pd.Index(positions + 1, name=PERSON_NUMBER)
         return out
 
     def person_rows(self, positions: np.ndarray, limit: int = MAX_PERSON_ROWS) -> pd.DataFrame:
         """The train rows of the member people at ``positions`` (at most ``limit``), people
         in that order; column ``person #`` says whose (as in :meth:`rows`)."""
         codes = self.people.codes[: self.audited.n_train]
-        wanted = np.asarray(positions, dtype=np.intp)
-        rank = np.full(self.people.n_people, -1)
-        rank[wanted] = np.arange(wanted.size)
-        picked = np.flatnonzero(rank[codes] >= 0)
-        picked = picked[np.argsort(rank[codes[picked]], kind="stable")][:limit]
+        picked = rows_of(codes, positions, limit)
         out = self.audited.train.iloc[picked].copy()
-        out.insert(0, "person #", codes[picked] + 1)
+        out.insert(0, PERSON_NUMBER, codes[picked] + 1)
         return out
+
+    def saved_person_rows(self, tops: Sequence[np.ndarray]) -> pd.DataFrame:
+        """What a file saved without the data keeps of the people's rows: for each list of
+        people in ``tops`` (each attack's most exposed, in order) the rows
+        :meth:`person_rows` lists, all of them once, in train order."""
+        codes = self.people.codes[: self.audited.n_train]
+        picked = [rows_of(codes, top, MAX_PERSON_ROWS) for top in tops]
+        union = np.unique(np.concatenate([np.zeros(0, np.intp), *picked]))
+        out = self.audited.train.iloc[union].copy()
+        out.insert(0, PERSON_NUMBER, codes[union] + 1)
+        return out
+
+    def slice_choices(self) -> list[str]:
+        """The columns in both frames that are constant within every person (slices
+        group people; a column that varies within one cannot slice)."""
+        if "choices" not in self._memo:
+            train, test = self.audited.train, self.audited.test
+            both = [c for c in train.columns if c in set(test.columns)]
+            frame = pd.concat([train[both], test[both]], ignore_index=True)
+            n_unique = frame.groupby(self.people.codes).nunique(dropna=False)
+            self._memo["choices"] = [
+                str(c) for c in both if n_unique.empty or int(n_unique[c].max()) <= 1
+            ]
+        found: list[str] = self._memo["choices"]  # type: ignore[assignment]
+        return list(found)
 
     def groups(self, col: str, *, masked: bool) -> ValueGroups:
         if varying_note(self.audited, col) is not None:

@@ -59,6 +59,11 @@ class Records(ABC):
     def groups(self, col: str, *, masked: bool) -> ValueGroups:
         """Every record's group for column ``col`` (labels masked for a redacted one)."""
 
+    def slice_choices(self) -> list[str]:
+        """The columns a view may offer to slice by: those in both frames."""
+        test = {str(c) for c in self.test_columns}
+        return [str(c) for c in self.train_columns if str(c) in test]
+
     def check_view(self, slice: str | None, redact: Sequence[str], flag: int) -> None:
         """Raise a clear error for a view these records cannot show."""
         check_view_columns(slice, redact, self.train_columns, self.test_columns)
@@ -149,6 +154,10 @@ class SavedRecords(Records):
         if found.masked and not masked:
             raise RecordsNotSaved(_redacted_message([col]))
         return mask_groups(found) if masked else found
+
+    def slice_choices(self) -> list[str]:
+        """The columns whose groups the file holds (the target and the saved slice)."""
+        return [c for c in super().slice_choices() if c in self.saved_groups]
 
     def check_view(self, slice: str | None, redact: Sequence[str], flag: int) -> None:
         super().check_view(slice, redact, flag)

@@ -344,8 +344,9 @@ class AuditReport(RecordViews):
             Also store the audited frames (``train``, ``test``): the loaded report can
             then slice by any column and list any number of records. Without them the
             file holds the scores, options, run information, the rows of the
-            ``options.flag`` most exposed members under each attack (redaction applied)
-            and the groups of the target and slice columns; the loaded report renders
+            ``options.flag`` most exposed members under each attack (redaction applied;
+            under ``person=`` their rows listed on expand too) and the groups of the
+            target and slice columns; the loaded report renders
             exactly like this one and takes any view within those limits.
 
         Returns
@@ -374,8 +375,10 @@ class AuditReport(RecordViews):
         tops = [self.member_order(a)[: opts.flag] for a in self.computed_attacks]
         positions = np.unique(np.concatenate([np.zeros(0, np.intp), *tops]))
         cols = dict.fromkeys([self.info.target, *([opts.slice] if opts.slice else [])])
+        people = getattr(self.records, "saved_person_rows", None)  # person=: their rows
         return replace(
             base,
+            person_rows=None if people is None else mask(people(tops), opts.redact),
             rows=mask(self.records.rows(positions), opts.redact),
             positions=positions,
             groups={c: self.value_groups(c) for c in cols},

@@ -66,6 +66,9 @@ class ReportFile:
         Rows saved per attack.
     row_scores : DataFrame or None
         Under ``person=``: every row's scores (``scores`` then holds one per person).
+    person_rows : DataFrame or None
+        Under ``person=``, without the data: the saved people's rows the views list on
+        expand (train rows with a ``person #`` column, redaction applied, train order).
     """
 
     scores: pd.DataFrame
@@ -84,6 +87,7 @@ class ReportFile:
     redacted: tuple[str, ...] = ()
     flag: int = 0
     row_scores: pd.DataFrame | None = None
+    person_rows: pd.DataFrame | None = None
 
 
 def _json_safe(obj: Any) -> Any:
@@ -114,8 +118,14 @@ def _records_spec(file: ReportFile, arrays: Arrays) -> dict[str, Any]:
         }
         for col, g in file.groups.items()
     }
+    people = (
+        {}
+        if file.person_rows is None
+        else {"person_rows": encode_frame(file.person_rows, arrays, "person_rows")}
+    )
     return {
         "kind": "saved",
+        **people,
         "rows": encode_frame(file.rows, arrays, "rows"),
         "positions": store(arrays, "positions", np.asarray(file.positions, dtype=np.int64)),
         "groups": groups,
@@ -275,5 +285,8 @@ def read_report(path: Path) -> ReportFile:
             "groups": {c: _groups(g, arrays) for c, g in rec["groups"].items()},
             "redacted": tuple(rec["redacted"]),
             "flag": int(rec["flag"]),
+            "person_rows": (
+                decode_frame(rec["person_rows"], arrays) if "person_rows" in rec else None
+            ),
         }
     )

@@ -155,8 +155,8 @@ class PanelControls:
             continuous_update=False, style=_WIDE, layout=W.Layout(width="360px"),
         )  # fmt: skip
         cols = [str(c) for c in report.records.train_columns]
-        test_cols = {str(c) for c in report.records.test_columns}
-        both = [c for c in cols if c in test_cols and c != report.info.target]
+        # in both frames; under person=, constant within every person
+        both = [c for c in report.records.slice_choices() if c != report.info.target]
         choices = ["", *both]
         self.slice = W.Dropdown(
             options=[("(none)", ""), *[(c, c) for c in both]],

@@ -29,8 +29,9 @@ and formatted here, without a kernel. It holds only what the report may show:
   rank among the members under every attack (:meth:`AuditReport.flagged_ranks`), their
   values (for sorting) and their cells' texts. A row is flagged at a target exactly when
   that target claims and the row's rank under the verdict's attack is at most the
-  target's ``identified`` count. No other record and no per-record score vector is
-  written;
+  target's ``identified`` count. Under ``person=`` also the listed people's rows
+  (``flagged.people``: redacted, at most ``MAX_PERSON_ROWS``, as the static report lists
+  them on expand). No other record and no per-record score vector is written;
 * the static report's slice tables (``slices``: per class of the target and per value of
   the ``slice`` column, of the highlighted attack; group labels masked for a redacted
   column), with the "most exposed" sentence Python decided and TPR texts per offered
@@ -133,8 +134,9 @@ def report_payload(
         Most ROC points kept per attack (the points the offered FPR targets need are
         always kept, so a curve may hold up to ``2 * len(fpr_choices)`` more).
     max_bytes : int, default=MAX_BYTES
-        Size cap of the serialized payload. Curves are thinned further, then flagged
-        rows dropped, until it fits; ``truncated`` lists what was cut.
+        Size cap of the serialized payload. Curves are thinned further, then the
+        flagged people's rows and then the flagged rows dropped, until it fits;
+        ``truncated`` lists what was cut.
 
     Returns
     -------
@@ -150,8 +152,13 @@ def report_payload(
         points //= 2
         parts["attacks"] = _attacks(report, choices, points)
         truncated.append(f"ROC curves thinned to {points} points to fit {max_bytes} bytes")
+    if _size(parts) > max_bytes and "people" in parts["flagged"][0]:
+        flagged = {k: v for k, v in parts["flagged"][0].items() if k != "people"}
+        parts["flagged"] = (flagged, _json_size(flagged))
+        truncated.append(f"flagged people's rows dropped to fit {max_bytes} bytes")
     if _size(parts) > max_bytes and parts["flagged"][0]["rows"]:
         flagged = {**parts["flagged"][0], "rows": [], "text": [], "ranks": {}}
+        flagged.pop("people", None)
         parts["flagged"] = (flagged, _json_size(flagged))
         truncated.append(f"flagged rows dropped to fit {max_bytes} bytes")
     out = {k: v for k, (v, _) in parts.items()}

@@ -16,12 +16,19 @@ from typing import Any
 import numpy as np
 
 from ..engine.metrics import RocCurve, threshold_index
+from ..engine.person_scores import MAX_PERSON_ROWS, PERSON_NUMBER, ROWS
 from ..engine.report_verdict import flag_reason
 from ..engine.results import AuditReport
 from . import memo
 from .curves import curve_colours, drawn_indices
 from .format import fmt_number
-from .sections import exposed_sentence, slice_columns, slice_heading
+from .sections import (
+    PERSON_ROWS_INDEX,
+    exposed_sentence,
+    person_rows_frame,
+    slice_columns,
+    slice_heading,
+)
 from .tables import NUMBERS, SLICE_NUMBERS, MetricRow, attack_rows, slice_rows
 
 __all__ = ["attacks_part", "flagged_part", "json_number", "saved_curve", "slices_part"]
@@ -172,11 +179,42 @@ def _flagged_rows(report: AuditReport, attack: str, k: int) -> dict[str, Any] | 
             "rows": [[_cell(x), *map(_cell, row)] for x, row in zip(labels, values, strict=True)],
             "text": [_texts_of(x, row) for x, row in zip(labels, values, strict=True)],
             "dropped": n - shown.shape[1],
+            **_maybe_people(report, shown.index.to_numpy()),
         }
 
     key = ("mime_flagged_rows", attack, k, report.options.redact)
     found: dict[str, Any] | None = memo.memoized(report, key, build)
     return found
+
+
+def _maybe_people(report: AuditReport, numbers: np.ndarray) -> dict[str, Any]:
+    people = _people_part(report, numbers)
+    return {} if people is None else {"people": people}
+
+
+def _people_part(report: AuditReport, numbers: np.ndarray) -> dict[str, Any] | None:
+    """Under ``person=``: each flagged person's rows, as the static report lists them on
+    expand (:func:`.sections.person_rows_frame`: redacted, at most ``MAX_PERSON_ROWS``
+    in all), columns capped; ``text[i]`` holds the rows of the person of ``rows[i]``,
+    each the index label then the cells as the static table prints them; ``counts[i]``
+    that person's number of rows (more than listed when the cap cut them)."""
+    frame = person_rows_frame(report, numbers)
+    if frame is None:
+        return None
+    n = frame.shape[1]
+    shown = frame.iloc[:, : min(n, _MAX_COLUMNS)]
+    whose = frame[PERSON_NUMBER].to_numpy()
+    labels, values = shown.index.tolist(), shown.to_numpy(dtype=object).tolist()
+    texts = [_texts_of(x, row) for x, row in zip(labels, values, strict=True)]
+    counts = report.records.rows(np.asarray(numbers, dtype=np.intp) - 1)[ROWS]
+    return {
+        "index_name": PERSON_ROWS_INDEX,
+        "columns": [str(c) for c in shown.columns],
+        "text": [[t for t, w in zip(texts, whose, strict=True) if w == k] for k in numbers],
+        "counts": [int(c) for c in counts],
+        "limit": MAX_PERSON_ROWS,
+        "dropped": n - shown.shape[1],
+    }
 
 
 def _texts_of(label: Any, row: list[Any]) -> list[str]:

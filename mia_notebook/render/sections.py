@@ -31,6 +31,7 @@ from .tables import (
 )
 
 __all__ = [
+    "PERSON_ROWS_INDEX",
     "exposed_sentence",
     "flagged_heading",
     "flagged_html",
@@ -38,6 +39,7 @@ __all__ = [
     "flagged_table_html",
     "footer_html",
     "no_records_reason",
+    "person_rows_frame",
     "risk_table_html",
     "slice_columns",
     "slice_heading",
@@ -209,20 +211,35 @@ def _index_label(report: AuditReport) -> str:
     return f"index ({report.n_members:,} train rows)"
 
 
-def _person_rows_html(report: AuditReport, numbers: np.ndarray) -> str:
-    """Under ``person=``, with the frames at hand: the flagged people's rows, collapsed
-    (``numbers``: their ``person #``, 1-based); '' otherwise."""
+#: The index header of the flagged people's rows (static HTML and renderer alike).
+PERSON_ROWS_INDEX = "index (train)"
+
+
+def person_rows_frame(report: AuditReport, numbers: np.ndarray) -> pd.DataFrame | None:
+    """Under ``person=``, when the report knows them: the rows of the people numbered
+    ``numbers`` (their ``person #``, 1-based), at most :data:`MAX_PERSON_ROWS`, people in
+    that order, redacted columns masked; None otherwise. Every view lists these rows."""
     person_rows = getattr(report.records, "person_rows", None)
     if report.options.person is None or person_rows is None:
+        return None
+    rows: pd.DataFrame = mask(
+        person_rows(np.asarray(numbers, dtype=np.intp) - 1), report.options.redact
+    )
+    return rows
+
+
+def _person_rows_html(report: AuditReport, numbers: np.ndarray) -> str:
+    """The flagged people's rows (:func:`person_rows_frame`), collapsed; '' without."""
+    rows = person_rows_frame(report, numbers)
+    if rows is None:
         return ""
-    rows = mask(person_rows(np.asarray(numbers, dtype=np.intp) - 1), report.options.redact)
     n = len(numbers)
     shown = f"{len(rows):,} rows of these {n} people" + (
         f" (the first {MAX_PERSON_ROWS})" if len(rows) >= MAX_PERSON_ROWS else ""
     )
     return (
         f"<details><summary>Their rows: {esc(shown)}</summary>"
-        + HTMLTable().render(rows, index_label="index (train)")
+        + HTMLTable().render(rows, index_label=PERSON_ROWS_INDEX)
         + "</details>"
     )
 
