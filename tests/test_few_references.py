@@ -250,8 +250,7 @@ def test_tpr_upper_bounds_are_clopper_pearson_at_the_verdicts_budget(leaky_case)
     points = [p for a in ev["attacks"].values() for p in a["points"]]
     # the upper end of the two-sided interval whose lower end the verdict quotes
     expected = [
-        1.0 if p["tp"] == n else stats.beta.ppf(1 - alpha, p["tp"] + 1, n - p["tp"])
-        for p in points
+        1.0 if p["tp"] == n else stats.beta.ppf(1 - alpha, p["tp"] + 1, n - p["tp"]) for p in points
     ]
     np.testing.assert_allclose(tpr_upper_bounds(ev), expected, rtol=1e-9)
     for p, upper in zip(points, expected, strict=True):
@@ -293,5 +292,6 @@ def test_adaptive_stops_at_4_on_a_membership_independent_model():
     train, test = frame.iloc[:3000], frame.iloc[3000:6000]
     rep = _audit(model, train, test, attacks="loss,rmia,lira", reference_rounds="adaptive")
     assert rep.verdict.level == "none"
-    assert rep.info.references_ok == 4
+    assert rep.info.references_ok == 4 and rep.options.reference_rounds == "adaptive"
+    assert rep.evidence["references"].signal.shape == (6000, 4)
     assert any("stopped at 4 of 16" in n and "'none' in both rounds" in n for n in rep.notes)
