@@ -85,7 +85,7 @@ NON_DEFAULT: dict[str, Any] = {
     "policy": {"tpr_high": 0.3},
     "setting": "black-box",
     "references": 2,
-    "reference_rounds": "adaptive",
+    "reference_rounds": "fixed",
     "n_jobs": 1,
     "lira_variance": "global",
     "rmia_a": 0.3,

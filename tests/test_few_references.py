@@ -222,6 +222,7 @@ def test_adaptive_never_exceeds_the_cap(leaky_case, monkeypatch):
 
     model, train, test = leaky_case
     monkeypatch.setattr(adaptive, "settled", lambda previous, current: False)
+    monkeypatch.setattr(adaptive, "decided", lambda previous, current: False)
     rep = _audit(model, train, test, references=6, reference_rounds="adaptive")
     assert rep.info.references_ok == 6
     assert any("used all 6 reference models" in n for n in rep.notes)
@@ -238,3 +239,59 @@ def test_settled_compares_levels_and_tpr_intervals(leaky_case):
     null = _audit(other, train.iloc[:150], train.iloc[150:], references=2)
     assert a.verdict.level != null.verdict.level
     assert not settled(a, null) and not settled(null, a)
+
+
+def test_tpr_upper_bounds_are_clopper_pearson_at_the_verdicts_budget(leaky_case):
+    from mia_notebook.engine.adaptive import tpr_upper_bounds
+
+    model, train, test = leaky_case
+    ev = _audit(model, train, test, attacks="rmia,loss", references=2).verdict.evidence
+    n, alpha = ev["members"], ev["alpha_per_tpr_test"]
+    points = [p for a in ev["attacks"].values() for p in a["points"]]
+    # the upper end of the two-sided interval whose lower end the verdict quotes
+    expected = [
+        1.0 if p["tp"] == n else stats.beta.ppf(1 - alpha, p["tp"] + 1, n - p["tp"]) for p in points
+    ]
+    np.testing.assert_allclose(tpr_upper_bounds(ev), expected, rtol=1e-9)
+    for p, upper in zip(points, expected, strict=True):
+        assert p["tpr_lower"] <= p["tp"] / n <= upper
+        if p["tp"] > 0:  # the mirror image: the lower bound at the same budget
+            assert p["tpr_lower"] == pytest.approx(stats.beta.ppf(alpha, p["tp"], n - p["tp"] + 1))
+
+
+def test_decided_needs_the_same_level_and_upper_bounds_below_the_next_line(leaky_case):
+    from mia_notebook.engine.adaptive import decided, tpr_upper_bounds
+
+    model, train, test = leaky_case
+    rep = _audit(model, train, test, references=2)
+    ev = rep.verdict.evidence
+    upper = max(tpr_upper_bounds(ev))
+    lower = max(p["tpr_lower"] for a in ev["attacks"].values() for p in a["points"])
+    assert lower >= 0.05  # 'elevated' on the TPR at least
+    never_high = {"epsilon_elevated": 1e-9, "epsilon_high": 1e9}
+    # the 'high' line above every upper bound: 'elevated' cannot move
+    clear = rep.with_options(policy={**never_high, "tpr_high": min(upper + 0.01, 1.0)})
+    assert clear.verdict.level == "elevated" and decided(clear, clear)
+    # the line between the best lower and upper bound: more models might reach it
+    line = (lower + upper) / 2
+    open_ = rep.with_options(policy={**never_high, "tpr_high": line})
+    assert open_.verdict.level == "elevated" and not decided(open_, open_)
+    assert not decided(clear, open_) and not decided(open_, clear)
+    # at 'high' nothing is above; different levels never stop
+    high = rep.with_options(policy={"epsilon_elevated": 1e-9, "epsilon_high": 1e-9})
+    assert high.verdict.level == "high" and decided(high, high)
+    assert not decided(high, clear) and not decided(clear, high)
+
+
+def test_adaptive_stops_at_4_on_a_membership_independent_model():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(8000, 4))
+    y = (X[:, 0] + rng.normal(size=8000) > 0).astype(int)
+    frame = pd.DataFrame(X, columns=list("abcd")).assign(y=y)
+    model = LogisticRegression().fit(X[6000:], y[6000:])  # saw none of the audited rows
+    train, test = frame.iloc[:3000], frame.iloc[3000:6000]
+    rep = _audit(model, train, test, attacks="loss,rmia,lira", reference_rounds="adaptive")
+    assert rep.verdict.level == "none"
+    assert rep.info.references_ok == 4 and rep.options.reference_rounds == "adaptive"
+    assert rep.evidence["references"].signal.shape == (6000, 4)
+    assert any("stopped at 4 of 16" in n and "'none' in both rounds" in n for n in rep.notes)

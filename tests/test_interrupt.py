@@ -33,7 +33,7 @@ before = fp()
 N_REFS = 24
 AUDIT = (
     f"%mia_audit clf --train train_df --test test_df --target label --attacks lira,rmia "
-    f"--references {N_REFS} -o rep"
+    f"--references {N_REFS} --reference-rounds fixed -o rep"
 )
 PROGRESS = re.compile(r"Training reference models (\d+)/(\d+)")
 

@@ -59,6 +59,7 @@ def test_audit_progress_in_a_file_is_a_few_plain_lines(cancer_splits, tmp_path):
                 target="label",
                 attacks="rmia",
                 references=8,
+                reference_rounds="fixed",  # one round of 8
                 n_jobs=1,
                 seed=11,
             )

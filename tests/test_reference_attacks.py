@@ -202,6 +202,7 @@ def forest_report(synth_three_way):
         target="label",
         attacks="all",
         references=8,
+        reference_rounds="fixed",  # all 8 (the adaptive default may stop at 4)
         n_jobs=1,
         progress=False,
     )

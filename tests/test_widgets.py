@@ -374,7 +374,10 @@ def _wait_for(condition: Any, seconds: float = 120.0) -> bool:
 
 def test_cancel_stops_training_reenables_controls_and_discards_result(fitted, base_report):
     """A real audit training many reference models: Cancel stops it at the next model."""
-    panel = AuditPanel(base_report, model=fitted[0])
+    clf, tr, te = fitted
+    fixed = base_report.options.replace(reference_rounds="fixed")  # one round of 200
+    base = mn.audit(clf, train=tr, test=te, target="label", options=fixed, n_jobs=1)
+    panel = AuditPanel(base, model=clf)
     before = panel.report
     panel.attacks.value = ("loss", "lira-offline")
     panel.references.value = 200

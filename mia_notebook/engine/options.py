@@ -211,11 +211,11 @@ class AuditOptions:
         ),
     )
     reference_rounds: str = field(
-        default="fixed",
+        default="adaptive",
         metadata=spec_of(
             help="How reference models are trained: adaptive (2, 4, 8, ... up to references, "
-            "stopping once the verdict and the TPR intervals stop changing) or fixed (all "
-            "at once).",
+            "stopping once two rounds give the same level and no TPR could reach the next "
+            "level's line, or every TPR interval agrees) or fixed (all at once).",
             validate=validate_reference_rounds,
             kind="text",
             choices=REFERENCE_ROUNDS,

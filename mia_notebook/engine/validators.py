@@ -60,7 +60,7 @@ DEFAULT_REFERENCES = 16
 MAX_REFERENCES = 1024
 LIRA_VARIANCES = ("auto", "per-record", "global", "bayes")
 #: ``reference_rounds``: 'adaptive' trains 2, 4, 8, ... up to ``references`` reference
-#: models and stops once the verdict and the TPR intervals stop changing; 'fixed' trains
+#: models and stops once the verdict is decided (engine/adaptive.py); 'fixed' trains
 #: ``references`` at once.
 REFERENCE_ROUNDS = ("adaptive", "fixed")
 
