@@ -1,11 +1,9 @@
 """The audit result: a data object holding per-record scores and their summaries.
 
-Everything here is derived from the per-record ``scores`` and the view options, so a
-new FPR target, flag count, slice or redaction is :meth:`AuditReport.with_options`
-away and never re-queries a model. The numbers come from pure functions of arrays
-(:mod:`.metrics`, :mod:`.grouping`, :mod:`.exposure`, :mod:`.report_verdict`); this
-class memoizes them and hands them the report's arrays.
-"""
+Everything here derives from the per-record ``scores`` and the view options, so a new
+FPR target, flag count, slice or redaction is :meth:`AuditReport.with_options` away and
+never re-queries a model. The numbers come from pure functions of arrays (:mod:`.metrics`,
+:mod:`.grouping`, :mod:`.exposure`, :mod:`.report_verdict`), memoized here."""
 
 from __future__ import annotations
 
