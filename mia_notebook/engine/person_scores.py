@@ -20,7 +20,7 @@ from .data import AuditData
 from .errors import MiaValueError
 from .grouping import ValueGroups, value_groups
 from .people import People, constant_columns
-from .records import Records, SavedRecords
+from .records import LiveRecords, SavedRecords
 from .verdict import Verdict
 
 __all__ = [
@@ -134,7 +134,7 @@ class SavedPeopleRecords(SavedRecords):
 
 
 @dataclass(frozen=True, eq=False)
-class PeopleRecords(Records):
+class PeopleRecords(LiveRecords):
     """The people behind a person-level report, read from the caller's frames.
 
     ``rows(positions)`` lists member people: the person id, their number of rows
@@ -142,25 +142,12 @@ class PeopleRecords(Records):
     groups people by a column constant per person.
     """
 
-    audited: AuditData
     _memo: dict[str, object] = field(default_factory=dict, repr=False)
 
     @property
     def people(self) -> People:
         assert self.audited.people is not None
         return self.audited.people
-
-    @property
-    def train_columns(self) -> pd.Index:
-        return self.audited.train.columns
-
-    @property
-    def test_columns(self) -> pd.Index:
-        return self.audited.test.columns
-
-    @property
-    def data(self) -> AuditData:
-        return self.audited
 
     def _first_rows(self) -> np.ndarray:
         """Each person's first row (position among all rows, members first)."""
