@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .errors import MiaTypeError, MiaValueError
@@ -174,24 +174,23 @@ def validate_n_jobs(n_jobs: Any) -> int | None:
     return value
 
 
-def validate_lira_variance(value: Any) -> str:
-    """``lira_variance``: one of :data:`LIRA_VARIANCES`."""
-    if value not in LIRA_VARIANCES:
+def _one_of(value: Any, name: str, choices: Sequence[str]) -> str:
+    """``value`` as a str when it is one of ``choices``; else a clear error naming them."""
+    if value not in choices:
         raise MiaValueError(
-            f"The 'lira_variance' parameter must be one of {list(LIRA_VARIANCES)}. "
-            f"Got {value!r} instead."
+            f"The '{name}' parameter must be one of {list(choices)}. Got {value!r} instead."
         )
     return str(value)
+
+
+def validate_lira_variance(value: Any) -> str:
+    """``lira_variance``: one of :data:`LIRA_VARIANCES`."""
+    return _one_of(value, "lira_variance", LIRA_VARIANCES)
 
 
 def validate_reference_rounds(value: Any) -> str:
     """``reference_rounds``: one of :data:`REFERENCE_ROUNDS`."""
-    if value not in REFERENCE_ROUNDS:
-        raise MiaValueError(
-            f"The 'reference_rounds' parameter must be one of {list(REFERENCE_ROUNDS)}. "
-            f"Got {value!r} instead."
-        )
-    return str(value)
+    return _one_of(value, "reference_rounds", REFERENCE_ROUNDS)
 
 
 def validate_rmia_a(a: Any) -> float | str:
@@ -301,12 +300,7 @@ def validate_policy(
 
 def validate_setting(value: Any) -> str:
     """``setting``: one of :data:`~.verdict.settings.SETTING_CHOICES`."""
-    if value not in SETTING_CHOICES:
-        raise MiaValueError(
-            f"The 'setting' parameter must be one of {list(SETTING_CHOICES)}. "
-            f"Got {value!r} instead."
-        )
-    return str(value)
+    return _one_of(value, "setting", SETTING_CHOICES)
 
 
 def validate_flag(value: Any) -> int:
