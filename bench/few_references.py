@@ -47,6 +47,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 import mia_notebook
 from mia_notebook.engine.attacks import AttackContext, create_attack
+from mia_notebook.engine.attacks.out_regression import PROVIDER, RecordFeatures, encode_frame
 from mia_notebook.engine.data import prepare_data
 from mia_notebook.engine.metrics import attack_metrics
 from mia_notebook.engine.options import AuditOptions
@@ -70,6 +71,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "rmia": ("rmia", {}),
     "rmia-offline a=0.33": ("rmia-offline", {"a": 0.33}),
     "rmia-offline a=auto": ("rmia-offline", {"a": "auto"}),
+    "rmia-offline a=auto, p_OUT by relation": ("rmia-offline", {"a": "auto"}),
     "rmia-offline a=fit": ("rmia-offline", {"a": "fit"}),
     "lira global": ("lira", {"variance": "global"}),
     "lira bayes": ("lira", {"variance": "bayes"}),
@@ -77,6 +79,9 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "lira-offline bayes": ("lira-offline", {"variance": "bayes"}),
 }
 PG = ("pg-rmia-online", "pg-rmia-offline")
+#: Variants run without the records' features: rows with no OUT model take p_OUT from
+#: their IN models through ``a`` (as before the regression of attacks/out_regression.py).
+NO_FEATURES = {"rmia-offline a=auto, p_OUT by relation"}
 
 
 def load_cps() -> Dataset:
@@ -129,7 +134,16 @@ def signals_of(stats: _peers.RefStats, kind: str) -> ReferenceSignals:
     )
 
 
-def ours(outputs: Any, stats: _peers.RefStats) -> dict[str, tuple[np.ndarray, float]]:
+def record_features(parts: dict[str, pd.DataFrame]) -> RecordFeatures:
+    """The rows' features and label (pool, then population) as the audit encodes them."""
+    frame = pd.concat([parts["train"], parts["test"], parts["population"]], ignore_index=True)
+    X, categorical = encode_frame(frame)
+    return RecordFeatures(X, len(parts["train"]) + len(parts["test"]), categorical)
+
+
+def ours(
+    outputs: Any, stats: _peers.RefStats, features: RecordFeatures
+) -> dict[str, tuple[np.ndarray, float]]:
     """{variant: (scores, scoring seconds)} on the harness's statistics."""
     refs = signals_of(stats, outputs.kind)
     n = refs.n_references
@@ -138,7 +152,12 @@ def ours(outputs: Any, stats: _peers.RefStats) -> dict[str, tuple[np.ndarray, fl
         attack = create_attack(name, **params)
         if n < attack.min_references:
             continue
-        ctx = AttackContext.from_signals(outputs, refs, AuditOptions(seed=SEED, references=n))
+        ctx = AttackContext(
+            outputs=outputs,
+            options=AuditOptions(seed=SEED, references=n),
+            references=lambda: refs,
+            stages={} if label in NO_FEATURES else {PROVIDER: lambda: features},
+        )
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -203,6 +222,8 @@ def run_sacro(model: Any, parts: dict[str, pd.DataFrame], refs: tuple[int, ...])
 
 
 def sacro_version() -> str:
+    if not Path(SACRO_PYTHON).exists():
+        return "not installed"
     proc = subprocess.run(
         [SACRO_PYTHON, "-c", "import importlib.metadata as m; print(m.version('sacroml'))"],
         capture_output=True,
@@ -264,6 +285,7 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
     href = harness_references(model, parts, max(refs), SEED, log)
     data = prepare_data(model, parts["train"], parts["test"], TARGET, None)
     outputs = query_model(model, data)
+    features = record_features(parts)
     rows: list[Row] = []
     notes: list[str] = []
     peers_ok, missing = _peers.available_peers()
@@ -276,7 +298,7 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
             t0 = time.perf_counter()
             s = _peers.run_peer(name, stats)
             rows.append(metrics_row(n, name, s, members, shared + time.perf_counter() - t0))
-        for label, (s, secs) in ours(outputs, stats).items():
+        for label, (s, secs) in ours(outputs, stats, features).items():
             rows.append(metrics_row(n, label, s, members, shared + secs))
         log(f"  N={n} scored")
     if missing:

@@ -22,6 +22,8 @@ from .attacks import Attack, AttackContext, AttackUnavailable
 from .attacks.base import AttackResult, StageInputs
 from .attacks.label_robust import PROVIDER as LABEL_ROBUST
 from .attacks.label_robust import RobustStage
+from .attacks.out_regression import PROVIDER as RECORD_FEATURES
+from .attacks.out_regression import FeatureStage
 from .attacks.select import resolve_attacks, run_attacks, split_attacks
 from .attacks.whitebox import PROVIDER as WHITEBOX
 from .attacks.whitebox import REFERENCES as WHITEBOX_REFERENCES
@@ -267,7 +269,11 @@ def _execute(
         model, data, seen, fps["model"], opts, population, progress, n_use=n_use
     )
     inputs = (model, data, seen, fps["model"], opts, population, progress)
-    stages: dict[str, Any] = {LABEL_ROBUST: RobustStage(*inputs), WHITEBOX: WhiteboxStage(*inputs)}
+    stages: dict[str, Any] = {
+        LABEL_ROBUST: RobustStage(*inputs),
+        WHITEBOX: WhiteboxStage(*inputs),
+        RECORD_FEATURES: FeatureStage(*inputs),
+    }
     ctx = AttackContext(
         outputs=seen,
         options=opts,

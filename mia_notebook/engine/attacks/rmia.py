@@ -25,9 +25,13 @@ squares through (1, 1), between the quantiles of the records' mean confidence un
 reference models that trained on them and under those that did not (the same
 reference models; see :func:`fit_a`). The target's membership is never looked at.
 
-Offline, a record with no OUT model (half of them with one reference model) gets its
-OUT confidence from the same relation read backwards, ``p_OUT = (p_IN - (1 - a)) / a``,
-so ``p(x)`` is the mean of its IN and estimated OUT confidence.
+Offline, a regression on the rows' features predicts each row's OUT confidence from the
+reference models' OUT confidences (:mod:`.out_regression`), and the prediction counts as
+one more OUT model of every row (records and z samples alike): the rows with no OUT
+model (half of them with one reference model) get one, and the others' few OUT
+confidences are shrunk towards it. An attack context without the features stage reads
+the relation backwards instead, ``p_OUT = (p_IN - (1 - a)) / a``, for rows with no OUT
+model.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from scipy.stats import rankdata
 from ..errors import MiaValueError
 from ..validators import validate_rmia_a
 from .base import AttackContext, AttackResult, register_attack
+from .out_regression import predict_out
 from .reference import ReferenceAttack, masked_moments
 
 __all__ = [
@@ -79,14 +84,21 @@ def log_likelihood_ratio(
     *,
     online: bool,
     a: float,
+    p_out_prior: np.ndarray | None = None,
 ) -> np.ndarray:
     """log LR(x) = log p(x | target) - log p(x), shape (n,).
 
     ``signal``/``target`` hold logit-scaled confidences, so p = sigmoid(statistic).
-    Offline, a record without OUT models falls back to the mean over all of them.
+    Offline, ``p_out_prior`` (shape (n,); see :mod:`.out_regression`) counts as one more
+    OUT model of every record; without it a record with no OUT model takes its p_OUT
+    from its IN models through the ``a`` relation.
     """
     if online:
         p_x = _mean_prob(signal, None)
+    elif p_out_prior is not None:
+        n_out, mean_out, _ = masked_moments(expit(signal), ~in_mask)
+        total = np.where(n_out > 0, n_out * mean_out, 0.0)
+        p_x = (1.0 + a) / 2.0 * (total + p_out_prior) / (n_out + 1) + (1.0 - a) / 2.0
     else:
         p_out = _mean_prob(signal, ~in_mask)
         missing = ~np.isfinite(p_out)
@@ -206,6 +218,7 @@ def rmia_scores(
     z_signal: np.ndarray | None = None,
     z_in_mask: np.ndarray | None = None,
     z_target: np.ndarray | None = None,
+    p_out_prior: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """RMIA membership scores (higher = more likely a member).
 
@@ -221,16 +234,22 @@ def rmia_scores(
     gamma : float, default=1.0
     z_signal, z_in_mask, z_target : ndarrays, default=None
         The population samples z; None: the records themselves (each leaving itself out).
+    p_out_prior : (ndarray of shape (n_records,), ndarray of shape (n_z,)), default=None
+        Offline: the predicted p_OUT of the records and of the z samples, counted as one
+        more OUT model of each (None: rows without OUT models read ``a`` backwards).
 
     Returns
     -------
     ndarray of float64, shape (n_records,)
     """
-    llr_x = log_likelihood_ratio(signal, in_mask, target, online=online, a=a)
+    prior_x, prior_z = (None, None) if p_out_prior is None else p_out_prior
+    llr_x = log_likelihood_ratio(signal, in_mask, target, online=online, a=a, p_out_prior=prior_x)
     if z_signal is None or z_signal.shape[0] == 0:
         return dominance_scores(llr_x, llr_x, gamma=gamma, z_is_x=True)
     assert z_in_mask is not None and z_target is not None
-    llr_z = log_likelihood_ratio(z_signal, z_in_mask, z_target, online=online, a=a)
+    llr_z = log_likelihood_ratio(
+        z_signal, z_in_mask, z_target, online=online, a=a, p_out_prior=prior_z
+    )
     return dominance_scores(llr_x, llr_z, gamma=gamma)
 
 
@@ -259,6 +278,11 @@ class _Rmia(ReferenceAttack):
     def run(self, ctx: AttackContext) -> AttackResult:
         refs = self.references(ctx)
         a = DEFAULT_A if self.online else self._a(ctx, refs.signal, refs.in_mask)
+        prior = None
+        if not self.online:  # p_OUT predicted from the features: one more OUT model
+            prior = predict_out(
+                ctx, (refs.signal, refs.pop_signal), (refs.in_mask, refs.pop_in_mask)
+            )
         scores = rmia_scores(
             refs.signal,
             refs.in_mask,
@@ -269,6 +293,7 @@ class _Rmia(ReferenceAttack):
             z_signal=refs.pop_signal,
             z_in_mask=refs.pop_in_mask,
             z_target=refs.pop_target,
+            p_out_prior=prior,
         )
         # online RMIA does not use ``a``; the offline one reports the value it used
         return AttackResult(scores, {} if self.online else {"a": a})
