@@ -203,6 +203,34 @@ def test_an_unpicklable_fit_gets_an_error_that_says_the_fix(overfit):
     assert rep.info.references_ok == 3
 
 
+@pytest.mark.parametrize("sequential_below_s", [0.0, 3.0])
+def test_an_unpicklable_fit_fails_before_any_fit_under_the_default_n_jobs(
+    overfit, monkeypatch, sequential_below_s
+):
+    """The default n_jobs fits one model in-process, then sends the rest to workers
+    unless they would take under SEQUENTIAL_BELOW_S. The pickling check comes before
+    that first fit: the error costs no fit (it used to cost one), and it does not depend
+    on how fast the fit is (a fast fit used to pass, a slow one to fail)."""
+    from mia_notebook.engine.references import training
+
+    monkeypatch.setattr(training, "SEQUENTIAL_BELOW_S", sequential_below_s)
+    model = train_logreg(overfit[0])
+    lock, calls = threading.Lock(), []
+
+    def locked(train_frame):
+        calls.append(1)
+        with lock:
+            return train_logreg(train_frame)
+
+    mn.clear_cache()
+    with pytest.raises(FitNotShippable, match="module level"):
+        _audit(model, overfit, attacks="lira", references=3, fit=locked)
+    assert calls == []
+    # one model to train stays in this process: nothing to pickle, no error
+    rep = _audit(model, overfit, attacks="rmia", references=1, fit=locked)
+    assert rep.info.references_ok == 1 and len(calls) == 1
+
+
 def test_dask_runs_the_fit_function(overfit):
     distributed = pytest.importorskip("distributed")
     model = train_wrapped(overfit[0])

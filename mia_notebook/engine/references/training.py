@@ -154,18 +154,19 @@ def train_references(
             j, template, pop.X, pop.labels, rows, kind, pop.y_scale, stat_fn
         )
 
+    rest, n = list(todo), resolve_n_jobs(n_jobs)
+    local = _default_local_backend(n_jobs)
+    # before any fit: the default may send all but the first model to worker processes
+    check_shippable(template, 1 if local and len(rest) == 1 else n)
     progress.start(len(todo), "Training reference models")
     try:
-        rest = list(todo)
-        n = resolve_n_jobs(n_jobs)
-        if _default_local_backend(n_jobs):  # maybe stay in-process
+        if local:  # maybe stay in-process
             t0 = time.perf_counter()
             func, args, kwargs = job(rest.pop(0))
             out.add(func(*args, **kwargs))
             if (time.perf_counter() - t0) * len(rest) < SEQUENTIAL_BELOW_S:
                 n = 1
         if rest:
-            check_shippable(template, n)
             parallel = joblib.Parallel(n_jobs=n, return_as="generator_unordered")
             for result in parallel(job(j) for j in rest):
                 out.add(result)
