@@ -1,8 +1,8 @@
 """Adaptive reference rounds: train 2, 4, 8, ... reference models, stop when it settles.
 
 ``reference_rounds='adaptive'`` audits with the first 2 models of a nested
-IN/OUT design (:func:`~.references.population.nested_in_out_mask`), then 4, 8, ... up
-to ``references``; each round trains only the models the previous one lacked (the
+IN/OUT design (:func:`~.references.population.nested_in_out_mask`, drawn per person
+under ``person=``), then 4, 8, ... up to ``references``; each round trains only the models the previous one lacked (the
 others come from the cache). It stops after a round whose verdict level equals the
 previous round's and either
 

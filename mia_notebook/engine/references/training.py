@@ -290,8 +290,8 @@ def compute_references(
     people : People, default=None
         Whose data each row is: the IN/OUT split is then per person (None: per row).
     nested : bool, default=False
-        The nested design (model j the same for any count: adaptive rounds reuse the
-        cached models); not under ``people``.
+        The nested design (model j the same for any count, per row or per person:
+        adaptive rounds reuse the cached models).
 
     Raises
     ------
@@ -299,7 +299,6 @@ def compute_references(
         When every fit failed. After a KeyboardInterrupt, finished models stay cached.
     """
     kind, pop = outputs.kind, make_population(data, population, outputs.kind)
-    nested = nested and people is None  # a split by person is drawn for each count
     mask = reference_mask(pop, n_references, seed, people, nested=nested)
     size: Hashable = "nested" if nested else n_references  # nested: ids shared across n
     maker = params_fingerprint(model) if fit is None else fit_identity(fit)
