@@ -33,6 +33,7 @@ from .statistics import (
 
 _TRAINING = (
     "SEQUENTIAL_BELOW_S",
+    "FailedFits",
     "ReferencesFailed",
     "clone_problem",
     "compute_references",

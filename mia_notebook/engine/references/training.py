@@ -35,7 +35,9 @@ from .statistics import StatisticFn, StatisticSet, statistic, target_statistic
 from .user_fit import FitFunction, check_shippable, error_text, fit_identity, fit_note
 
 __all__ = [
+    "FIT_ATTEMPTS",
     "SEQUENTIAL_BELOW_S",
+    "FailedFits",
     "ReferencesFailed",
     "clone_problem",
     "compute_references",
@@ -53,8 +55,38 @@ __all__ = [
 SEQUENTIAL_BELOW_S = 3.0
 
 
+#: Fits of one reference model in an adaptive audit: the first, and one retry.
+FIT_ATTEMPTS = 2
+
+
 class ReferencesFailed(MiaValueError):
     """Not one reference model could be trained."""
+
+
+class FailedFits:
+    """The reference fits that failed in the earlier rounds of one adaptive audit.
+
+    A model whose fit failed is fitted again in a later round (a transient failure,
+    e.g. out of memory, gets a second chance); after ``FIT_ATTEMPTS`` failures the later
+    rounds report it failed, with its last error, and do not fit it again. Kept per
+    audit, never cached: the next audit tries every model again.
+    """
+
+    def __init__(self) -> None:
+        self._errors: dict[tuple[Hashable, ...], list[str]] = {}
+
+    def given_up(self, key: tuple[Hashable, ...], ids: Sequence[int]) -> dict[int, str]:
+        """Models of ``ids`` (under cache ``key``) not to fit again, with their error."""
+        out = {}
+        for j in ids:
+            errors = self._errors.get((*key, j), [])
+            if len(errors) >= FIT_ATTEMPTS:
+                out[j] = f"{errors[-1]} (failed {len(errors)} times; not fitted again)"
+        return out
+
+    def record(self, key: tuple[Hashable, ...], failed: dict[int, str]) -> None:
+        for j, error in failed.items():
+            self._errors.setdefault((*key, j), []).append(error)
 
 
 def fit_reference(
@@ -210,13 +242,19 @@ def _train_or_resume(
     n_jobs: int | None,
     progress: Progress,
     stat_fn: StatisticFn | None = None,
+    failures: FailedFits | None = None,
 ) -> tuple[dict[int, np.ndarray], dict[int, str], int]:
-    """Statistics of every reference model (cached or trained now), failures, n cached."""
+    """Statistics of every reference model (cached or trained now), failures, n cached.
+
+    ``failures``: the earlier rounds' failed fits (models that failed too often are not
+    fitted again); this round's failures join it."""
     n_references = mask.shape[1]
     parts = StatisticSet.cache_parts(key, stat_fn)
     have = {j: StatisticSet.cached(parts, j) for j in range(n_references)}
     cached = {j: s for j, s in have.items() if s is not None}
     todo = [j for j in range(n_references) if j not in cached]
+    skipped = {} if failures is None else failures.given_up(key, todo)
+    todo = [j for j in todo if j not in skipped]
     try:
         trained, failed = train_references(
             todo, template, pop, mask, kind, n_jobs, progress, key, stat_fn
@@ -227,7 +265,9 @@ def _train_or_resume(
             f"Interrupted while training reference models: {n_done} of {n_references} are "
             "trained and cached; run the audit again to resume from them."
         ) from None
-    return {**cached, **trained}, failed, len(cached)
+    if failures is not None:
+        failures.record(key, failed)
+    return {**cached, **trained}, {**skipped, **failed}, len(cached)
 
 
 def _columns(
@@ -261,6 +301,7 @@ def compute_references(
     fit: Callable[[pd.DataFrame], Any] | None = None,
     people: People | None = None,
     nested: bool = False,
+    failures: FailedFits | None = None,
 ) -> ReferenceSignals:
     """Train (or fetch from the cache) the reference models; returns their statistics.
 
@@ -292,6 +333,8 @@ def compute_references(
     nested : bool, default=False
         The nested design (model j the same for any count, per row or per person:
         adaptive rounds reuse the cached models).
+    failures : FailedFits, default=None
+        The fits that failed in an adaptive audit's earlier rounds (:class:`FailedFits`).
 
     Raises
     ------
@@ -309,7 +352,7 @@ def compute_references(
         key = (*key, str(getattr(main_fn, "cache_key", repr(main_fn))))
     template = FitFunction(fit, data.features, data.target) if fit else unfitted_copy(model)
     stats, failed, n_cached = _train_or_resume(
-        template, pop, mask, key, kind, n_jobs, progress or NullProgress(), statistic_fn
+        template, pop, mask, key, kind, n_jobs, progress or NullProgress(), statistic_fn, failures
     )
     ids, full = _columns(stats, failed, n_references)
     full, extra = StatisticSet.split(full, statistic_fn)
