@@ -8,6 +8,8 @@ retrains the references.
 
 from __future__ import annotations
 
+import hashlib
+import sys
 import threading
 
 import joblib
@@ -203,6 +205,34 @@ def test_an_unpicklable_fit_gets_an_error_that_says_the_fix(overfit):
     assert rep.info.references_ok == 3
 
 
+@pytest.mark.parametrize("sequential_below_s", [0.0, 3.0])
+def test_an_unpicklable_fit_fails_before_any_fit_under_the_default_n_jobs(
+    overfit, monkeypatch, sequential_below_s
+):
+    """The default n_jobs fits one model in-process, then sends the rest to workers
+    unless they would take under SEQUENTIAL_BELOW_S. The pickling check comes before
+    that first fit: the error costs no fit (it used to cost one), and it does not depend
+    on how fast the fit is (a fast fit used to pass, a slow one to fail)."""
+    from mia_notebook.engine.references import training
+
+    monkeypatch.setattr(training, "SEQUENTIAL_BELOW_S", sequential_below_s)
+    model = train_logreg(overfit[0])
+    lock, calls = threading.Lock(), []
+
+    def locked(train_frame):
+        calls.append(1)
+        with lock:
+            return train_logreg(train_frame)
+
+    mn.clear_cache()
+    with pytest.raises(FitNotShippable, match="module level"):
+        _audit(model, overfit, attacks="lira", references=3, fit=locked)
+    assert calls == []
+    # one model to train stays in this process: nothing to pickle, no error
+    rep = _audit(model, overfit, attacks="rmia", references=1, fit=locked)
+    assert rep.info.references_ok == 1 and len(calls) == 1
+
+
 def test_dask_runs_the_fit_function(overfit):
     distributed = pytest.importorskip("distributed")
     model = train_wrapped(overfit[0])
@@ -265,8 +295,72 @@ def test_label_only_references_are_trained_with_fit_too(overfit):
         return train_wrapped(train_frame)
 
     rep = _audit(
-        model, overfit, attacks="label-robust", outputs="label", references=2, n_jobs=1,
+        model,
+        overfit,
+        attacks="label-robust",
+        outputs="label",
+        references=2,
+        n_jobs=1,
         fit=counting,
-    )  # fmt: skip
+    )
     assert len(calls) == 2 and rep.info.fit_function.endswith("counting")
     assert not any("not calibrated" in n for n in rep.notes)
+
+
+class _FrameCalls:
+    """Fit calls per distinct training frame, in order of first sight. Read through a
+    module-level object, which the fit function's cache identity ignores."""
+
+    def __init__(self, always: bool = False) -> None:
+        self.always, self.calls = always, {}
+
+    def count(self, train_frame: pd.DataFrame) -> tuple[int, int]:
+        """(which distinct frame this is, how many times it was fitted, this one too)."""
+        key = hashlib.sha1(train_frame.to_numpy().tobytes()).hexdigest()
+        self.calls[key] = self.calls.get(key, 0) + 1
+        return list(self.calls).index(key), self.calls[key]
+
+
+FRAMES = _FrameCalls()
+
+
+def fails_for_model_1(train_frame):
+    """Reference model 1 (the second frame under n_jobs=1) fails: on its first call, or
+    always."""
+    which, n = FRAMES.count(train_frame)
+    if which == 1 and (FRAMES.always or n == 1):
+        raise RuntimeError("out of memory")
+    return train_logreg(train_frame)
+
+
+@pytest.mark.parametrize("always", [False, True])
+def test_a_failed_fit_is_retried_once_in_the_next_adaptive_round(overfit, monkeypatch, always):
+    """Rounds of 2, 4 and 8 models: model 1 fails in the first. A transient failure
+    succeeds on its retry in the second round; a deterministic one fails it too and is
+    then reported failed without a third fit (it was refitted in every round)."""
+    from mia_notebook.engine import adaptive
+
+    monkeypatch.setattr(adaptive, "settled", lambda previous, current: False)
+    monkeypatch.setattr(adaptive, "decided", lambda previous, current: False)
+    monkeypatch.setattr(sys.modules[__name__], "FRAMES", _FrameCalls(always))
+    model = train_logreg(overfit[0])
+    mn.clear_cache()
+    rep = _audit(
+        model,
+        overfit,
+        attacks="lira",
+        references=8,
+        reference_rounds="adaptive",
+        n_jobs=1,
+        fit=fails_for_model_1,
+    )
+    assert any("used all 8 reference models" in n for n in rep.notes)
+    assert list(FRAMES.calls.values()) == [1, 2, 1, 1, 1, 1, 1, 1]  # model 1 fitted twice
+    if not always:
+        assert rep.info.references_ok == 8 and not rep.info.references_failed
+        assert (rep.info.references_trained, rep.info.references_cached) == (4, 4)
+        return
+    error = "RuntimeError: out of memory (failed 2 times; not fitted again)"
+    assert rep.info.references_failed == {"1": error}
+    assert rep.info.references_ok == 7 and rep.info.references_cached == 3
+    assert any(f"1 of 8 reference model fits failed (model 1: {error})" in n for n in rep.notes)

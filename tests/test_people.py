@@ -132,6 +132,69 @@ def test_reference_split_never_separates_a_person(rng):
         assert np.abs(block.sum(axis=0) - len(block) / 2).max() <= 1
 
 
+def test_nested_person_split_is_the_same_for_any_model_count(rng):
+    codes = np.repeat(np.arange(60), rng.integers(1, 6, 60))
+    full = person_in_out_mask(codes, 25, n_extra=7, n_references=16, seed=3, nested=True)
+    for k in (2, 3, 4, 8):
+        part = person_in_out_mask(codes, 25, n_extra=7, n_references=k, seed=3, nested=True)
+        np.testing.assert_array_equal(part, full[:, :k])
+    first = full[np.unique(codes, return_index=True)[1]]
+    for k in (2, 4, 8, 16):  # each person IN for half of the first k models
+        assert (first[:, :k].sum(axis=1) == k // 2).all()
+    for person in range(60):
+        rows = full[: codes.size][codes == person]
+        assert (rows == rows[0]).all()
+
+
+class _Fits:
+    """Counts fit calls (an object the fit function's cache identity ignores)."""
+
+    n = 0
+
+
+FITS = _Fits()
+
+
+def _count_fits(train_frame):
+    FITS.n += 1
+    X = train_frame.drop(columns="label")
+    return LogisticRegression(max_iter=1000).fit(X, train_frame["label"])
+
+
+def test_adaptive_rounds_under_person_reuse_their_models(rng, monkeypatch):
+    from mia_notebook.engine import adaptive
+
+    monkeypatch.setattr(adaptive, "settled", lambda previous, current: False)
+    monkeypatch.setattr(adaptive, "decided", lambda previous, current: False)
+    df = _synthetic(rng, n_people=200)
+    tr, te = df[df.pid % 2 == 0], df[df.pid % 2 == 1]
+    feats = ["x0", "x1", "x2", "x3"]
+    model = LogisticRegression(max_iter=1000).fit(tr[feats], tr["label"])
+    mn.clear_cache()
+    FITS.n = 0
+    report = mn.audit(
+        model,
+        train=tr,
+        test=te,
+        target="label",
+        features=feats,
+        person="pid",
+        attacks="lira",
+        references=8,
+        reference_rounds="adaptive",
+        fit=_count_fits,
+        **KW,
+    )
+    assert any("used all 8 reference models" in n for n in report.notes)
+    assert FITS.n == 8  # rounds of 2, 4 and 8 models: each model fitted once (was 14)
+    assert (report.info.references_trained, report.info.references_cached) == (4, 4)
+    in_mask = report.evidence["references"].in_mask
+    codes = report.records.data.people.codes
+    for person in np.unique(codes):
+        rows = in_mask[codes == person]
+        assert (rows == rows[0]).all() and rows[0].sum() == 4  # whole, IN for 4 of 8
+
+
 def test_reference_models_train_on_whole_people(wagepan_reports):
     people, _ = wagepan_reports
     refs = people.evidence["references"]

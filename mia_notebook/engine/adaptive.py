@@ -1,10 +1,11 @@
 """Adaptive reference rounds: train 2, 4, 8, ... reference models, stop when it settles.
 
 ``reference_rounds='adaptive'`` audits with the first 2 models of a nested
-IN/OUT design (:func:`~.references.population.nested_in_out_mask`), then 4, 8, ... up
-to ``references``; each round trains only the models the previous one lacked (the
-others come from the cache). It stops after a round whose verdict level equals the
-previous round's and either
+IN/OUT design (:func:`~.references.population.nested_in_out_mask`, drawn per person
+under ``person=``), then 4, 8, ... up to ``references``; each round trains only the
+models the previous one lacked (the others come from the cache; a fit that failed is
+retried once, in the next round: :class:`~.references.training.FailedFits`). It stops
+after a round whose verdict level equals the previous round's and either
 
 * whose level the evidence has decided (:func:`decided`): at 'high' there is nothing
   above; below it, in both rounds every attack's TPR at every compared FPR target has a

@@ -37,7 +37,7 @@ from .progress import Progress, make_progress
 from .records import LiveRecords, Records
 from .references import ReferenceSignals, check_population
 from .references.statistics import TransformedStatistic
-from .references.training import ReferencesFailed, clone_problem
+from .references.training import FailedFits, ReferencesFailed, clone_problem
 from .results import AuditReport
 from .run_info import RunInfo
 from .target import TargetOutputs, fingerprint_model, query_model
@@ -250,10 +250,12 @@ def _execute(
     instances: list[Attack],
     t0: float,
     n_use: int | None = None,
+    failures: FailedFits | None = None,
 ) -> AuditReport:
     """Query the model, run the attacks (training reference models on first need).
 
-    ``n_use``: the first ``n_use`` models of the nested design (an adaptive round).
+    ``n_use``: the first ``n_use`` models of the nested design (an adaptive round);
+    ``failures``: the fits that failed in the earlier rounds.
     """
     fps = {
         "model": fingerprint_model(model),
@@ -265,12 +267,11 @@ def _execute(
     opts = opts.replace(outputs=resolve_outputs(opts.outputs, raw))
     seen = apply_outputs(raw, opts.outputs)  # what the attacker sees (the what-if)
     t2 = time.perf_counter()
-    stage = _ReferenceStage(
-        model, data, seen, fps["model"], opts, population, progress, n_use=n_use
-    )
     inputs = (model, data, seen, fps["model"], opts, population, progress)
+    stage = _ReferenceStage(*inputs, n_use=n_use, failures=failures)
+    robust = RobustStage(*inputs, failures=failures)
     stages: dict[str, Any] = {
-        LABEL_ROBUST: RobustStage(*inputs),
+        LABEL_ROBUST: robust,
         WHITEBOX: WhiteboxStage(*inputs),
         RECORD_FEATURES: FeatureStage(*inputs),
     }
@@ -376,8 +377,9 @@ def audit(
     extra = check_population(population, data)
     bar = make_progress(progress)
     if opts.reference_rounds == "adaptive" and opts.references > 2:
+        failed = FailedFits()  # a fit that failed is retried once, in a later round
         return run_adaptive(
-            lambda k: _execute(model, data, opts, extra, bar, instances, t0, n_use=k),
+            lambda k: _execute(model, data, opts, extra, bar, instances, t0, k, failed),
             opts.references,
         )
     return _execute(model, data, opts, extra, bar, instances, t0)

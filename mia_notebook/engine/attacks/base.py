@@ -232,6 +232,9 @@ class StageInputs:
     #: Train only the first ``n_use`` models of a nested design of ``options.references``
     #: (an adaptive audit's round); None: all of them, the usual design.
     n_use: int | None = None
+    #: The reference fits that failed in the adaptive audit's earlier rounds (a model
+    #: is fitted at most twice per audit); None: not an adaptive audit.
+    failures: references.FailedFits | None = None
 
     def train_references(
         self,
@@ -256,6 +259,7 @@ class StageInputs:
             fit=self.options.fit,
             people=self.data.people,
             nested=self.n_use is not None,
+            failures=self.failures,
         )
         return signals
 

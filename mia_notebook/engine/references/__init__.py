@@ -2,7 +2,8 @@
 
 * :mod:`.statistics` -- the per-record statistic (the threshold attacks use it too);
 * :mod:`.population` -- the rows reference models train on, and the IN/OUT split;
-* :mod:`.training` -- joblib orchestration, cache keys, clone fallback;
+* :mod:`.copies` -- unfitted copies of the model (clone, else a rebuild);
+* :mod:`.training` -- joblib orchestration, cache keys;
 * :mod:`.signals` -- :class:`ReferenceSignals`, what the reference attacks read.
 
 Importing this package does not import the trainer (scikit-learn's ``clone``, joblib's
@@ -32,6 +33,7 @@ from .statistics import (
 
 _TRAINING = (
     "SEQUENTIAL_BELOW_S",
+    "FailedFits",
     "ReferencesFailed",
     "clone_problem",
     "compute_references",

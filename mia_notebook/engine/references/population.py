@@ -171,21 +171,29 @@ def in_out_mask(
 
 
 def person_in_out_mask(
-    codes: np.ndarray, n_member_people: int, n_extra: int, n_references: int, seed: int
+    codes: np.ndarray,
+    n_member_people: int,
+    n_extra: int,
+    n_references: int,
+    seed: int,
+    *,
+    nested: bool = False,
 ) -> np.ndarray:
-    """:func:`in_out_mask` drawn per person: every reference model trains on all of a
-    person's rows or on none of them.
+    """:func:`in_out_mask` (or :func:`nested_in_out_mask` when ``nested``) drawn per
+    person: every reference model trains on all of a person's rows or on none of them.
 
     The people are split as rows are (balanced within the members' people, the
     non-members' people and the extra rows, each extra row its own person), and every
     row takes its person's pattern. A split that separated a person's rows would leak
-    the person's membership into the OUT models.
+    the person's membership into the OUT models. Nested, model j's people are the same
+    for any ``n_references`` (adaptive rounds reuse the models they trained).
 
     Parameters
     ----------
     codes : ndarray of int, shape (n_records,)
         Each audited row's person (``0 .. n_people - 1``; members' people first).
     n_member_people, n_extra, n_references, seed : int
+    nested : bool, default=False
 
     Returns
     -------
@@ -194,7 +202,8 @@ def person_in_out_mask(
     codes = np.asarray(codes, dtype=np.int64)
     n_people = int(codes.max()) + 1 if codes.size else 0
     blocks = (n_member_people, n_people - n_member_people, n_extra)
-    by_person = in_out_mask(n_people + n_extra, n_references, seed, blocks=blocks)
+    design = nested_in_out_mask if nested else in_out_mask
+    by_person = design(n_people + n_extra, n_references, seed, blocks=blocks)
     return np.concatenate([by_person[codes], by_person[n_people:]])
 
 
@@ -203,11 +212,14 @@ def reference_mask(
 ) -> np.ndarray:
     """The IN/OUT split of ``pop``: per row (:func:`in_out_mask`, or
     :func:`nested_in_out_mask` when ``nested``), or per person when ``people`` is given
-    (:func:`person_in_out_mask`; never nested)."""
+    (:func:`person_in_out_mask`, nested or not)."""
     if people is None:
         design = nested_in_out_mask if nested else in_out_mask
         return design(pop.n_rows, n_references, seed, blocks=pop.blocks)
-    return person_in_out_mask(people.codes, people.n_member_people, pop.n_extra, n_references, seed)
+    codes, n_member_people = people.codes, people.n_member_people
+    return person_in_out_mask(
+        codes, n_member_people, pop.n_extra, n_references, seed, nested=nested
+    )
 
 
 def _n_pairs(n_references: int) -> int:

@@ -20,7 +20,6 @@ import joblib
 import numpy as np
 import pandas as pd
 from joblib.parallel import get_active_backend
-from sklearn.base import clone
 
 from ..cache import CACHE
 from ..data import AuditData
@@ -29,13 +28,16 @@ from ..people import People
 from ..progress import NullProgress, Progress
 from ..target import TargetOutputs, fingerprint_model
 from ..validators import validate_n_jobs
+from .copies import clone_problem, params_fingerprint, rebuild_note, unfitted_copy
 from .population import Population, make_population, reference_mask, take_rows
 from .signals import ReferenceSignals
 from .statistics import StatisticFn, StatisticSet, statistic, target_statistic
 from .user_fit import FitFunction, check_shippable, error_text, fit_identity, fit_note
 
 __all__ = [
+    "FIT_ATTEMPTS",
     "SEQUENTIAL_BELOW_S",
+    "FailedFits",
     "ReferencesFailed",
     "clone_problem",
     "compute_references",
@@ -53,69 +55,38 @@ __all__ = [
 SEQUENTIAL_BELOW_S = 3.0
 
 
+#: Fits of one reference model in an adaptive audit: the first, and one retry.
+FIT_ATTEMPTS = 2
+
+
 class ReferencesFailed(MiaValueError):
     """Not one reference model could be trained."""
 
 
-def unfitted_copy(model: Any) -> Any:
-    """``sklearn.base.clone(model)``; if clone refuses it, ``type(model)(**get_params())``.
+class FailedFits:
+    """The reference fits that failed in the earlier rounds of one adaptive audit.
 
-    The fallback copies each parameter as clone does (estimators cloned, other values
-    deep-copied), so the copy shares no mutable parameter (e.g. a ``cat_features``
-    list) with the user's model; it skips only clone's strict check that the
-    constructor stores every parameter unchanged.
-
-    Raises
-    ------
-    Exception
-        clone's own error, when the rebuild fails too.
+    A model whose fit failed is fitted again in a later round (a transient failure,
+    e.g. out of memory, gets a second chance); after ``FIT_ATTEMPTS`` failures the later
+    rounds report it failed, with its last error, and do not fit it again. Kept per
+    audit, never cached: the next audit tries every model again.
     """
-    try:
-        return clone(model)
-    except Exception as e:
-        try:
-            params = model.get_params(deep=False)
-            return type(model)(**{k: clone(v, safe=False) for k, v in params.items()})
-        except Exception:
-            raise e from None
 
+    def __init__(self) -> None:
+        self._errors: dict[tuple[Hashable, ...], list[str]] = {}
 
-def rebuild_note(model: Any) -> str | None:
-    """The report note when reference models are rebuilt instead of cloned (else None)."""
-    try:
-        clone(model)
-    except Exception as e:
-        name = type(model).__name__
-        return (
-            f"sklearn.base.clone refused {name} ({error_text(e)}); reference models were "
-            f"rebuilt as {name}(**model.get_params()) instead"
-        )
-    return None
+    def given_up(self, key: tuple[Hashable, ...], ids: Sequence[int]) -> dict[int, str]:
+        """Models of ``ids`` (under cache ``key``) not to fit again, with their error."""
+        out = {}
+        for j in ids:
+            errors = self._errors.get((*key, j), [])
+            if len(errors) >= FIT_ATTEMPTS:
+                out[j] = f"{errors[-1]} (failed {len(errors)} times; not fitted again)"
+        return out
 
-
-def clone_problem(model: Any) -> str | None:
-    """Why reference models cannot be built from ``model`` (None if they can)."""
-    if not hasattr(model, "fit"):
-        return (
-            f"{type(model).__name__} has no fit method, so no reference models can be trained; "
-            "pass fit= (a function that trains one), or audit the estimator (e.g. its Pipeline)"
-        )
-    try:
-        unfitted_copy(model)
-    except Exception as e:
-        return (
-            f"sklearn.base.clone({type(model).__name__}) failed ({error_text(e)}); "
-            "reference attacks need a clonable estimator (get_params), or fit=(a function)"
-        )
-    return None
-
-
-def params_fingerprint(model: Any) -> str:
-    """Hash of the model's parameters only (an unfitted copy), not its learned state."""
-    try:
-        return str(joblib.hash(unfitted_copy(model)))[:16]
-    except Exception:
-        return f"id-{id(model):x}"
+    def record(self, key: tuple[Hashable, ...], failed: dict[int, str]) -> None:
+        for j, error in failed.items():
+            self._errors.setdefault((*key, j), []).append(error)
 
 
 def fit_reference(
@@ -215,18 +186,19 @@ def train_references(
             j, template, pop.X, pop.labels, rows, kind, pop.y_scale, stat_fn
         )
 
+    rest, n = list(todo), resolve_n_jobs(n_jobs)
+    local = _default_local_backend(n_jobs)
+    # before any fit: the default may send all but the first model to worker processes
+    check_shippable(template, 1 if local and len(rest) == 1 else n)
     progress.start(len(todo), "Training reference models")
     try:
-        rest = list(todo)
-        n = resolve_n_jobs(n_jobs)
-        if _default_local_backend(n_jobs):  # maybe stay in-process
+        if local:  # maybe stay in-process
             t0 = time.perf_counter()
             func, args, kwargs = job(rest.pop(0))
             out.add(func(*args, **kwargs))
             if (time.perf_counter() - t0) * len(rest) < SEQUENTIAL_BELOW_S:
                 n = 1
         if rest:
-            check_shippable(template, n)
             parallel = joblib.Parallel(n_jobs=n, return_as="generator_unordered")
             for result in parallel(job(j) for j in rest):
                 out.add(result)
@@ -270,13 +242,19 @@ def _train_or_resume(
     n_jobs: int | None,
     progress: Progress,
     stat_fn: StatisticFn | None = None,
+    failures: FailedFits | None = None,
 ) -> tuple[dict[int, np.ndarray], dict[int, str], int]:
-    """Statistics of every reference model (cached or trained now), failures, n cached."""
+    """Statistics of every reference model (cached or trained now), failures, n cached.
+
+    ``failures``: the earlier rounds' failed fits (models that failed too often are not
+    fitted again); this round's failures join it."""
     n_references = mask.shape[1]
     parts = StatisticSet.cache_parts(key, stat_fn)
     have = {j: StatisticSet.cached(parts, j) for j in range(n_references)}
     cached = {j: s for j, s in have.items() if s is not None}
     todo = [j for j in range(n_references) if j not in cached]
+    skipped = {} if failures is None else failures.given_up(key, todo)
+    todo = [j for j in todo if j not in skipped]
     try:
         trained, failed = train_references(
             todo, template, pop, mask, kind, n_jobs, progress, key, stat_fn
@@ -287,7 +265,9 @@ def _train_or_resume(
             f"Interrupted while training reference models: {n_done} of {n_references} are "
             "trained and cached; run the audit again to resume from them."
         ) from None
-    return {**cached, **trained}, failed, len(cached)
+    if failures is not None:
+        failures.record(key, failed)
+    return {**cached, **trained}, {**skipped, **failed}, len(cached)
 
 
 def _columns(
@@ -321,6 +301,7 @@ def compute_references(
     fit: Callable[[pd.DataFrame], Any] | None = None,
     people: People | None = None,
     nested: bool = False,
+    failures: FailedFits | None = None,
 ) -> ReferenceSignals:
     """Train (or fetch from the cache) the reference models; returns their statistics.
 
@@ -350,8 +331,10 @@ def compute_references(
     people : People, default=None
         Whose data each row is: the IN/OUT split is then per person (None: per row).
     nested : bool, default=False
-        The nested design (model j the same for any count: adaptive rounds reuse the
-        cached models); not under ``people``.
+        The nested design (model j the same for any count, per row or per person:
+        adaptive rounds reuse the cached models).
+    failures : FailedFits, default=None
+        The fits that failed in an adaptive audit's earlier rounds (:class:`FailedFits`).
 
     Raises
     ------
@@ -359,7 +342,6 @@ def compute_references(
         When every fit failed. After a KeyboardInterrupt, finished models stay cached.
     """
     kind, pop = outputs.kind, make_population(data, population, outputs.kind)
-    nested = nested and people is None  # a split by person is drawn for each count
     mask = reference_mask(pop, n_references, seed, people, nested=nested)
     size: Hashable = "nested" if nested else n_references  # nested: ids shared across n
     maker = params_fingerprint(model) if fit is None else fit_identity(fit)
@@ -370,7 +352,7 @@ def compute_references(
         key = (*key, str(getattr(main_fn, "cache_key", repr(main_fn))))
     template = FitFunction(fit, data.features, data.target) if fit else unfitted_copy(model)
     stats, failed, n_cached = _train_or_resume(
-        template, pop, mask, key, kind, n_jobs, progress or NullProgress(), statistic_fn
+        template, pop, mask, key, kind, n_jobs, progress or NullProgress(), statistic_fn, failures
     )
     ids, full = _columns(stats, failed, n_references)
     full, extra = StatisticSet.split(full, statistic_fn)
