@@ -318,5 +318,6 @@ def nested_in_out_mask(
         )
         mask[order, 2 * j] = rank < limit
         mask[:, 2 * j + 1] = ~mask[:, 2 * j]
-        group = group * 2 + mask[:, 2 * j]
+        # relabelled 0..g-1 in the same order (group * 2 alone overflows int64 past 62 pairs)
+        group = np.unique(group * 2 + mask[:, 2 * j], return_inverse=True)[1].astype(np.int64)
     return mask[:, :n_references].copy()
