@@ -124,3 +124,27 @@ def test_string_categories_through_a_pipeline(adult_like):
     assert np.isfinite(rep.scores["rmia-offline"]).all()
     pd.testing.assert_frame_equal(tr, before[0])  # nothing the user owns changed
     pd.testing.assert_frame_equal(te, before[1])
+
+
+def test_the_prediction_is_reused_when_only_rmia_a_changes(cancer_splits, monkeypatch):
+    from mia_notebook.engine.attacks import out_regression
+
+    calls = []
+    real = out_regression._fit_predict
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(out_regression, "_fit_predict", counted)
+    tr, te = cancer_splits
+    model = RandomForestClassifier(n_estimators=20, random_state=0).fit(
+        tr.drop(columns="label"), tr["label"]
+    )
+    mia_notebook.clear_cache()
+    kw = dict(train=tr, test=te, target="label", attacks=["rmia-offline"], progress=False)
+    kw |= dict(references=2, reference_rounds="fixed")
+    first = mia_notebook.audit(model, rmia_a=0.5, **kw)
+    second = mia_notebook.audit(model, rmia_a=0.9, **kw)
+    assert len(calls) == 1  # same reference models and rows: fitted once
+    assert not np.allclose(first.scores["rmia-offline"], second.scores["rmia-offline"])
