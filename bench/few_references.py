@@ -141,23 +141,28 @@ def record_features(parts: dict[str, pd.DataFrame]) -> RecordFeatures:
     return RecordFeatures(X, len(parts["train"]) + len(parts["test"]), categorical)
 
 
+def context(outputs: Any, refs: ReferenceSignals, features: RecordFeatures | None) -> Any:
+    """An attack context on the harness's reference material, with the records' features
+    (offline RMIA's predicted p_OUT) unless ``features`` is None."""
+    return AttackContext(
+        outputs=outputs,
+        options=AuditOptions(seed=SEED, references=refs.n_references),
+        references=lambda: refs,
+        stages={} if features is None else {PROVIDER: lambda: features},
+    )
+
+
 def ours(
     outputs: Any, stats: _peers.RefStats, features: RecordFeatures
 ) -> dict[str, tuple[np.ndarray, float]]:
     """{variant: (scores, scoring seconds)} on the harness's statistics."""
     refs = signals_of(stats, outputs.kind)
-    n = refs.n_references
     out = {}
     for label, (name, params) in VARIANTS.items():
         attack = create_attack(name, **params)
-        if n < attack.min_references:
+        if refs.n_references < attack.min_references:
             continue
-        ctx = AttackContext(
-            outputs=outputs,
-            options=AuditOptions(seed=SEED, references=n),
-            references=lambda: refs,
-            stages={} if label in NO_FEATURES else {PROVIDER: lambda: features},
-        )
+        ctx = context(outputs, refs, None if label in NO_FEATURES else features)
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

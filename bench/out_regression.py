@@ -27,16 +27,14 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mia_notebook.engine.attacks import AttackContext, create_attack
-from mia_notebook.engine.attacks.out_regression import PROVIDER
+from mia_notebook.engine.attacks import create_attack
 from mia_notebook.engine.data import prepare_data
 from mia_notebook.engine.metrics import attack_metrics
-from mia_notebook.engine.options import AuditOptions
 from mia_notebook.engine.target import query_model
 
 from ._results import machine
 from .attacks import TARGET, Dataset, harness_references, load_churn, load_fair, split
-from .few_references import load_cps, record_features, signals_of
+from .few_references import context, load_cps, record_features, signals_of
 
 RESULTS = Path(__file__).with_name("results_out_regression.md")
 REFS = (1, 2, 4)
@@ -61,13 +59,7 @@ CASES: dict[str, tuple[Callable[[], Dataset], dict[str, int], Callable[[], Any]]
 
 def scores(outputs: Any, stats: Any, features: Any, with_features: bool) -> np.ndarray:
     """Offline RMIA (``a='auto'``) on the harness's statistics."""
-    refs = signals_of(stats, outputs.kind)
-    ctx = AttackContext(
-        outputs=outputs,
-        options=AuditOptions(seed=0, references=refs.n_references),
-        references=lambda: refs,
-        stages={PROVIDER: lambda: features} if with_features else {},
-    )
+    ctx = context(outputs, signals_of(stats, outputs.kind), features if with_features else None)
     return np.asarray(create_attack("rmia-offline", a="auto").run(ctx).scores)
 
 

@@ -96,9 +96,9 @@ def log_likelihood_ratio(
     if online:
         p_x = _mean_prob(signal, None)
     elif p_out_prior is not None:
-        n_out, mean_out, _ = masked_moments(expit(signal), ~in_mask)
-        total = np.where(n_out > 0, n_out * mean_out, 0.0)
-        p_x = (1.0 + a) / 2.0 * (total + p_out_prior) / (n_out + 1) + (1.0 - a) / 2.0
+        out = ~in_mask
+        total = np.where(out, expit(signal), 0).sum(axis=1, dtype=np.float64)
+        p_x = (1.0 + a) / 2.0 * (total + p_out_prior) / (out.sum(axis=1) + 1) + (1.0 - a) / 2.0
     else:
         p_out = _mean_prob(signal, ~in_mask)
         missing = ~np.isfinite(p_out)
